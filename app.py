@@ -1,0 +1,72 @@
+"""The ASGI application: `create_app()` builds it; `app` at the bottom is what uvicorn serves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from scheduling.endpoints import router as scheduling_router
+from telehealth.config import Settings
+from telehealth.db import create_engine, make_sessionmaker
+from telehealth.http import error_handlers
+from telehealth.openapi import build_document
+
+ROUTERS = [scheduling_router]
+
+
+async def health(request: Request) -> Response:
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    try:
+        async with sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to reach the database means unhealthy
+        return JSONResponse(
+            {"status": "unavailable", "database": type(exc).__name__}, status_code=503
+        )
+    return JSONResponse({"status": "ok", "database": "reachable"})
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(request.app.state.openapi)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+) -> Starlette:
+    settings = settings or Settings.from_environment()
+    owns_engine = sessionmaker is None
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if owns_engine:
+            engine = create_engine(settings.database_url, echo=settings.log_sql)
+            app.state.sessionmaker = make_sessionmaker(engine)
+            yield
+            await engine.dispose()
+        else:
+            yield
+
+    operations = [op for router in ROUTERS for op in router.operations]
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        *(route for router in ROUTERS for route in router.routes()),
+    ]
+    app = Starlette(routes=routes, exception_handlers=error_handlers(), lifespan=lifespan)
+    app.state.settings = settings
+    app.state.sessionmaker = sessionmaker
+    app.state.openapi = build_document(operations, version=version("bay-telehealth"))
+    return app
+
+
+app = create_app()

@@ -1,0 +1,271 @@
+"""Booking, rescheduling and cancelling appointments.
+
+The checks here give clear answers for requests that could never succeed (422: a start off the
+slot grid, in the past, beyond the horizon). Whether a valid slot is still free is decided by
+the database alone, at insert time: exclusion constraints on PostgreSQL, triggers on SQLite.
+A lost race therefore surfaces as an IntegrityError, translated here into SlotUnavailable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduling import slots
+from scheduling.availability import load_availability, service_rules
+from scheduling.directory import require_clinician, require_service, require_site
+from scheduling.models import (
+    ACTIVE_STATUS_SQL,
+    Appointment,
+    Mode,
+    Service,
+    SiteKind,
+    Status,
+    VideoRoom,
+)
+from telehealth.db import utcnow
+from telehealth.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PatientUnavailable,
+    SlotUnavailable,
+)
+from telehealth.identifiers import new_reference
+
+UID_DOMAIN = "bay-telehealth.nhs.uk"
+RESCHEDULABLE = (Status.BOOKED,)
+CANCELLABLE = (Status.BOOKED, Status.CHECKED_IN, Status.ARRIVED)
+_REFERENCE_ATTEMPTS = 5
+
+
+class InvalidStatus(Conflict):
+    code = "invalid_status"
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where and when an appointment is to be: the parts booking and rescheduling share."""
+
+    service: Service
+    clinician_id: int
+    mode: str
+    site_id: int | None
+    start: datetime
+    end: datetime
+    busy_until: datetime
+
+
+def conflict_from(error: IntegrityError) -> Conflict | None:
+    """The domain error for a known overlap constraint, or None for anything else."""
+    message = str(error.orig)
+    if "ex_appointments_clinician_busy" in message:
+        return SlotUnavailable("the clinician is no longer free at that time")
+    if "ex_appointments_room_busy" in message:
+        return SlotUnavailable("no video room is free at that hub at that time")
+    if "ex_appointments_patient_busy" in message:
+        return PatientUnavailable("the patient already has an appointment at that time")
+    return None
+
+
+async def place(
+    session: AsyncSession,
+    *,
+    service_id: int,
+    clinician_id: int,
+    mode: str,
+    site_id: int | None,
+    start: datetime,
+    now: datetime | None = None,
+) -> Placement:
+    """Validate a requested slot against the service and the clinician's clinic (not against
+    other bookings: the database decides those)."""
+    service = await require_service(session, service_id)
+    if mode not in service.modes:
+        raise InvalidInput.field("mode", f"the service offers {', '.join(service.modes)} only")
+    await require_clinician(session, clinician_id)
+    site_id = await _check_site(session, mode, site_id)
+    start = start.astimezone(UTC)
+    now = now or utcnow()
+    rules = service_rules(service)
+    if start < now:
+        raise InvalidInput.field("start", "is in the past", code="start_in_past")
+    if start < now + rules.min_notice:
+        raise InvalidInput.field(
+            "start", f"needs at least {service.min_notice_minutes} minutes' notice"
+        )
+    if start > now + rules.horizon:
+        raise InvalidInput.field(
+            "start", f"is beyond the booking horizon of {service.horizon_days} days"
+        )
+    day = slots.to_london(start).date()
+    shape = await load_availability(
+        session,
+        service_id=service.id,
+        start_date=day,
+        end_date=day,
+        clinician_id=clinician_id,
+        ignore_bookings=True,
+    )
+    offered = slots.expand_slots(
+        shape,
+        rules,
+        start_date=day,
+        end_date=day,
+        now=now,
+        mode=mode,
+        site_id=site_id,
+        clinician_id=clinician_id,
+    )
+    if not any(s.start == start for s in offered):
+        raise InvalidInput.field(
+            "start",
+            "is not a slot this clinician offers for this service, mode and site "
+            "(off the slot grid, outside their sessions, on leave or a bank holiday)",
+            code="not_a_slot",
+        )
+    end = start + rules.length
+    return Placement(service, clinician_id, mode, site_id, start, end, end + rules.buffer)
+
+
+async def _check_site(session: AsyncSession, mode: str, site_id: int | None) -> int | None:
+    if mode == Mode.VIDEO_HOME:
+        if site_id is not None:
+            raise InvalidInput.field("site_id", "must be left out for video_home")
+        return None
+    if site_id is None:
+        raise InvalidInput.field("site_id", f"is required for {mode}")
+    kind = SiteKind.COMMUNITY_HUB if mode == Mode.VIDEO_SITE else None
+    await require_site(session, site_id, kind=kind)
+    return site_id
+
+
+async def _free_rooms(
+    session: AsyncSession, placement: Placement, exclude: int | None
+) -> list[int]:
+    busy = select(Appointment.room_id).where(
+        Appointment.room_id.is_not(None),
+        Appointment.starts_at < placement.end,
+        Appointment.ends_at > placement.start,
+        text(ACTIVE_STATUS_SQL.replace("status", "appointments.status")),
+    )
+    if exclude is not None:
+        busy = busy.where(Appointment.id != exclude)
+    rows = await session.scalars(
+        select(VideoRoom.id)
+        .where(
+            VideoRoom.site_id == placement.site_id,
+            VideoRoom.active.is_(True),
+            VideoRoom.id.not_in(busy),
+        )
+        .order_by(VideoRoom.id)
+    )
+    return list(rows)
+
+
+async def _write(session: AsyncSession, appointment: Appointment) -> None:
+    """Flush one insert or update in a savepoint, turning overlap violations into 409s."""
+    try:
+        async with session.begin_nested():
+            session.add(appointment)
+    except IntegrityError as exc:
+        conflict = conflict_from(exc)
+        if conflict is None:
+            raise
+        raise conflict from exc
+
+
+def _apply(appointment: Appointment, placement: Placement, room_id: int | None) -> None:
+    appointment.service_id = placement.service.id
+    appointment.clinician_id = placement.clinician_id
+    appointment.mode = placement.mode
+    appointment.site_id = placement.site_id
+    appointment.room_id = room_id
+    appointment.starts_at = placement.start
+    appointment.ends_at = placement.end
+    appointment.busy_until = placement.busy_until
+
+
+async def _place_into(
+    session: AsyncSession, appointment: Appointment, placement: Placement, sequence: int
+) -> None:
+    """Write the appointment at its placement. A failed savepoint expires what it flushed, so
+    every attempt sets all the fields again."""
+    if placement.mode != Mode.VIDEO_SITE:
+        _apply(appointment, placement, None)
+        appointment.sequence = sequence
+        await _write(session, appointment)
+        return
+    # Rooms that looked free a moment ago may be taken by a concurrent booking; the database
+    # refuses those, and we move on to the next room rather than failing the patient.
+    for room_id in await _free_rooms(session, placement, exclude=appointment.id):
+        _apply(appointment, placement, room_id)
+        appointment.sequence = sequence
+        try:
+            await _write(session, appointment)
+            return
+        except SlotUnavailable as exc:
+            if "video room" not in exc.message:
+                raise
+    raise SlotUnavailable("no video room is free at that hub at that time")
+
+
+async def book(
+    session: AsyncSession, *, placement: Placement, patient_id: int, booked_by: int | None
+) -> Appointment:
+    for attempt in range(_REFERENCE_ATTEMPTS):
+        appointment = Appointment(
+            reference=new_reference(),
+            uid=f"{uuid.uuid4()}@{UID_DOMAIN}",
+            patient_id=patient_id,
+            status=Status.BOOKED.value,
+            booked_by_user_id=booked_by,
+        )
+        try:
+            await _place_into(session, appointment, placement, sequence=0)
+            return appointment
+        except IntegrityError as exc:
+            # A clash of random references (1 in 10^11): draw another.
+            if "reference" not in str(exc.orig) or attempt == _REFERENCE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def get_appointment(session: AsyncSession, appointment_id: int) -> Appointment:
+    found = await session.get(Appointment, appointment_id)
+    if found is None:
+        raise NotFound(f"no appointment with id {appointment_id}")
+    return found
+
+
+async def lock_appointment(session: AsyncSession, appointment_id: int) -> Appointment:
+    found = await session.scalar(
+        select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+    )
+    if found is None:
+        raise NotFound(f"no appointment with id {appointment_id}")
+    return found
+
+
+async def reschedule(
+    session: AsyncSession, *, appointment: Appointment, placement: Placement
+) -> Appointment:
+    if appointment.status not in RESCHEDULABLE:
+        raise InvalidStatus(f"a {appointment.status} appointment cannot be rescheduled")
+    await _place_into(session, appointment, placement, sequence=appointment.sequence + 1)
+    return appointment
+
+
+async def cancel(session: AsyncSession, *, appointment: Appointment, reason: str) -> Appointment:
+    if appointment.status not in CANCELLABLE:
+        raise InvalidStatus(f"a {appointment.status} appointment cannot be cancelled")
+    appointment.status = Status.CANCELLED.value
+    appointment.cancel_reason = reason
+    appointment.sequence += 1
+    await session.flush()
+    return appointment

@@ -1,0 +1,10 @@
+"""The scheduling domain's HTTP API: one router, operations registered by the modules below."""
+
+from telehealth.api import ApiRouter
+
+router = ApiRouter()
+
+# Imported for their side effect: each module registers its operations on `router`.
+from scheduling.endpoints import appointments, availability, directory  # noqa: E402
+
+__all__ = ["appointments", "availability", "directory", "router"]

@@ -1,0 +1,313 @@
+from __future__ import annotations
+
+import pydantic
+from sqlalchemy import select
+
+from scheduling import booking, patients, slots
+from scheduling.availability import load_availability, local_window, service_rules
+from scheduling.directory import require_service
+from scheduling.endpoints import router
+from scheduling.models import Appointment
+from scheduling.schemas import (
+    AppointmentList,
+    AppointmentOut,
+    AppointmentQuery,
+    BookingIn,
+    CancelIn,
+    PatientIn,
+    PatientOut,
+    PatientQuery,
+    RescheduleIn,
+    SlotList,
+    SlotQuery,
+)
+from telehealth import audit
+from telehealth.api import ALL_STAFF, PATIENT_FACING, Context, validation_fields
+from telehealth.db import utcnow
+from telehealth.errors import InvalidInput
+
+
+def appointment_out(a: Appointment) -> AppointmentOut:
+    return AppointmentOut(
+        id=a.id,
+        reference=a.reference,
+        uid=a.uid,
+        status=a.status,
+        start=slots.to_london(a.starts_at),
+        end=slots.to_london(a.ends_at),
+        mode=a.mode,
+        site_id=a.site_id,
+        room_id=a.room_id,
+        clinician_id=a.clinician_id,
+        service_id=a.service_id,
+        patient_id=a.patient_id,
+        sequence=a.sequence,
+        cancel_reason=a.cancel_reason,
+        created_at=slots.to_london(a.created_at),
+        updated_at=slots.to_london(a.updated_at),
+    )
+
+
+async def _audit(ctx: Context, action: str, appointment: Appointment) -> None:
+    await audit.record(
+        ctx.session,
+        actor_user_id=ctx.user.id,
+        action=action,
+        entity_type="appointment",
+        entity_id=appointment.id,
+        detail={"patient_id": appointment.patient_id},
+    )
+
+
+@router.operation(
+    "GET",
+    "/slots",
+    summary="Search free slots",
+    roles=ALL_STAFF,
+    tag="appointments",
+    query=SlotQuery,
+    response=SlotList,
+)
+async def search_slots(ctx: Context, query: SlotQuery) -> dict[str, object]:
+    service = await require_service(ctx.session, query.service_id)
+    found = slots.expand_slots(
+        await load_availability(
+            ctx.session,
+            service_id=service.id,
+            start_date=query.start,
+            end_date=query.end,
+            clinician_id=query.clinician_id,
+        ),
+        service_rules(service),
+        start_date=query.start,
+        end_date=query.end,
+        now=utcnow(),
+        mode=query.mode,
+        site_id=query.site_id,
+        clinician_id=query.clinician_id,
+    )
+    # Plain dicts, not pydantic objects: a month of a busy service is thousands of slots.
+    return {
+        "service_id": service.id,
+        "timezone": "Europe/London",
+        "slots": [
+            {
+                "start": slots.to_london(s.start).isoformat(),
+                "end": slots.to_london(s.end).isoformat(),
+                "clinician_id": s.clinician_id,
+                "mode": s.mode,
+                "site_id": s.site_id,
+            }
+            for s in found
+        ],
+    }
+
+
+async def _patient_for(ctx: Context, patient: int | dict[str, object]) -> int:
+    if isinstance(patient, int):
+        return (await patients.require_patient(ctx.session, patient)).id
+    try:
+        details = PatientIn.model_validate(patient)
+    except pydantic.ValidationError as exc:
+        fields = validation_fields(exc, prefix="patient.")
+        raise InvalidInput(
+            "; ".join(f"{k}: {v}" for k, v in fields.items()), fields=fields
+        ) from None
+    return (await patients.find_or_create(ctx.session, details)).id
+
+
+@router.operation(
+    "POST",
+    "/appointments",
+    summary="Book an appointment",
+    roles=PATIENT_FACING,
+    tag="appointments",
+    body=BookingIn,
+    response=AppointmentOut,
+    status=201,
+    idempotent=True,
+    errors=(409,),
+)
+async def book(ctx: Context, body: BookingIn) -> AppointmentOut:
+    placement = await booking.place(
+        ctx.session,
+        service_id=body.service_id,
+        clinician_id=body.clinician_id,
+        mode=body.mode,
+        site_id=body.site_id,
+        start=body.start,
+    )
+    patient_id = await _patient_for(ctx, body.patient)
+    appointment = await booking.book(
+        ctx.session, placement=placement, patient_id=patient_id, booked_by=ctx.user.id
+    )
+    await _audit(ctx, "appointment.book", appointment)
+    return appointment_out(appointment)
+
+
+@router.operation(
+    "GET",
+    "/appointments",
+    summary="List appointments",
+    roles=PATIENT_FACING,
+    tag="appointments",
+    query=AppointmentQuery,
+    response=AppointmentList,
+)
+async def list_appointments(ctx: Context, query: AppointmentQuery) -> AppointmentList:
+    statement = select(Appointment).order_by(Appointment.starts_at, Appointment.id)
+    for column, value in (
+        (Appointment.clinician_id, query.clinician_id),
+        (Appointment.patient_id, query.patient_id),
+        (Appointment.service_id, query.service_id),
+        (Appointment.site_id, query.site_id),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    if query.statuses():
+        statement = statement.where(Appointment.status.in_(query.statuses()))
+    first = query.date or query.start
+    last = query.date or query.end
+    if first is not None:
+        statement = statement.where(Appointment.starts_at >= local_window(first, first).start)
+    if last is not None:
+        statement = statement.where(Appointment.starts_at < local_window(last, last).end)
+    rows = list(await ctx.session.scalars(statement.limit(query.limit).offset(query.offset)))
+    await audit.record(
+        ctx.session,
+        actor_user_id=ctx.user.id,
+        action="appointment.list",
+        entity_type="appointment",
+        entity_id=None,
+        detail={"query": query.model_dump(mode="json", exclude_none=True), "count": len(rows)},
+    )
+    return AppointmentList(
+        items=[appointment_out(a) for a in rows], limit=query.limit, offset=query.offset
+    )
+
+
+@router.operation(
+    "GET",
+    "/appointments/{appointment_id}",
+    summary="Read an appointment",
+    roles=PATIENT_FACING,
+    tag="appointments",
+    response=AppointmentOut,
+    errors=(404,),
+)
+async def get_appointment(ctx: Context) -> AppointmentOut:
+    appointment = await booking.get_appointment(ctx.session, ctx.path_int("appointment_id"))
+    await _audit(ctx, "appointment.read", appointment)
+    return appointment_out(appointment)
+
+
+@router.operation(
+    "POST",
+    "/appointments/{appointment_id}/reschedule",
+    summary="Reschedule an appointment",
+    roles=PATIENT_FACING,
+    tag="appointments",
+    body=RescheduleIn,
+    response=AppointmentOut,
+    idempotent=True,
+    errors=(404, 409),
+)
+async def reschedule(ctx: Context, body: RescheduleIn) -> AppointmentOut:
+    appointment = await booking.lock_appointment(ctx.session, ctx.path_int("appointment_id"))
+    mode = body.mode or appointment.mode
+    site_id = body.site_id if body.site_id is not None or body.mode else appointment.site_id
+    placement = await booking.place(
+        ctx.session,
+        service_id=appointment.service_id,
+        clinician_id=body.clinician_id or appointment.clinician_id,
+        mode=mode,
+        site_id=site_id,
+        start=body.start,
+    )
+    await booking.reschedule(ctx.session, appointment=appointment, placement=placement)
+    await _audit(ctx, "appointment.reschedule", appointment)
+    return appointment_out(appointment)
+
+
+@router.operation(
+    "POST",
+    "/appointments/{appointment_id}/cancel",
+    summary="Cancel an appointment",
+    roles=PATIENT_FACING,
+    tag="appointments",
+    body=CancelIn,
+    response=AppointmentOut,
+    idempotent=True,
+    errors=(404, 409),
+)
+async def cancel(ctx: Context, body: CancelIn) -> AppointmentOut:
+    appointment = await booking.lock_appointment(ctx.session, ctx.path_int("appointment_id"))
+    await booking.cancel(ctx.session, appointment=appointment, reason=body.reason)
+    await _audit(ctx, "appointment.cancel", appointment)
+    return appointment_out(appointment)
+
+
+@router.operation(
+    "POST",
+    "/patients",
+    summary="Register a patient",
+    roles=PATIENT_FACING,
+    tag="patients",
+    body=PatientIn,
+    response=PatientOut,
+    status=201,
+    errors=(409,),
+)
+async def create_patient(ctx: Context, body: PatientIn) -> PatientOut:
+    patient = await patients.find_or_create(ctx.session, body)
+    await audit.record(
+        ctx.session,
+        actor_user_id=ctx.user.id,
+        action="patient.create",
+        entity_type="patient",
+        entity_id=patient.id,
+    )
+    return patients.patient_out(patient)
+
+
+@router.operation(
+    "GET",
+    "/patients",
+    summary="Find patients",
+    roles=PATIENT_FACING,
+    tag="patients",
+    query=PatientQuery,
+    response=list[PatientOut],
+)
+async def search_patients(ctx: Context, query: PatientQuery) -> list[PatientOut]:
+    found = await patients.search_patients(ctx.session, query)
+    await audit.record(
+        ctx.session,
+        actor_user_id=ctx.user.id,
+        action="patient.search",
+        entity_type="patient",
+        entity_id=None,
+        detail={"ids": [p.id for p in found]},
+    )
+    return [patients.patient_out(p) for p in found]
+
+
+@router.operation(
+    "GET",
+    "/patients/{patient_id}",
+    summary="Read a patient",
+    roles=PATIENT_FACING,
+    tag="patients",
+    response=PatientOut,
+    errors=(404,),
+)
+async def get_patient(ctx: Context) -> PatientOut:
+    patient = await patients.get_patient(ctx.session, ctx.path_int("patient_id"))
+    await audit.record(
+        ctx.session,
+        actor_user_id=ctx.user.id,
+        action="patient.read",
+        entity_type="patient",
+        entity_id=patient.id,
+    )
+    return patients.patient_out(patient)

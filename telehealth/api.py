@@ -1,0 +1,242 @@
+"""The JSON API's plumbing: declared operations, auth, parsing, one transaction per request.
+
+Each operation declares its roles and its pydantic models for query, body and response; the
+same declarations produce the OpenAPI document (`telehealth.openapi`), so the document cannot
+drift from what the code accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+import pydantic_core
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from telehealth import idempotency
+from telehealth.auth.models import Role, StaffUser
+from telehealth.auth.service import authenticate_token
+from telehealth.config import Settings
+from telehealth.errors import BadRequest, Forbidden, InvalidInput, Unauthenticated
+
+ALL_STAFF = tuple(Role)
+PATIENT_FACING = (Role.ADMIN, Role.CLINICIAN, Role.NAVIGATOR, Role.RECEPTION)
+ADMIN_ONLY = (Role.ADMIN,)
+
+
+@dataclass(slots=True)
+class Context:
+    """What a handler gets: the request, the signed-in staff user and the request's session."""
+
+    request: Request
+    user: StaffUser
+    session: AsyncSession
+    settings: Settings
+
+    def path_int(self, name: str) -> int:
+        raw = self.request.path_params[name]
+        try:
+            return int(raw)
+        except ValueError:
+            raise InvalidInput.field(name, "must be a whole number") from None
+
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    roles: tuple[Role, ...]
+    tag: str
+    query: type[pydantic.BaseModel] | None = None
+    body: type[pydantic.BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+    idempotent: bool = False
+    errors: tuple[int, ...] = ()
+
+
+@dataclass
+class ApiRouter:
+    prefix: str = "/api/v1"
+    operations: list[Operation] = field(default_factory=list)
+
+    def operation(
+        self, method: str, path: str, *, summary: str, roles: Sequence[Role], tag: str, **kw: Any
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.operations.append(
+                Operation(method, self.prefix + path, handler, summary, tuple(roles), tag, **kw)
+            )
+            return handler
+
+        return register
+
+    def routes(self) -> list[Route]:
+        by_path: dict[str, dict[str, Operation]] = {}
+        for op in self.operations:
+            by_path.setdefault(op.path, {})[op.method] = op
+        return [Route(path, _dispatcher(ops), methods=list(ops)) for path, ops in by_path.items()]
+
+
+def json_response(
+    content: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        pydantic_core.to_json(content),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def _dispatcher(operations: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return await run_operation(operations[request.method], request)
+
+    return endpoint
+
+
+def validation_fields(error: pydantic.ValidationError, *, prefix: str = "") -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for item in error.errors(include_url=False):
+        name = ".".join(str(part) for part in item["loc"]) or "body"
+        message = item["msg"].removeprefix("Value error, ")
+        fields.setdefault(prefix + name, message)
+    return fields
+
+
+def invalid_from(error: pydantic.ValidationError) -> InvalidInput:
+    fields = validation_fields(error)
+    summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
+    return InvalidInput(summary, fields=fields)
+
+
+def _parse_query(op: Operation, request: Request) -> pydantic.BaseModel | None:
+    if op.query is None:
+        return None
+    raw: dict[str, Any] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        raw[key] = values if len(values) > 1 else values[0]
+    try:
+        return op.query.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise invalid_from(exc) from None
+
+
+async def _parse_body(op: Operation, request: Request) -> tuple[pydantic.BaseModel | None, Any]:
+    if op.body is None:
+        return None, None
+    raw = await request.body()
+    try:
+        data = pydantic_core.from_json(raw or b"{}")
+    except ValueError:
+        raise BadRequest("the request body is not valid JSON", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            "the request body must be a JSON object", fields={"body": "not an object"}
+        )
+    try:
+        return op.body.model_validate(data), data
+    except pydantic.ValidationError as exc:
+        raise invalid_from(exc) from None
+
+
+async def _authenticate(request: Request, session: AsyncSession) -> StaffUser:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send an API token as 'Authorization: Bearer <token>'")
+    return await authenticate_token(session, token.strip())
+
+
+def _serialise(op: Operation, result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, pydantic.BaseModel):
+        result = result.model_dump(mode="json")
+    return json_response(result, status_code=op.status)
+
+
+async def run_operation(op: Operation, request: Request) -> Response:
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    settings: Settings = request.app.state.settings
+    query = _parse_query(op, request)
+    body, raw_body = await _parse_body(op, request)
+    key = request.headers.get(idempotency.HEADER)
+    if op.idempotent and key is not None:
+        key = idempotency.validate_key(key)
+        try:
+            return await _run_idempotent(
+                op, request, sessionmaker, settings, query, body, raw_body, key
+            )
+        except IntegrityError as exc:
+            if "idempotency_keys" not in str(exc.orig) and "pk_idempotency_keys" not in str(
+                exc.orig
+            ):
+                raise
+            # A concurrent request with the same key committed first: answer with its result.
+            return await _run_idempotent(
+                op, request, sessionmaker, settings, query, body, raw_body, key
+            )
+    async with sessionmaker() as session, session.begin():
+        context = await _context(op, request, session, settings)
+        result = await op.handler(context, *_arguments(query, body))
+        return _serialise(op, result)
+
+
+async def _context(
+    op: Operation, request: Request, session: AsyncSession, settings: Settings
+) -> Context:
+    user = await _authenticate(request, session)
+    if user.role not in op.roles:
+        raise Forbidden(f"the {user.role} role cannot {op.summary[0].lower() + op.summary[1:]}")
+    return Context(request=request, user=user, session=session, settings=settings)
+
+
+def _arguments(*parsed: pydantic.BaseModel | None) -> list[pydantic.BaseModel]:
+    return [p for p in parsed if p is not None]
+
+
+async def _run_idempotent(
+    op: Operation,
+    request: Request,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    query: pydantic.BaseModel | None,
+    body: pydantic.BaseModel | None,
+    raw_body: Any,
+    key: str,
+) -> Response:
+    endpoint = f"{op.method} {request.url.path}"
+    fingerprint = idempotency.request_fingerprint(endpoint, raw_body)
+    async with sessionmaker() as session, session.begin():
+        context = await _context(op, request, session, settings)
+        stored = await idempotency.find(
+            session, user_id=context.user.id, key=key, endpoint=endpoint, fingerprint=fingerprint
+        )
+        if stored is not None:
+            return json_response(
+                stored.response, stored.status_code, headers={"Idempotent-Replayed": "true"}
+            )
+        # Claim the key before doing the work: a concurrent duplicate now waits on this row
+        # and fails on its primary key instead of racing us to the booking.
+        record = idempotency.claim(
+            session, user_id=context.user.id, key=key, endpoint=endpoint, fingerprint=fingerprint
+        )
+        await session.flush()
+        response = _serialise(op, await op.handler(context, *_arguments(query, body)))
+        record.status_code = response.status_code
+        record.response = pydantic_core.from_json(bytes(response.body))
+        return response

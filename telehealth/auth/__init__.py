@@ -1,0 +1,1 @@
+"""Staff accounts, roles, passwords and API bearer tokens."""

@@ -1,0 +1,173 @@
+"""The `telehealth` command: migrate, seed-demo, serve, users create, tokens create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from telehealth import migrations
+from telehealth.auth import service as auth
+from telehealth.auth.models import ROLE_VALUES
+from telehealth.config import Settings
+from telehealth.db import create_engine, make_sessionmaker
+from telehealth.errors import TelehealthError
+
+
+async def _in_transaction(
+    settings: Settings, work: Callable[[AsyncSession], Awaitable[None]]
+) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            await work(session)
+    finally:
+        await engine.dispose()
+
+
+async def _migrate(settings: Settings) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        await migrations.upgrade(engine)
+    finally:
+        await engine.dispose()
+    print(f"database is at the latest schema ({_safe_url(settings.database_url)})")
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    asyncio.run(_migrate(settings))
+
+
+def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
+    from telehealth import demo
+
+    async def work(session: AsyncSession) -> None:
+        if not args.force and not await demo.is_empty(session):
+            print("the database already has data: demo data not loaded (use --force to add it)")
+            return
+        summary = await demo.seed(session)
+        print(summary.describe())
+
+    asyncio.run(_in_transaction(settings, work))
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "app:app",
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if sys.stdin.isatty():
+        return getpass.getpass("Password (blank for API-only user): ") or None
+    return None
+
+
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
+    password = _read_password(args)
+
+    async def work(session: AsyncSession) -> None:
+        user = await auth.create_user(
+            session, email=args.email, name=args.name, role=args.role, password=password
+        )
+        await session.flush()
+        print(f"created {user.role} {user.email} (id {user.id})")
+
+    asyncio.run(_in_transaction(settings, work))
+
+
+def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(session: AsyncSession) -> None:
+        user = await auth.user_by_email(session, args.email)
+        token = await auth.create_token(session, user=user, name=args.name)
+        print(token)
+        print(f"(API token for {user.email}; it is shown only once)", file=sys.stderr)
+
+    asyncio.run(_in_transaction(settings, work))
+
+
+def cmd_tokens_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(session: AsyncSession) -> None:
+        user = await auth.user_by_email(session, args.email)
+        count = await auth.revoke_tokens(session, user=user, prefix=args.prefix)
+        print(f"revoked {count} token(s) of {user.email}")
+
+    asyncio.run(_in_transaction(settings, work))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="telehealth", description="Bay Telehealth: video consultations closer to home."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("migrate", help="bring the database schema up to date")
+    p.set_defaults(run=cmd_migrate)
+
+    p = commands.add_parser("seed-demo", help="load Morecambe Bay demo data into an empty database")
+    p.add_argument("--force", action="store_true", help="load even if the database has data")
+    p.set_defaults(run=cmd_seed_demo)
+
+    p = commands.add_parser("serve", help="serve the web application")
+    p.add_argument("--host", help="interface to bind (default HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default PORT or 8000)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    p.set_defaults(run=cmd_serve)
+
+    users = commands.add_parser("users", help="staff accounts").add_subparsers(
+        dest="users_command", required=True, metavar="ACTION"
+    )
+    p = users.add_parser("create", help="create a staff account")
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", required=True, choices=ROLE_VALUES)
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    p.set_defaults(run=cmd_users_create)
+
+    tokens = commands.add_parser("tokens", help="API bearer tokens").add_subparsers(
+        dest="tokens_command", required=True, metavar="ACTION"
+    )
+    p = tokens.add_parser("create", help="create an API token and print it once")
+    p.add_argument("--email", required=True, help="the staff user the token acts as")
+    p.add_argument("--name", default="", help="a label to recognise the token by")
+    p.set_defaults(run=cmd_tokens_create)
+    p = tokens.add_parser("revoke", help="revoke a user's tokens")
+    p.add_argument("--email", required=True)
+    p.add_argument("--prefix", help="only the token starting with this (first 12 characters)")
+    p.set_defaults(run=cmd_tokens_revoke)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_environment()
+    try:
+        args.run(args, settings)
+    except TelehealthError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Settings: one frozen object read from the environment (and a `.env` file, never committed)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.config import Config
+
+DEFAULT_SQLITE_PATH = Path("var") / "telehealth.db"
+DEV_SECRET_HINT = "dev-only-"
+
+
+def _default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = field(default_factory=_default_database_url)
+    environment: str = "development"
+    secret_key: str = ""
+    timezone: str = "Europe/London"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_sql: bool = False
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment in {"development", "test"}
+
+    @classmethod
+    def from_environment(cls, env_file: str | os.PathLike[str] | None = ".env") -> Settings:
+        config = Config(Path(env_file) if env_file and Path(env_file).exists() else None)
+        environment = config("TELEHEALTH_ENV", default="development")
+        secret_key = config("SECRET_KEY", default="")
+        if not secret_key:
+            if environment not in {"development", "test"}:
+                raise RuntimeError("SECRET_KEY must be set outside development")
+            # A per-process random key: signed links simply stop working across restarts in
+            # development, which is safer than a well-known default that could leak to production.
+            secret_key = DEV_SECRET_HINT + secrets.token_urlsafe(32)
+        return cls(
+            database_url=config("DATABASE_URL", default=_default_database_url()),
+            environment=environment,
+            secret_key=secret_key,
+            host=config("HOST", default="127.0.0.1"),
+            port=config("PORT", cast=int, default=8000),
+            log_sql=config("LOG_SQL", cast=bool, default=False),
+        )

@@ -1,0 +1,13 @@
+"""Every table of every domain, imported in one place for migrations and tests.
+
+This is the one kernel module allowed to import domain models: it only gathers metadata.
+"""
+
+from scheduling import models as scheduling_models
+from telehealth import audit, idempotency
+from telehealth.auth import models as auth_models
+from telehealth.db import Base
+
+metadata = Base.metadata
+
+__all__ = ["audit", "auth_models", "idempotency", "metadata", "scheduling_models"]

@@ -1,0 +1,230 @@
+"""Small typed builders for test data: `await make_clinician(session, name=...)`."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduling.models import (
+    Clinician,
+    ClinicianSession,
+    Organisation,
+    Patient,
+    Service,
+    SessionHub,
+    SessionService,
+    Site,
+    VideoRoom,
+)
+from telehealth.auth.models import StaffUser
+from telehealth.auth.service import create_token, create_user
+
+_counter = itertools.count(1)
+
+
+def _n() -> int:
+    return next(_counter)
+
+
+async def make_organisation(session: AsyncSession, *, name: str | None = None) -> Organisation:
+    row = Organisation(name=name or f"Test Trust {_n()}")
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def make_site(
+    session: AsyncSession,
+    *,
+    organisation: Organisation | None = None,
+    kind: str = "hospital",
+    name: str | None = None,
+    postcode: str = "LA1 4RP",
+    rooms: int = 0,
+) -> Site:
+    organisation = organisation or await make_organisation(session)
+    row = Site(
+        organisation_id=organisation.id,
+        kind=kind,
+        name=name or f"Test site {_n()}",
+        address="1 Test Street",
+        postcode=postcode,
+        icc="Lancaster",
+    )
+    session.add(row)
+    await session.flush()
+    session.add_all(VideoRoom(site_id=row.id, name=f"Room {i}") for i in range(1, rooms + 1))
+    await session.flush()
+    return row
+
+
+async def make_clinician(
+    session: AsyncSession,
+    *,
+    organisation: Organisation | None = None,
+    name: str | None = None,
+    user: StaffUser | None = None,
+) -> Clinician:
+    organisation = organisation or await make_organisation(session)
+    n = _n()
+    row = Clinician(
+        organisation_id=organisation.id,
+        name=name or f"Dr Test {n}",
+        profession="Consultant",
+        email=f"clinician{n}@test.nhs.uk",
+        user_id=user.id if user else None,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def make_service(
+    session: AsyncSession,
+    *,
+    site: Site | None = None,
+    length: int = 20,
+    buffer: int = 0,
+    modes: tuple[str, ...] = ("video_home", "video_site", "in_person"),
+    min_notice: int = 0,
+    horizon_days: int = 365,
+) -> Service:
+    site = site or await make_site(session)
+    row = Service(
+        organisation_id=site.organisation_id,
+        name=f"Test clinic {_n()}",
+        specialty="Cardiology",
+        length_minutes=length,
+        modes=list(modes),
+        usual_site_id=site.id,
+        min_notice_minutes=min_notice,
+        horizon_days=horizon_days,
+        buffer_minutes=buffer,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def make_session(
+    session: AsyncSession,
+    *,
+    clinician: Clinician,
+    services: list[Service],
+    weekday: int,
+    start: time = time(9),
+    end: time = time(12),
+    valid_from: date,
+    valid_until: date | None = None,
+    modes: tuple[str, ...] = ("video_home", "video_site", "in_person"),
+    site: Site | None = None,
+    hubs: list[Site] | None = None,
+    bank_holidays: bool = False,
+) -> ClinicianSession:
+    row = ClinicianSession(
+        clinician_id=clinician.id,
+        weekday=weekday,
+        start_time=start,
+        end_time=end,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        modes=list(modes),
+        site_id=site.id if site else None,
+        bank_holidays=bank_holidays,
+    )
+    session.add(row)
+    await session.flush()
+    session.add_all(SessionService(session_id=row.id, service_id=s.id) for s in services)
+    session.add_all(SessionHub(session_id=row.id, site_id=h.id) for h in hubs or ())
+    await session.flush()
+    return row
+
+
+async def make_patient(
+    session: AsyncSession, *, nhs_number: str | None = None, family_name: str = "Testpatient"
+) -> Patient:
+    row = Patient(
+        given_name="Alex",
+        family_name=family_name,
+        date_of_birth=date(1960, 5, 17),
+        nhs_number=nhs_number,
+        email=f"patient{_n()}@example.com",
+        postcode="LA4 5RJ",
+        contact_preference="email",
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def make_user(
+    session: AsyncSession, *, role: str = "admin", email: str | None = None
+) -> tuple[StaffUser, dict[str, str]]:
+    """A staff user and the Authorization header carrying a fresh token for them."""
+    user = await create_user(
+        session,
+        email=email or f"{role}{_n()}@test.nhs.uk",
+        name=f"Test {role}",
+        role=role,
+        password="correct horse battery",
+    )
+    await session.flush()
+    token = await create_token(session, user=user)
+    return user, {"Authorization": f"Bearer {token}"}
+
+
+def next_weekday(weekday: int, *, after: date | None = None, weeks: int = 1) -> date:
+    """The date of `weekday` at least `weeks` weeks ahead: safely beyond 'now' in tests."""
+    start = (after or date.today()) + timedelta(days=7 * weeks)
+    return start + timedelta(days=(weekday - start.weekday()) % 7)
+
+
+@dataclass
+class Clinic:
+    """A ready-to-book clinic: a service, a hospital, a hub with rooms, a clinician with a
+    weekly Tuesday 09:00-12:00 session offering every mode."""
+
+    organisation: Organisation
+    hospital: Site
+    hub: Site
+    service: Service
+    clinician: Clinician
+    session: ClinicianSession
+
+
+async def make_clinic(
+    session: AsyncSession,
+    *,
+    length: int = 20,
+    buffer: int = 0,
+    rooms: int = 2,
+    min_notice: int = 0,
+    horizon_days: int = 365,
+) -> Clinic:
+    organisation = await make_organisation(session)
+    hospital = await make_site(session, organisation=organisation)
+    hub = await make_site(
+        session, organisation=organisation, kind="community_hub", rooms=rooms, postcode="LA4 5RJ"
+    )
+    service = await make_service(
+        session,
+        site=hospital,
+        length=length,
+        buffer=buffer,
+        min_notice=min_notice,
+        horizon_days=horizon_days,
+    )
+    clinician = await make_clinician(session, organisation=organisation)
+    weekly = await make_session(
+        session,
+        clinician=clinician,
+        services=[service],
+        weekday=1,
+        valid_from=date.today() - timedelta(days=1),
+        site=hospital,
+        hubs=[hub],
+    )
+    return Clinic(organisation, hospital, hub, service, clinician, weekly)
