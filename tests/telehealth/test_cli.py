@@ -1,0 +1,113 @@
+"""The `telehealth` command, run as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from app import create_app
+from telehealth.config import Settings
+from telehealth.db import create_engine, make_sessionmaker
+
+
+def _run(url: str, root: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"DATABASE_URL": url, "TELEHEALTH_ENV": "test"}
+    return subprocess.run(
+        [sys.executable, "-m", "telehealth.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_every_command_has_help(project_root: Path) -> None:
+    for command in (
+        ["migrate"],
+        ["seed-demo"],
+        ["serve"],
+        ["users", "create"],
+        ["tokens", "create"],
+    ):
+        result = _run("sqlite+aiosqlite:///unused.db", project_root, *command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert "usage: telehealth" in result.stdout
+
+
+async def test_create_user_and_token_then_call_the_api(
+    fresh_database: str, project_root: Path
+) -> None:
+    assert _run(fresh_database, project_root, "migrate").returncode == 0
+    created = _run(
+        fresh_database,
+        project_root,
+        "users",
+        "create",
+        "--email",
+        "Nav@Example.org",
+        "--name",
+        "Nina Navigator",
+        "--role",
+        "navigator",
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
+    assert created.returncode == 0, created.stderr
+    assert "created navigator nav@example.org" in created.stdout
+    duplicate = _run(
+        fresh_database,
+        project_root,
+        "users",
+        "create",
+        "--email",
+        "nav@example.org",
+        "--name",
+        "Again",
+        "--role",
+        "navigator",
+        "--password-stdin",
+        stdin="another password!\n",
+    )
+    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    short = _run(
+        fresh_database,
+        project_root,
+        "users",
+        "create",
+        "--email",
+        "x@example.org",
+        "--name",
+        "X",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="short\n",
+    )
+    assert short.returncode == 1 and "at least 10" in short.stderr
+    issued = _run(fresh_database, project_root, "tokens", "create", "--email", "nav@example.org")
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip()
+    assert token.startswith("bth_")
+
+    engine = create_engine(fresh_database)
+    app = create_app(
+        Settings(environment="test", secret_key="x"), sessionmaker=make_sessionmaker(engine)
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        ok = await client.get("/api/v1/services", headers={"Authorization": f"Bearer {token}"})
+        revoked = _run(
+            fresh_database, project_root, "tokens", "revoke", "--email", "nav@example.org"
+        )
+        assert "revoked 1 token" in revoked.stdout
+        refused = await client.get("/api/v1/services", headers={"Authorization": f"Bearer {token}"})
+    await engine.dispose()
+    assert ok.status_code == 200
+    assert refused.status_code == 401
