@@ -8,6 +8,7 @@ A lost race therefore surfaces as an IntegrityError, translated here into SlotUn
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,6 +60,11 @@ class Placement:
     start: datetime
     end: datetime
     busy_until: datetime
+
+
+def new_video_room() -> str:
+    """128 random bits: a room nobody can guess or reach from another appointment's link."""
+    return "bay-" + secrets.token_hex(16)
 
 
 def conflict_from(error: IntegrityError) -> Conflict | None:
@@ -222,6 +228,7 @@ async def book(
         appointment = Appointment(
             reference=new_reference(),
             uid=f"{uuid.uuid4()}@{UID_DOMAIN}",
+            video_room=new_video_room(),
             patient_id=patient_id,
             status=Status.BOOKED.value,
             booked_by_user_id=booked_by,
