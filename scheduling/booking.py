@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling import slots
+from scheduling import clinic, slots
 from scheduling.availability import load_availability, service_rules
 from scheduling.directory import require_clinician, require_service, require_site
 from scheduling.models import (
@@ -29,6 +29,7 @@ from scheduling.models import (
     Status,
     VideoRoom,
 )
+from scheduling.transitions import Action
 from telehealth.db import utcnow
 from telehealth.errors import (
     Conflict,
@@ -41,7 +42,6 @@ from telehealth.identifiers import new_reference
 
 UID_DOMAIN = "bay-telehealth.nhs.uk"
 RESCHEDULABLE = (Status.BOOKED,)
-CANCELLABLE = (Status.BOOKED, Status.CHECKED_IN, Status.ARRIVED)
 _REFERENCE_ATTEMPTS = 5
 
 
@@ -260,19 +260,39 @@ async def lock_appointment(session: AsyncSession, appointment_id: int) -> Appoin
 
 
 async def reschedule(
-    session: AsyncSession, *, appointment: Appointment, placement: Placement
+    session: AsyncSession,
+    *,
+    appointment: Appointment,
+    placement: Placement,
+    actor_user_id: int | None = None,
 ) -> Appointment:
     if appointment.status not in RESCHEDULABLE:
         raise InvalidStatus(f"a {appointment.status} appointment cannot be rescheduled")
+    before = (appointment.starts_at, appointment.clinician_id, appointment.mode)
     await _place_into(session, appointment, placement, sequence=appointment.sequence + 1)
+    await clinic.record(
+        session,
+        appointment,
+        "reschedule",
+        actor_user_id=actor_user_id,
+        message=f"moved from {slots.to_london(before[0]).isoformat()} ({before[2]})",
+    )
     return appointment
 
 
-async def cancel(session: AsyncSession, *, appointment: Appointment, reason: str) -> Appointment:
-    if appointment.status not in CANCELLABLE:
-        raise InvalidStatus(f"a {appointment.status} appointment cannot be cancelled")
-    appointment.status = Status.CANCELLED.value
-    appointment.cancel_reason = reason
-    appointment.sequence += 1
-    await session.flush()
+async def cancel(
+    session: AsyncSession,
+    *,
+    appointment: Appointment,
+    reason: str,
+    actor_user_id: int | None = None,
+) -> Appointment:
+    await clinic.apply(
+        session,
+        appointment,
+        Action.CANCEL,
+        actor="staff" if actor_user_id else "system",
+        actor_user_id=actor_user_id,
+        reason=reason,
+    )
     return appointment

@@ -224,7 +224,9 @@ async def reschedule(ctx: Context, body: RescheduleIn) -> AppointmentOut:
         site_id=site_id,
         start=body.start,
     )
-    await booking.reschedule(ctx.session, appointment=appointment, placement=placement)
+    await booking.reschedule(
+        ctx.session, appointment=appointment, placement=placement, actor_user_id=ctx.user.id
+    )
     await _audit(ctx, "appointment.reschedule", appointment)
     return appointment_out(appointment)
 
@@ -242,7 +244,9 @@ async def reschedule(ctx: Context, body: RescheduleIn) -> AppointmentOut:
 )
 async def cancel(ctx: Context, body: CancelIn) -> AppointmentOut:
     appointment = await booking.lock_appointment(ctx.session, ctx.path_int("appointment_id"))
-    await booking.cancel(ctx.session, appointment=appointment, reason=body.reason)
+    await booking.cancel(
+        ctx.session, appointment=appointment, reason=body.reason, actor_user_id=ctx.user.id
+    )
     await _audit(ctx, "appointment.cancel", appointment)
     return appointment_out(appointment)
 

@@ -1,0 +1,127 @@
+"""Live updates across processes: topics published inside a transaction reach subscribers in
+every app process once (and only if) the transaction commits.
+
+On PostgreSQL, `announce` runs `pg_notify` in the caller's transaction, which PostgreSQL
+delivers at commit to every process LISTENing (see `PostgresRelay`). On SQLite (one process)
+announcements wait in the session and are handed to this process's broker after commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+log = logging.getLogger("telehealth.live")
+
+CHANNEL = "telehealth_live"
+_PENDING = "telehealth_live_pending"
+QUEUE_SIZE = 100
+
+
+class Broker:
+    """Fan-out of topic messages to this process's subscribers (each an asyncio.Queue)."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+
+    def publish(self, topics: Iterable[str], payload: dict[str, Any]) -> None:
+        delivered: set[int] = set()
+        for topic in topics:
+            for queue in self._subscribers.get(topic, ()):
+                if id(queue) in delivered:
+                    continue
+                delivered.add(id(queue))
+                try:
+                    queue.put_nowait(payload)
+                except asyncio.QueueFull:
+                    # A stalled client must not hold up everyone else; it will resync on
+                    # reconnect because every page fetches the full state first.
+                    log.warning("dropping a live update for a slow subscriber")
+
+    @asynccontextmanager
+    async def subscribe(
+        self, topics: Iterable[str]
+    ) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
+        topics = list(topics)
+        for topic in topics:
+            self._subscribers[topic].add(queue)
+        try:
+            yield queue
+        finally:
+            for topic in topics:
+                self._subscribers[topic].discard(queue)
+                if not self._subscribers[topic]:
+                    del self._subscribers[topic]
+
+    def subscriber_count(self) -> int:
+        return len({id(q) for queues in self._subscribers.values() for q in queues})
+
+
+# One per process: live connections are a per-process thing by nature.
+broker = Broker()
+
+
+def _message(topics: Iterable[str], payload: dict[str, Any]) -> str:
+    return json.dumps({"topics": list(topics), "payload": payload}, separators=(",", ":"))
+
+
+def deliver(raw: str) -> None:
+    """Hand a NOTIFY payload (or a local announcement) to this process's subscribers."""
+    message = json.loads(raw)
+    broker.publish(message["topics"], message["payload"])
+
+
+async def announce(session: AsyncSession, topics: Iterable[str], payload: dict[str, Any]) -> None:
+    raw = _message(topics, payload)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_notify(:channel, :raw)"), {"channel": CHANNEL, "raw": raw}
+        )
+        return
+    session.sync_session.info.setdefault(_PENDING, []).append(raw)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    for raw in session.info.pop(_PENDING, ()):
+        deliver(raw)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+class PostgresRelay:
+    """LISTENs on one dedicated connection and feeds this process's broker."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._connection: Any = None
+
+    async def start(self) -> None:
+        import asyncpg
+
+        self._connection = await asyncpg.connect(self.dsn)
+        await self._connection.add_listener(CHANNEL, self._on_notify)
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, raw: str) -> None:
+        try:
+            deliver(raw)
+        except (ValueError, KeyError):
+            log.exception("ignoring a malformed live notification")
+
+    async def stop(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
