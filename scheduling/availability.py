@@ -19,6 +19,7 @@ from scheduling.models import (
     ClinicianSession,
     Leave,
     Mode,
+    RoomClosure,
     Service,
     SessionHub,
     SessionService,
@@ -374,5 +375,17 @@ async def _room_busy(
         )
     )
     for site_id, start, end in rows:
+        result[site_id].append(slots.Interval(start, end))
+    # A room out of service takes one room's capacity for as long as it is closed.
+    closures = await session.execute(
+        select(VideoRoom.site_id, RoomClosure.starts_at, RoomClosure.ends_at)
+        .join(VideoRoom, VideoRoom.id == RoomClosure.room_id)
+        .where(
+            VideoRoom.site_id.in_(hub_ids),
+            RoomClosure.starts_at < window.end,
+            RoomClosure.ends_at > window.start,
+        )
+    )
+    for site_id, start, end in closures:
         result[site_id].append(slots.Interval(start, end))
     return result

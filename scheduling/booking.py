@@ -24,6 +24,7 @@ from scheduling.models import (
     ACTIVE_STATUS_SQL,
     Appointment,
     Mode,
+    RoomClosure,
     Service,
     SiteKind,
     Status,
@@ -162,12 +163,16 @@ async def _free_rooms(
     )
     if exclude is not None:
         busy = busy.where(Appointment.id != exclude)
+    closed = select(RoomClosure.room_id).where(
+        RoomClosure.starts_at < placement.end, RoomClosure.ends_at > placement.start
+    )
     rows = await session.scalars(
         select(VideoRoom.id)
         .where(
             VideoRoom.site_id == placement.site_id,
             VideoRoom.active.is_(True),
             VideoRoom.id.not_in(busy),
+            VideoRoom.id.not_in(closed),
         )
         .order_by(VideoRoom.id)
     )

@@ -142,7 +142,7 @@ async def record(
 
 
 async def send_message(
-    session: AsyncSession, appointment: Appointment, text: str, *, actor_user_id: int
+    session: AsyncSession, appointment: Appointment, text: str, *, actor_user_id: int | None
 ) -> AppointmentEvent:
     text = " ".join(text.split())
     if not text or len(text) > MAX_MESSAGE:

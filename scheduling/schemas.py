@@ -441,3 +441,56 @@ class Health(BaseModel):
 
 
 __all__ = ["Status"]
+
+
+class StatusChangeIn(Strict):
+    action: Literal[
+        "check_in",
+        "arrive",
+        "start_call",
+        "finish",
+        "no_show",
+        "switch_to_phone",
+        "cancel",
+        "entered_in_error",
+    ]
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+class MessageIn(Strict):
+    message: Annotated[str, Field(min_length=1, max_length=280)]
+
+
+class EventOut(BaseModel):
+    id: int
+    at: datetime
+    action: str
+    from_status: str
+    to_status: str
+    actor: str
+    actor_user_id: int | None
+    message: str | None
+
+
+class RoomOut(BaseModel):
+    id: int
+    site_id: int
+    name: str
+    active: bool
+
+
+class ClosureIn(Strict):
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: Annotated[str, Field(max_length=200)] = ""
+
+
+class ClosureOut(BaseModel):
+    id: int
+    room_id: int
+    start: datetime
+    end: datetime
+    reason: str
+    to_rebook: list[int] = Field(
+        description="Appointments in the room during the closure: rebook each with the patient"
+    )

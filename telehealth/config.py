@@ -26,6 +26,17 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     log_sql: bool = False
+    # Where patients reach this service; used to build join and invite links.
+    public_base_url: str = "http://127.0.0.1:8000"
+    video_provider: str = "jitsi"  # jitsi | link
+    # The public meet.jit.si is a demo default only: it is not for patient data.
+    jitsi_base_url: str = "https://meet.jit.si"
+    jitsi_app_id: str = ""
+    jitsi_app_secret: str = ""
+    jitsi_audience: str = "jitsi"
+    jitsi_subject: str = "*"
+    video_link_template: str = ""
+    join_window_minutes: int = 30
 
     @property
     def is_development(self) -> bool:
@@ -49,4 +60,18 @@ class Settings:
             host=config("HOST", default="127.0.0.1"),
             port=config("PORT", cast=int, default=8000),
             log_sql=config("LOG_SQL", cast=bool, default=False),
+            public_base_url=config("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/"),
+            video_provider=config("VIDEO_PROVIDER", default="jitsi"),
+            jitsi_base_url=config("JITSI_BASE_URL", default="https://meet.jit.si").rstrip("/"),
+            jitsi_app_id=config("JITSI_APP_ID", default=""),
+            jitsi_app_secret=config("JITSI_APP_SECRET", default=""),
+            jitsi_audience=config("JITSI_AUDIENCE", default="jitsi"),
+            jitsi_subject=config("JITSI_SUBJECT", default="*"),
+            video_link_template=config("VIDEO_LINK_TEMPLATE", default=""),
+            join_window_minutes=config("JOIN_WINDOW_MINUTES", cast=int, default=30),
         )
+
+    @property
+    def video_is_demo(self) -> bool:
+        """True when video runs on a public demo server that must not carry patient data."""
+        return self.video_provider == "jitsi" and "meet.jit.si" in self.jitsi_base_url

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import (
+    Appointment,
     Clinician,
     ClinicianSession,
     Organisation,
@@ -228,3 +230,44 @@ async def make_clinic(
         hubs=[hub],
     )
     return Clinic(organisation, hospital, hub, service, clinician, weekly)
+
+
+async def make_appointment(
+    session: AsyncSession,
+    clinic: Clinic,
+    *,
+    start: datetime,
+    mode: str = "video_home",
+    patient: Patient | None = None,
+    status: str = "booked",
+) -> Appointment:
+    """An appointment written directly (no slot checks), e.g. for today or the past."""
+    patient = patient or await make_patient(session)
+    room_id = None
+    if mode == "video_site":
+        room_id = (
+            await session.scalars(select(VideoRoom.id).where(VideoRoom.site_id == clinic.hub.id))
+        ).first()
+    n = _n()
+    end = start + timedelta(minutes=clinic.service.length_minutes)
+    row = Appointment(
+        reference=f"T{n:07d}"[-8:],
+        uid=f"test-{n}@test",
+        service_id=clinic.service.id,
+        clinician_id=clinic.clinician.id,
+        patient_id=patient.id,
+        mode=mode,
+        site_id=None
+        if mode == "video_home"
+        else (clinic.hub.id if mode == "video_site" else clinic.hospital.id),
+        room_id=room_id,
+        starts_at=start,
+        ends_at=end,
+        busy_until=end,
+        status=status,
+        sequence=0,
+        video_room=f"bay-test-{n}",
+    )
+    session.add(row)
+    await session.flush()
+    return row

@@ -5,6 +5,6 @@ from telehealth.api import ApiRouter
 router = ApiRouter()
 
 # Imported for their side effect: each module registers its operations on `router`.
-from scheduling.endpoints import appointments, availability, directory  # noqa: E402
+from scheduling.endpoints import appointments, availability, clinic, directory  # noqa: E402
 
-__all__ = ["appointments", "availability", "directory", "router"]
+__all__ = ["appointments", "availability", "clinic", "directory", "router"]

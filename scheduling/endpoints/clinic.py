@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from scheduling import booking, clinic, rooms
+from scheduling.endpoints import router
+from scheduling.endpoints.appointments import appointment_out
+from scheduling.schemas import (
+    AppointmentOut,
+    ClosureIn,
+    ClosureOut,
+    EventOut,
+    MessageIn,
+    RoomOut,
+    StatusChangeIn,
+)
+from scheduling.slots import to_london
+from scheduling.transitions import Action
+from telehealth import audit
+from telehealth.api import ALL_STAFF, PATIENT_FACING, Context
+from telehealth.auth.models import Role
+from telehealth.errors import Forbidden, InvalidInput
+
+# Who may do what in a clinic: reception checks people in, clinicians run the consultation.
+ACTION_ROLES: dict[Action, frozenset[Role]] = {
+    Action.CHECK_IN: frozenset({Role.ADMIN, Role.RECEPTION, Role.CLINICIAN, Role.NAVIGATOR}),
+    Action.ARRIVE: frozenset({Role.ADMIN, Role.RECEPTION, Role.CLINICIAN}),
+    Action.START_CALL: frozenset({Role.ADMIN, Role.CLINICIAN}),
+    Action.FINISH: frozenset({Role.ADMIN, Role.CLINICIAN}),
+    Action.NO_SHOW: frozenset({Role.ADMIN, Role.CLINICIAN, Role.RECEPTION}),
+    Action.SWITCH_TO_PHONE: frozenset({Role.ADMIN, Role.CLINICIAN}),
+    Action.CANCEL: frozenset({Role.ADMIN, Role.CLINICIAN, Role.NAVIGATOR, Role.RECEPTION}),
+    Action.ENTERED_IN_ERROR: frozenset({Role.ADMIN}),
+}
+
+
+def event_out(e: object) -> EventOut:
+    return EventOut.model_validate(e, from_attributes=True)
+
+
+@router.operation(
+    "POST",
+    "/appointments/{appointment_id}/status",
+    summary="Change an appointment's status",
+    roles=PATIENT_FACING,
+    tag="clinic",
+    body=StatusChangeIn,
+    response=AppointmentOut,
+    errors=(404, 409),
+)
+async def change_status(ctx: Context, body: StatusChangeIn) -> AppointmentOut:
+    """Check in, arrive, start the call, finish, did not attend, switch to telephone, cancel."""
+    action = Action(body.action)
+    if ctx.user.role not in ACTION_ROLES[action]:
+        raise Forbidden(f"the {ctx.user.role} role cannot {action.value.replace('_', ' ')}")
+    if action == Action.CANCEL and not body.reason:
+        raise InvalidInput.field("reason", "is required to cancel")
+    appointment = await booking.lock_appointment(ctx.session, ctx.path_int("appointment_id"))
+    await clinic.apply(
+        ctx.session,
+        appointment,
+        action,
+        actor="staff",
+        actor_user_id=ctx.user.id,
+        reason=body.reason,
+    )
+    await audit.record(
+        ctx.session,
+        actor_user_id=ctx.user.id,
+        action=f"appointment.{action.value}",
+        entity_type="appointment",
+        entity_id=appointment.id,
+    )
+    return appointment_out(appointment)
+
+
+@router.operation(
+    "POST",
+    "/appointments/{appointment_id}/messages",
+    summary="Send a short message to the waiting patient",
+    roles=(Role.ADMIN, Role.CLINICIAN),
+    tag="clinic",
+    body=MessageIn,
+    response=EventOut,
+    status=201,
+    errors=(404, 409),
+)
+async def send_message(ctx: Context, body: MessageIn) -> EventOut:
+    appointment = await booking.get_appointment(ctx.session, ctx.path_int("appointment_id"))
+    event = await clinic.send_message(
+        ctx.session, appointment, body.message, actor_user_id=ctx.user.id
+    )
+    return event_out(event)
+
+
+@router.operation(
+    "GET",
+    "/appointments/{appointment_id}/history",
+    summary="An appointment's history",
+    roles=PATIENT_FACING,
+    tag="clinic",
+    response=list[EventOut],
+    errors=(404,),
+)
+async def history(ctx: Context) -> list[EventOut]:
+    appointment = await booking.get_appointment(ctx.session, ctx.path_int("appointment_id"))
+    return [event_out(e) for e in await clinic.history(ctx.session, appointment.id)]
+
+
+@router.operation(
+    "GET",
+    "/sites/{site_id}/rooms",
+    summary="A hub's video rooms",
+    roles=ALL_STAFF,
+    tag="rooms",
+    response=list[RoomOut],
+    errors=(404,),
+)
+async def list_rooms(ctx: Context) -> list[RoomOut]:
+    return [
+        RoomOut.model_validate(r, from_attributes=True)
+        for r in await rooms.list_rooms(ctx.session, ctx.path_int("site_id"))
+    ]
+
+
+@router.operation(
+    "POST",
+    "/sites/{site_id}/rooms/{room_id}/closures",
+    summary="Take a video room out of service for a period",
+    roles=(Role.ADMIN, Role.RECEPTION),
+    tag="rooms",
+    body=ClosureIn,
+    response=ClosureOut,
+    status=201,
+    errors=(404,),
+)
+async def close_room(ctx: Context, body: ClosureIn) -> ClosureOut:
+    room = await rooms.require_room(ctx.session, ctx.path_int("site_id"), ctx.path_int("room_id"))
+    closure, affected = await rooms.close_room(
+        ctx.session,
+        room,
+        start=body.start,
+        end=body.end,
+        reason=body.reason,
+        user_id=ctx.user.id,
+    )
+    return ClosureOut(
+        id=closure.id,
+        room_id=room.id,
+        start=to_london(closure.starts_at),
+        end=to_london(closure.ends_at),
+        reason=closure.reason,
+        to_rebook=[a.id for a in affected],
+    )

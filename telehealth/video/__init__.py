@@ -1,0 +1,1 @@
+"""Video consultations: providers, patient join links, the waiting room and clinic screens."""

@@ -1,0 +1,101 @@
+"""Live updates reach subscribers once a change commits, in this process and (on PostgreSQL)
+in other processes; a rolled-back change announces nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from scheduling import clinic
+from scheduling.models import Appointment
+from telehealth import live
+from telehealth.db import create_engine, make_sessionmaker
+from tests.builders import make_appointment, make_clinic
+
+PUBLISHER = """
+import asyncio, sys
+from scheduling import clinic
+from scheduling.models import Appointment
+from telehealth.db import create_engine, make_sessionmaker
+
+async def main(url, appointment_id):
+    engine = create_engine(url)
+    async with make_sessionmaker(engine)() as session, session.begin():
+        appointment = await session.get(Appointment, appointment_id)
+        await clinic.send_message(session, appointment, "from another process", actor_user_id=None)
+    await engine.dispose()
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+
+@pytest.fixture
+async def relay(fresh_database: str) -> AsyncIterator[str]:
+    relay = None
+    if fresh_database.startswith("postgresql"):
+        dsn = make_url(fresh_database).set(drivername="postgresql").render_as_string(False)
+        relay = live.PostgresRelay(dsn)
+        await relay.start()
+    yield fresh_database
+    if relay is not None:
+        await relay.stop()
+
+
+async def _appointment(url: str) -> tuple[Appointment, int]:
+    engine = create_engine(url)
+    async with make_sessionmaker(engine)() as session, session.begin():
+        c = await make_clinic(session)
+        a = await make_appointment(session, c, start=datetime(2030, 6, 4, 9, tzinfo=UTC))
+    await engine.dispose()
+    return a, c.clinician.id
+
+
+async def _message(url: str, appointment_id: int, text: str, *, commit: bool) -> None:
+    engine = create_engine(url)
+    async with make_sessionmaker(engine)() as session, session.begin():
+        appointment = await session.get(Appointment, appointment_id)
+        assert appointment is not None
+        await clinic.send_message(session, appointment, text, actor_user_id=None)
+        if not commit:
+            await session.rollback()
+    await engine.dispose()
+
+
+async def test_committed_news_arrives_and_rolled_back_news_does_not(relay: str) -> None:
+    appointment, clinician_id = await _appointment(relay)
+    async with live.broker.subscribe([f"clinician:{clinician_id}"]) as queue:
+        await _message(relay, appointment.id, "never sent", commit=False)
+        await _message(relay, appointment.id, "Running 10 minutes late", commit=True)
+        got = await asyncio.wait_for(queue.get(), timeout=5)
+        await asyncio.sleep(0.2)
+        assert queue.empty()
+    assert got["kind"] == "message"
+    assert got["message"] == "Running 10 minutes late"
+    assert got["appointment_id"] == appointment.id
+
+
+async def test_news_from_another_process(relay: str, project_root: Path) -> None:
+    if not relay.startswith("postgresql"):
+        return  # SQLite runs as one process: there is no other process to hear from.
+    appointment, _ = await _appointment(relay)
+    async with live.broker.subscribe([f"appointment:{appointment.id}"]) as queue:
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-c", PUBLISHER, relay, str(appointment.id)],
+            cwd=project_root,
+            env=os.environ.copy(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        got = await asyncio.wait_for(queue.get(), timeout=5)
+    assert got["message"] == "from another process"
