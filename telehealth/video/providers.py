@@ -17,6 +17,8 @@ from telehealth.config import Settings
 
 TOKEN_LIFETIME = timedelta(hours=2)
 CLOCK_SKEW = timedelta(minutes=5)
+# HS256 keys shorter than the hash are weak; PyJWT refuses them too.
+MIN_SECRET_BYTES = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,8 @@ def provider_from(settings: Settings) -> VideoProvider:
             raise RuntimeError("VIDEO_LINK_TEMPLATE must contain {room}")
         return LinkTemplateProvider(settings.video_link_template)
     if settings.video_provider == "jitsi":
+        if settings.jitsi_app_secret and len(settings.jitsi_app_secret.encode()) < MIN_SECRET_BYTES:
+            raise RuntimeError(f"JITSI_APP_SECRET must be at least {MIN_SECRET_BYTES} bytes")
         return JitsiProvider(
             base_url=settings.jitsi_base_url,
             app_id=settings.jitsi_app_id,
