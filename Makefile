@@ -16,7 +16,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# NHS.UK frontend's CSS, JS and assets for the pages; pages still work (unstyled) without npm.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: pages will be served without NHS.UK styles"; fi
+
+install: $(VENV)/.installed node_modules/.installed
 
 migrate: install
 	$(BIN)/telehealth migrate

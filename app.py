@@ -14,10 +14,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from scheduling.endpoints import router as scheduling_router
+from telehealth import live
 from telehealth.config import Settings
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.db import asyncpg_dsn, create_engine, make_sessionmaker
 from telehealth.http import error_handlers
 from telehealth.openapi import build_document
+from telehealth.video import pages as join_pages
+from telehealth.web.templating import asset_mount
 
 ROUTERS = [scheduling_router]
 
@@ -48,19 +51,30 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if owns_engine:
-            engine = create_engine(settings.database_url, echo=settings.log_sql)
-            app.state.sessionmaker = make_sessionmaker(engine)
+        if not owns_engine:
             yield
+            return
+        engine = create_engine(settings.database_url, echo=settings.log_sql)
+        app.state.sessionmaker = make_sessionmaker(engine)
+        relay = None
+        if engine.dialect.name == "postgresql":
+            # Live updates from every process reach this one's waiting rooms and screens.
+            relay = live.PostgresRelay(asyncpg_dsn(settings.database_url))
+            await relay.start()
+        try:
+            yield
+        finally:
+            if relay is not None:
+                await relay.stop()
             await engine.dispose()
-        else:
-            yield
 
     operations = [op for router in ROUTERS for op in router.operations]
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         *(route for router in ROUTERS for route in router.routes()),
+        *join_pages.routes(),
+        *asset_mount(),
     ]
     app = Starlette(routes=routes, exception_handlers=error_handlers(), lifespan=lifespan)
     app.state.settings = settings

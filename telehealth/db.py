@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -101,6 +101,11 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         # IMMEDIATE takes the write lock up front, so two writers serialise instead of both
         # reading the same free slot and one failing later with SQLITE_BUSY mid-transaction.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as a plain DSN for a raw asyncpg connection."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

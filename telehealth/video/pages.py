@@ -1,0 +1,207 @@
+"""The patient's side: the join page, the live waiting room and the way into the call.
+
+No login: the signed link is the key. Anything wrong with the link gets the same plain 404,
+so a guessed or altered link learns nothing about which appointments exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sse_starlette.sse import EventSourceResponse
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from scheduling import clinic
+from scheduling.models import Appointment, AppointmentEvent, Clinician, Patient, Service, Site
+from scheduling.transitions import Action, Live, live_state
+from telehealth import live
+from telehealth.config import Settings
+from telehealth.db import utcnow
+from telehealth.video.join import JoinClaim, Verdict, make_token, read_token, verdict
+from telehealth.video.providers import Participant, provider_from
+from telehealth.web.templating import templates
+
+HEARTBEAT_SECONDS = 15
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    appointment: Appointment
+    service: Service
+    clinician: Clinician
+    site: Site | None
+    verdict: Verdict
+    token: str
+
+
+def join_path(settings: Settings, appointment: Appointment) -> str:
+    token = make_token(
+        settings.secret_key, appointment_id=appointment.id, sequence=appointment.sequence
+    )
+    return f"/join/{token}"
+
+
+def not_found(request: Request) -> Response:
+    return templates.TemplateResponse(
+        request, "not_found.html", {"title": "Page not found"}, status_code=404
+    )
+
+
+def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
+async def _visit(request: Request, session: AsyncSession, *, lock: bool = False) -> Visit | None:
+    settings: Settings = request.app.state.settings
+    token = request.path_params["token"]
+    claim: JoinClaim | None = read_token(settings.secret_key, token)
+    if claim is None:
+        return None
+    statement = select(Appointment).where(Appointment.id == claim.appointment_id)
+    appointment = await session.scalar(statement.with_for_update() if lock else statement)
+    if appointment is None:
+        return None
+    service = await session.get(Service, appointment.service_id)
+    clinician = await session.get(Clinician, appointment.clinician_id)
+    assert service is not None and clinician is not None
+    site = await session.get(Site, appointment.site_id) if appointment.site_id else None
+    found = verdict(
+        status=appointment.status,
+        sequence=appointment.sequence,
+        claim=claim,
+        start=appointment.starts_at,
+        end=appointment.ends_at,
+        now=utcnow(),
+        window=timedelta(minutes=settings.join_window_minutes),
+    )
+    return Visit(appointment, service, clinician, site, found, token)
+
+
+def _context(visit: Visit, request: Request, **extra: object) -> dict[str, object]:
+    settings: Settings = request.app.state.settings
+    a = visit.appointment
+    return {
+        "title": f"{visit.service.name} video appointment",
+        "visit": visit,
+        "appointment": a,
+        "opens_at": a.starts_at - timedelta(minutes=settings.join_window_minutes),
+        "video_is_demo": settings.video_is_demo,
+        "checked_in": a.checked_in_at is not None,
+        **extra,
+    }
+
+
+async def join_page(request: Request) -> Response:
+    async with _sessionmaker(request)() as session:
+        visit = await _visit(request, session)
+        if visit is None:
+            return not_found(request)
+        if visit.verdict == Verdict.OPEN and visit.appointment.checked_in_at is not None:
+            return RedirectResponse(f"/join/{visit.token}/wait", status_code=303)
+        return templates.TemplateResponse(request, "join/join.html", _context(visit, request))
+
+
+async def check_in(request: Request) -> Response:
+    async with _sessionmaker(request)() as session, session.begin():
+        visit = await _visit(request, session, lock=True)
+        if visit is None:
+            return not_found(request)
+        if visit.verdict != Verdict.OPEN:
+            return RedirectResponse(f"/join/{visit.token}", status_code=303)
+        if visit.appointment.checked_in_at is None:
+            await clinic.apply(
+                session, visit.appointment, Action.CHECK_IN, actor="patient", actor_user_id=None
+            )
+    return RedirectResponse(f"/join/{visit.token}/wait", status_code=303)
+
+
+async def _last_message(session: AsyncSession, appointment_id: int) -> str | None:
+    return await session.scalar(
+        select(AppointmentEvent.message)
+        .where(
+            AppointmentEvent.appointment_id == appointment_id,
+            AppointmentEvent.action == "message",
+        )
+        .order_by(AppointmentEvent.at.desc(), AppointmentEvent.id.desc())
+        .limit(1)
+    )
+
+
+async def waiting_room(request: Request) -> Response:
+    async with _sessionmaker(request)() as session:
+        visit = await _visit(request, session)
+        if visit is None:
+            return not_found(request)
+        if visit.verdict != Verdict.OPEN or visit.appointment.checked_in_at is None:
+            return RedirectResponse(f"/join/{visit.token}", status_code=303)
+        message = await _last_message(session, visit.appointment.id)
+        live_now = live_state(clinic.state_of(visit.appointment))
+        return templates.TemplateResponse(
+            request,
+            "join/wait.html",
+            _context(visit, request, message=message, live=live_now.value),
+        )
+
+
+async def into_call(request: Request) -> Response:
+    """The patient's way into the call: only once the clinician has started it."""
+    async with _sessionmaker(request)() as session:
+        visit = await _visit(request, session)
+        if visit is None:
+            return not_found(request)
+        a = visit.appointment
+        if visit.verdict != Verdict.OPEN or a.call_started_at is None:
+            return RedirectResponse(f"/join/{visit.token}", status_code=303)
+        patient = await session.get(Patient, a.patient_id)
+    settings: Settings = request.app.state.settings
+    assert patient is not None and a.video_room is not None
+    # The provider gets a room name and a first name: nothing that identifies the patient.
+    who = Participant(id=f"patient-{a.id}", display_name=patient.given_name, moderator=False)
+    url = provider_from(settings).join_url(a.video_room, who, now=utcnow())
+    return RedirectResponse(url, status_code=303)
+
+
+async def events(request: Request) -> Response:
+    async with _sessionmaker(request)() as session:
+        visit = await _visit(request, session)
+        if visit is None:
+            return not_found(request)
+        first = clinic.live_payload(visit.appointment, kind="state")
+    topic = f"appointment:{visit.appointment.id}"
+    return EventSourceResponse(
+        _stream(request, topic, first), ping=HEARTBEAT_SECONDS, send_timeout=30
+    )
+
+
+async def _stream(
+    request: Request, topic: str, first: dict[str, object]
+) -> AsyncIterator[dict[str, str]]:
+    async with live.broker.subscribe([topic]) as queue:
+        yield {"event": "state", "data": json.dumps(first)}
+        while not await request.is_disconnected():
+            try:
+                payload = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
+            except TimeoutError:
+                continue
+            yield {"event": str(payload.get("kind", "state")), "data": json.dumps(payload)}
+            if payload.get("live") in (Live.FINISHED, Live.CANCELLED, Live.DID_NOT_ATTEND):
+                return
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/join/{token}", join_page, methods=["GET"]),
+        Route("/join/{token}/check-in", check_in, methods=["POST"]),
+        Route("/join/{token}/wait", waiting_room, methods=["GET"]),
+        Route("/join/{token}/call", into_call, methods=["GET"]),
+        Route("/join/{token}/events", events, methods=["GET"]),
+    ]

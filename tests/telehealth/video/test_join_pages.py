@@ -1,0 +1,112 @@
+"""The patient's join link, page by page, as a browser without JavaScript sees it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduling import clinic
+from scheduling.models import Appointment
+from scheduling.slots import to_london
+from scheduling.transitions import Action
+from telehealth.config import Settings
+from telehealth.video.join import make_token
+from telehealth.video.pages import join_path
+from tests.builders import make_appointment, make_clinic
+
+
+def soon() -> datetime:
+    """A start a few minutes ahead, on today's local date (check-in is for the day itself)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now + timedelta(minutes=5)
+    if to_london(start + timedelta(minutes=30)).date() != to_london(now).date():
+        start = now - timedelta(minutes=1)
+    return start
+
+
+async def _today(session: AsyncSession, **kw: object) -> Appointment:
+    c = await make_clinic(session)
+    return await make_appointment(session, c, start=soon(), **kw)  # type: ignore[arg-type]
+
+
+async def test_tampered_and_unknown_links_get_the_same_plain_404(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    a = await _today(session)
+    good = join_path(settings, a)
+    unknown = "/join/" + make_token(settings.secret_key, appointment_id=10**9, sequence=0)
+    for path in (good[:-3] + "xyz", unknown, "/join/nonsense", good + "/call"[:0] + "x"):
+        response = await client.get(path)
+        assert response.status_code == 404
+        assert "Page not found" in response.text
+        assert a.reference not in response.text
+
+
+async def test_check_in_then_wait_then_into_the_call(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    a = await _today(session)
+    path = join_path(settings, a)
+    page = await client.get(path)
+    assert page.status_code == 200
+    assert "Check in and wait to be seen" in page.text and a.reference in page.text
+    assert "Check my camera and microphone" in page.text
+    early_call = await client.get(path + "/call")
+    assert early_call.status_code == 303 and early_call.headers["location"] == path
+
+    checked = await client.post(path + "/check-in")
+    assert checked.status_code == 303 and checked.headers["location"] == path + "/wait"
+    await session.refresh(a)
+    assert a.status == "checked-in" and a.checked_in_at is not None
+    events = await clinic.history(session, a.id)
+    assert [(e.action, e.actor) for e in events] == [("check_in", "patient")]
+
+    await clinic.send_message(session, a, "Running 10 minutes late", actor_user_id=None)
+    waiting = await client.get(path + "/wait")
+    assert "You are in the waiting room" in waiting.text
+    assert "Running 10 minutes late" in waiting.text
+
+    await clinic.apply(session, a, Action.START_CALL, actor="staff", actor_user_id=None)
+    call = await client.get(path + "/call")
+    assert call.status_code == 303
+    target = call.headers["location"]
+    assert target.startswith("https://meet.jit.si/" + str(a.video_room))
+    assert "Testpatient" not in target and "1960" not in target  # no surname, no birth date
+
+
+async def test_too_early_says_when_to_come_back(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    c = await make_clinic(session)
+    a = await make_appointment(session, c, start=datetime.now(UTC) + timedelta(days=2))
+    page = await client.get(join_path(settings, a))
+    assert "You can join from" in page.text
+    assert "Check in and wait" not in page.text
+    refused = await client.post(join_path(settings, a) + "/check-in")
+    assert refused.status_code == 303
+    await session.refresh(a)
+    assert a.status == "booked"
+
+
+async def test_cancelled_moved_and_ended_links_say_why(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    cancelled = await _today(session)
+    old_link = join_path(settings, cancelled)
+    await clinic.apply(
+        session, cancelled, Action.CANCEL, actor="staff", actor_user_id=None, reason="x"
+    )
+    assert "This appointment was cancelled" in (await client.get(old_link)).text
+
+    moved = await _today(session)
+    old_link = join_path(settings, moved)
+    moved.sequence += 1  # what a reschedule does
+    await session.flush()
+    assert "has been moved" in (await client.get(old_link)).text
+    assert "Check in and wait" in (await client.get(join_path(settings, moved))).text
+
+    c = await make_clinic(session)
+    ended = await make_appointment(session, c, start=datetime.now(UTC) - timedelta(hours=3))
+    assert "This appointment has ended" in (await client.get(join_path(settings, ended))).text
