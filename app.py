@@ -9,8 +9,10 @@ from importlib.metadata import version
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from scheduling.endpoints import router as scheduling_router
@@ -19,7 +21,9 @@ from telehealth.config import Settings
 from telehealth.db import asyncpg_dsn, create_engine, make_sessionmaker
 from telehealth.http import error_handlers
 from telehealth.openapi import build_document
+from telehealth.video import clinic_pages
 from telehealth.video import pages as join_pages
+from telehealth.web import staff
 from telehealth.web.templating import asset_mount
 
 ROUTERS = [scheduling_router]
@@ -35,6 +39,10 @@ async def health(request: Request) -> Response:
             {"status": "unavailable", "database": type(exc).__name__}, status_code=503
         )
     return JSONResponse({"status": "ok", "database": "reachable"})
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/staff/login", status_code=303)
 
 
 async def openapi(request: Request) -> Response:
@@ -73,10 +81,28 @@ def create_app(
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         *(route for router in ROUTERS for route in router.routes()),
+        Route("/", home, methods=["GET"]),
         *join_pages.routes(),
+        *staff.routes(),
+        *clinic_pages.routes(),
         *asset_mount(),
     ]
-    app = Starlette(routes=routes, exception_handlers=error_handlers(), lifespan=lifespan)
+    middleware = [
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret_key,
+            session_cookie="telehealth_staff",
+            same_site="lax",
+            https_only=not settings.is_development,
+            max_age=12 * 60 * 60,
+        )
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=error_handlers(),
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.sessionmaker = sessionmaker
     app.state.openapi = build_document(operations, version=version("bay-telehealth"))

@@ -21,14 +21,33 @@ from scheduling.transitions import (
     next_status,
 )
 from telehealth import live
+from telehealth.auth.models import Role
 from telehealth.db import utcnow
-from telehealth.errors import Conflict, InvalidInput
+from telehealth.errors import Conflict, Forbidden, InvalidInput
 
 MAX_MESSAGE = 280
 
 
 class InvalidTransition(Conflict):
     code = "invalid_status"
+
+
+# Who may do what in a clinic: reception checks people in, clinicians run the consultation.
+ACTION_ROLES: dict[Action, frozenset[str]] = {
+    Action.CHECK_IN: frozenset({Role.ADMIN, Role.RECEPTION, Role.CLINICIAN, Role.NAVIGATOR}),
+    Action.ARRIVE: frozenset({Role.ADMIN, Role.RECEPTION, Role.CLINICIAN}),
+    Action.START_CALL: frozenset({Role.ADMIN, Role.CLINICIAN}),
+    Action.FINISH: frozenset({Role.ADMIN, Role.CLINICIAN}),
+    Action.NO_SHOW: frozenset({Role.ADMIN, Role.CLINICIAN, Role.RECEPTION}),
+    Action.SWITCH_TO_PHONE: frozenset({Role.ADMIN, Role.CLINICIAN}),
+    Action.CANCEL: frozenset({Role.ADMIN, Role.CLINICIAN, Role.NAVIGATOR, Role.RECEPTION}),
+    Action.ENTERED_IN_ERROR: frozenset({Role.ADMIN}),
+}
+
+
+def require_role_for(action: Action, role: str) -> None:
+    if role not in ACTION_ROLES[action]:
+        raise Forbidden(f"the {role} role cannot {action.value.replace('_', ' ')}")
 
 
 def state_of(a: Appointment) -> AppointmentState:

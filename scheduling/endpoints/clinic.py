@@ -17,19 +17,7 @@ from scheduling.transitions import Action
 from telehealth import audit
 from telehealth.api import ALL_STAFF, PATIENT_FACING, Context
 from telehealth.auth.models import Role
-from telehealth.errors import Forbidden, InvalidInput
-
-# Who may do what in a clinic: reception checks people in, clinicians run the consultation.
-ACTION_ROLES: dict[Action, frozenset[Role]] = {
-    Action.CHECK_IN: frozenset({Role.ADMIN, Role.RECEPTION, Role.CLINICIAN, Role.NAVIGATOR}),
-    Action.ARRIVE: frozenset({Role.ADMIN, Role.RECEPTION, Role.CLINICIAN}),
-    Action.START_CALL: frozenset({Role.ADMIN, Role.CLINICIAN}),
-    Action.FINISH: frozenset({Role.ADMIN, Role.CLINICIAN}),
-    Action.NO_SHOW: frozenset({Role.ADMIN, Role.CLINICIAN, Role.RECEPTION}),
-    Action.SWITCH_TO_PHONE: frozenset({Role.ADMIN, Role.CLINICIAN}),
-    Action.CANCEL: frozenset({Role.ADMIN, Role.CLINICIAN, Role.NAVIGATOR, Role.RECEPTION}),
-    Action.ENTERED_IN_ERROR: frozenset({Role.ADMIN}),
-}
+from telehealth.errors import InvalidInput
 
 
 def event_out(e: object) -> EventOut:
@@ -49,8 +37,7 @@ def event_out(e: object) -> EventOut:
 async def change_status(ctx: Context, body: StatusChangeIn) -> AppointmentOut:
     """Check in, arrive, start the call, finish, did not attend, switch to telephone, cancel."""
     action = Action(body.action)
-    if ctx.user.role not in ACTION_ROLES[action]:
-        raise Forbidden(f"the {ctx.user.role} role cannot {action.value.replace('_', ' ')}")
+    clinic.require_role_for(action, ctx.user.role)
     if action == Action.CANCEL and not body.reason:
         raise InvalidInput.field("reason", "is required to cancel")
     appointment = await booking.lock_appointment(ctx.session, ctx.path_int("appointment_id"))

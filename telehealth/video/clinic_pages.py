@@ -1,0 +1,294 @@
+"""Staff screens: a clinician's clinic for the day, and a community hub's reception desk.
+
+Both show the day's appointments with their live state and update as it changes: each screen
+listens to a server-sent event stream and re-fetches its table when anything happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sse_starlette.sse import EventSourceResponse
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from scheduling import booking, clinic
+from scheduling.models import Clinician, Patient, Service, Site, SiteKind, VideoRoom
+from scheduling.slots import to_london
+from scheduling.transitions import Action
+from telehealth import audit, live
+from telehealth.auth.models import Role, StaffUser
+from telehealth.config import Settings
+from telehealth.db import utcnow
+from telehealth.errors import Forbidden, InvalidInput
+from telehealth.video.pages import HEARTBEAT_SECONDS
+from telehealth.video.providers import Participant, provider_from
+from telehealth.web.staff import check_csrf, page_context, signed_in
+from telehealth.web.templating import templates
+
+CLINIC_ROLES = (Role.CLINICIAN, Role.ADMIN, Role.NAVIGATOR)
+RECEPTION_ROLES = (Role.RECEPTION, Role.ADMIN)
+
+
+def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
+def _day(request: Request) -> date:
+    raw = request.query_params.get("date")
+    if not raw:
+        return to_london(utcnow()).date()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput.field("date", "must be a date like 2026-11-24") from None
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput.field(name, "must be a whole number") from None
+
+
+async def _clinician_for(
+    request: Request, session: AsyncSession, user: StaffUser
+) -> Clinician | None:
+    """A clinician sees their own clinic; admins and navigators pick one."""
+    if user.role == Role.CLINICIAN:
+        own = await session.scalar(select(Clinician).where(Clinician.user_id == user.id))
+        if own is None:
+            raise Forbidden("your account is not linked to a clinician: ask an admin")
+        return own
+    chosen = _int_param(request, "clinician_id")
+    return await session.get(Clinician, chosen) if chosen else None
+
+
+async def _rows(session: AsyncSession, entries: list[clinic.DayEntry]) -> list[dict[str, object]]:
+    """What the tables show: patient names are shown to staff, so the read is audited."""
+    rows = []
+    for entry in entries:
+        a = entry.appointment
+        patient = await session.get(Patient, a.patient_id)
+        service = await session.get(Service, a.service_id)
+        site = await session.get(Site, a.site_id) if a.site_id else None
+        room = await session.get(VideoRoom, a.room_id) if a.room_id else None
+        assert patient is not None and service is not None
+        rows.append(
+            {
+                "appointment": a,
+                "patient": f"{patient.given_name} {patient.family_name}",
+                "interpreter": patient.interpreter_language,
+                "service": service.name,
+                "site": site.name if site else "Home",
+                "room": room.name if room else None,
+                "live": entry.live.value,
+                "message": entry.last_message,
+            }
+        )
+    return rows
+
+
+async def _clinic_context(
+    request: Request, session: AsyncSession, user: StaffUser
+) -> dict[str, object]:
+    day = _day(request)
+    clinician = await _clinician_for(request, session, user)
+    entries = (
+        await clinic.day_list(session, day=day, clinician_id=clinician.id) if clinician else []
+    )
+    rows = await _rows(session, entries)
+    await audit.record(
+        session,
+        actor_user_id=user.id,
+        action="clinic.view",
+        entity_type="clinician",
+        entity_id=clinician.id if clinician else None,
+        detail={"date": day.isoformat(), "appointments": [e.appointment.id for e in entries]},
+    )
+    clinicians = (
+        []
+        if user.role == Role.CLINICIAN
+        else list(await session.scalars(select(Clinician).order_by(Clinician.name)))
+    )
+    return page_context(
+        request,
+        user,
+        title="Clinic",
+        day=day,
+        clinician=clinician,
+        clinicians=clinicians,
+        rows=rows,
+        can=_abilities(user),
+    )
+
+
+def _abilities(user: StaffUser) -> dict[str, bool]:
+    return {a.value: user.role in clinic.ACTION_ROLES[a] for a in Action}
+
+
+async def clinic_page(request: Request) -> Response:
+    async with _sessionmaker(request)() as session, session.begin():
+        user = await signed_in(request, session, CLINIC_ROLES)
+        context = await _clinic_context(request, session, user)
+    return templates.TemplateResponse(request, "staff/clinic.html", context)
+
+
+async def clinic_table(request: Request) -> Response:
+    async with _sessionmaker(request)() as session, session.begin():
+        user = await signed_in(request, session, CLINIC_ROLES)
+        context = await _clinic_context(request, session, user)
+    return templates.TemplateResponse(request, "staff/_clinic_table.html", context)
+
+
+async def clinic_events(request: Request) -> Response:
+    async with _sessionmaker(request)() as session:
+        user = await signed_in(request, session, CLINIC_ROLES)
+        clinician = await _clinician_for(request, session, user)
+    if clinician is None:
+        raise InvalidInput.field("clinician_id", "choose a clinician")
+    return EventSourceResponse(
+        relay_topic(request, f"clinician:{clinician.id}"), ping=HEARTBEAT_SECONDS
+    )
+
+
+async def relay_topic(request: Request, topic: str) -> AsyncIterator[dict[str, str]]:
+    async with live.broker.subscribe([topic]) as queue:
+        yield {"event": "ready", "data": "{}"}
+        while not await request.is_disconnected():
+            try:
+                payload = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
+            except TimeoutError:
+                continue
+            yield {"event": "change", "data": json.dumps(payload)}
+
+
+async def act(request: Request) -> Response:
+    """One button on a staff screen: a status change, or starting the call."""
+    form = await check_csrf(request)
+    try:
+        action = Action(form.get("action", ""))
+    except ValueError:
+        raise InvalidInput.field("action", "is not a clinic action") from None
+    settings: Settings = request.app.state.settings
+    async with _sessionmaker(request)() as session, session.begin():
+        user = await signed_in(request, session)
+        clinic.require_role_for(action, user.role)
+        appointment = await booking.lock_appointment(session, int(request.path_params["id"]))
+        await clinic.apply(
+            session,
+            appointment,
+            action,
+            actor="staff",
+            actor_user_id=user.id,
+            reason=form.get("reason") or None,
+        )
+        await audit.record(
+            session,
+            actor_user_id=user.id,
+            action=f"appointment.{action.value}",
+            entity_type="appointment",
+            entity_id=appointment.id,
+        )
+        if action == Action.START_CALL and appointment.video_room:
+            who = Participant(
+                id=f"staff-{user.id}", display_name=user.name, moderator=True, email=user.email
+            )
+            url = provider_from(settings).join_url(appointment.video_room, who, now=utcnow())
+            return RedirectResponse(url, status_code=303)
+    return RedirectResponse(_back(form), status_code=303)
+
+
+def _back(form: dict[str, str]) -> str:
+    back = form.get("back", "")
+    return back if back.startswith("/staff/") else "/staff/clinic"
+
+
+async def message(request: Request) -> Response:
+    form = await check_csrf(request)
+    async with _sessionmaker(request)() as session, session.begin():
+        user = await signed_in(request, session, (Role.CLINICIAN, Role.ADMIN))
+        appointment = await booking.get_appointment(session, int(request.path_params["id"]))
+        await clinic.send_message(
+            session, appointment, form.get("message", ""), actor_user_id=user.id
+        )
+    return RedirectResponse(_back(form), status_code=303)
+
+
+async def _reception_context(
+    request: Request, session: AsyncSession, user: StaffUser
+) -> dict[str, object]:
+    day = _day(request)
+    hubs = list(
+        await session.scalars(
+            select(Site).where(Site.kind == SiteKind.COMMUNITY_HUB.value).order_by(Site.name)
+        )
+    )
+    site_id = _int_param(request, "site_id")
+    site = next((h for h in hubs if h.id == site_id), None)
+    entries = await clinic.day_list(session, day=day, site_id=site.id) if site else []
+    rows = await _rows(session, entries)
+    await audit.record(
+        session,
+        actor_user_id=user.id,
+        action="reception.view",
+        entity_type="site",
+        entity_id=site.id if site else None,
+        detail={"date": day.isoformat(), "appointments": [e.appointment.id for e in entries]},
+    )
+    return page_context(
+        request,
+        user,
+        title="Reception",
+        day=day,
+        site=site,
+        hubs=hubs,
+        rows=rows,
+        can=_abilities(user),
+    )
+
+
+async def reception_page(request: Request) -> Response:
+    async with _sessionmaker(request)() as session, session.begin():
+        user = await signed_in(request, session, RECEPTION_ROLES)
+        context = await _reception_context(request, session, user)
+    return templates.TemplateResponse(request, "staff/reception.html", context)
+
+
+async def reception_table(request: Request) -> Response:
+    async with _sessionmaker(request)() as session, session.begin():
+        user = await signed_in(request, session, RECEPTION_ROLES)
+        context = await _reception_context(request, session, user)
+    return templates.TemplateResponse(request, "staff/_reception_table.html", context)
+
+
+async def reception_events(request: Request) -> Response:
+    async with _sessionmaker(request)() as session:
+        await signed_in(request, session, RECEPTION_ROLES)
+    site_id = _int_param(request, "site_id")
+    if site_id is None:
+        raise InvalidInput.field("site_id", "choose a hub")
+    return EventSourceResponse(relay_topic(request, f"site:{site_id}"), ping=HEARTBEAT_SECONDS)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/staff/clinic", clinic_page, methods=["GET"]),
+        Route("/staff/clinic/table", clinic_table, methods=["GET"]),
+        Route("/staff/clinic/events", clinic_events, methods=["GET"]),
+        Route("/staff/reception", reception_page, methods=["GET"]),
+        Route("/staff/reception/table", reception_table, methods=["GET"]),
+        Route("/staff/reception/events", reception_events, methods=["GET"]),
+        Route("/staff/appointments/{id:int}/action", act, methods=["POST"]),
+        Route("/staff/appointments/{id:int}/message", message, methods=["POST"]),
+    ]
