@@ -4,14 +4,7 @@ spread over two real server processes, give exactly one appointment."""
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import time as clock
 from pathlib import Path
 
@@ -22,57 +15,9 @@ from scheduling.models import Appointment
 from scheduling.slots import london_datetime
 from telehealth.db import create_engine, make_sessionmaker
 from tests.builders import make_clinic, make_user, next_weekday
+from tests.servers import running_servers
 
 REQUESTS = 50
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _servers(url: str, root: Path, count: int = 2) -> Iterator[list[str]]:
-    env = os.environ | {"DATABASE_URL": url, "TELEHEALTH_ENV": "test"}
-    ports = [_free_port() for _ in range(count)]
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=root,
-            env=env,
-        )
-        for port in ports
-    ]
-    try:
-        bases = [f"http://127.0.0.1:{port}" for port in ports]
-        deadline = time.monotonic() + 30
-        for base in bases:
-            while True:
-                try:
-                    if httpx.get(base + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
-        yield bases
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=10)
 
 
 async def test_fifty_concurrent_bookings_give_one_appointment(
@@ -98,7 +43,7 @@ async def test_fifty_concurrent_bookings_give_one_appointment(
             },
         }
 
-    with _servers(fresh_database, project_root) as bases:
+    with running_servers(fresh_database, project_root) as bases:
         async with httpx.AsyncClient(timeout=60) as client:
             responses = await asyncio.gather(
                 *(
