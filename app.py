@@ -23,10 +23,11 @@ from telehealth.http import error_handlers
 from telehealth.openapi import build_document
 from telehealth.video import clinic_pages
 from telehealth.video import pages as join_pages
+from telehealth.video.endpoints import router as video_router
 from telehealth.web import staff
 from telehealth.web.templating import asset_mount
 
-ROUTERS = [scheduling_router]
+ROUTERS = [scheduling_router, video_router]
 
 
 async def health(request: Request) -> Response:

@@ -110,3 +110,25 @@ async def test_cancelled_moved_and_ended_links_say_why(
     c = await make_clinic(session)
     ended = await make_appointment(session, c, start=datetime.now(UTC) - timedelta(hours=3))
     assert "This appointment has ended" in (await client.get(join_path(settings, ended))).text
+
+
+async def test_video_links_for_staff(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    from tests.builders import make_user
+
+    a = await _today(session)
+    _, navigator = await make_user(session, role="navigator")
+    _, clinician = await make_user(session, role="clinician")
+    url = f"/api/v1/appointments/{a.id}/video"
+    for_navigator = (await client.get(url, headers=navigator)).json()
+    assert for_navigator["patient_join_url"] == settings.public_base_url + join_path(settings, a)
+    assert for_navigator["clinician_join_url"] is None
+    for_clinician = (await client.get(url, headers=clinician)).json()
+    assert str(a.video_room) in for_clinician["clinician_join_url"]
+    assert for_clinician["demo_only"] is True
+    in_person = await make_appointment(
+        session, await make_clinic(session), start=soon(), mode="in_person"
+    )
+    refused = await client.get(f"/api/v1/appointments/{in_person.id}/video", headers=clinician)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_video"
