@@ -3,6 +3,7 @@
 This is the one kernel module allowed to import domain models: it only gathers metadata.
 """
 
+from notifications import models as notification_models
 from scheduling import models as scheduling_models
 from telehealth import audit, idempotency
 from telehealth.auth import models as auth_models
@@ -10,4 +11,11 @@ from telehealth.db import Base
 
 metadata = Base.metadata
 
-__all__ = ["audit", "auth_models", "idempotency", "metadata", "scheduling_models"]
+__all__ = [
+    "audit",
+    "auth_models",
+    "idempotency",
+    "metadata",
+    "notification_models",
+    "scheduling_models",
+]

@@ -1,0 +1,178 @@
+"""Queueing and claiming messages. Delivery is at-least-once with a stable Message-ID, so a
+worker that dies between sending and recording causes a resend of the same message, which
+mail systems recognise, never a second different one.
+
+Claiming uses `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of workers share the queue
+without taking the same message; on SQLite the write lock taken by `BEGIN IMMEDIATE` does the
+same for the single-node case. A claim is a lease: a worker killed mid-batch leaves messages
+that become claimable again when the lease runs out.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.models import OutboxMessage, OutboxStatus
+from telehealth.db import utcnow
+
+LEASE = timedelta(minutes=5)
+BASE_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(hours=1)
+MAX_ATTEMPTS = 8
+_jitter = random.Random()
+
+
+def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with full jitter: spread retries so a recovering SMTP server is not
+    hit by every worker at once."""
+    ceiling = min(BASE_DELAY * (1 << min(max(attempts - 1, 0), 20)), MAX_DELAY)
+    factor = (rng or _jitter).uniform(0.5, 1.0)
+    return ceiling * factor
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    dedupe_key: str
+    kind: str
+    channel: str
+    recipient: str
+    message_id: str
+    body_text: str
+    appointment_id: int | None = None
+    recipient_name: str = ""
+    subject: str = ""
+    body_html: str | None = None
+    calendar: bytes | None = None
+    calendar_method: str | None = None
+    not_before: datetime | None = None
+
+
+async def enqueue(session: AsyncSession, messages: Sequence[NewMessage]) -> int:
+    """Add messages; any whose dedupe key is already queued are skipped. Returns how many
+    were added."""
+    if not messages:
+        return 0
+    now = utcnow()
+    rows = [
+        {
+            "dedupe_key": m.dedupe_key,
+            "kind": m.kind,
+            "channel": m.channel,
+            "recipient": m.recipient,
+            "recipient_name": m.recipient_name,
+            "message_id": m.message_id,
+            "subject": m.subject,
+            "body_text": m.body_text,
+            "body_html": m.body_html,
+            "calendar": m.calendar,
+            "calendar_method": m.calendar_method,
+            "appointment_id": m.appointment_id,
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": m.not_before or now,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = await session.execute(statement.returning(OutboxMessage.id), rows)
+    return len(result.all())
+
+
+async def cancel_pending(
+    session: AsyncSession, *, appointment_id: int, kinds: Sequence[str]
+) -> int:
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.appointment_id == appointment_id,
+            OutboxMessage.kind.in_(kinds),
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+        )
+        .values(status=OutboxStatus.CANCELLED.value)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def claim(
+    session: AsyncSession, *, limit: int, now: datetime | None = None
+) -> list[OutboxMessage]:
+    """Take up to `limit` due messages for this worker; the caller commits at once."""
+    now = now or utcnow()
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            (
+                (OutboxMessage.status == OutboxStatus.PENDING.value)
+                & (OutboxMessage.next_attempt_at <= now)
+            )
+            | (
+                (OutboxMessage.status == OutboxStatus.SENDING.value)
+                & (OutboxMessage.locked_until < now)
+            )
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    result = await session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due.scalar_subquery()))
+        .values(
+            status=OutboxStatus.SENDING.value,
+            locked_until=now + LEASE,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(result.all(), key=lambda m: (m.next_attempt_at, m.id))
+
+
+async def mark_sent(session: AsyncSession, message_id: int, *, now: datetime | None = None) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status=OutboxStatus.SENT.value,
+            sent_at=now or utcnow(),
+            locked_until=None,
+            last_error=None,
+        )
+    )
+
+
+async def mark_failed(
+    session: AsyncSession,
+    message: OutboxMessage,
+    error: str,
+    *,
+    now: datetime | None = None,
+    permanent: bool = False,
+) -> str:
+    """Schedule a retry, or give up after MAX_ATTEMPTS (or at once for a permanent error)."""
+    now = now or utcnow()
+    give_up = permanent or message.attempts >= MAX_ATTEMPTS
+    status = OutboxStatus.FAILED if give_up else OutboxStatus.PENDING
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id)
+        .values(
+            status=status.value,
+            last_error=error[:2000],
+            locked_until=None,
+            next_attempt_at=now if give_up else now + retry_delay(message.attempts),
+        )
+    )
+    return status.value

@@ -1,0 +1,101 @@
+"""The delivery loop behind `telehealth worker`: claim a batch, send it, record each result.
+
+Each step is its own short transaction, so a send never holds a database lock and a crash at
+any point leaves every message either sent and recorded, or still claimable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from notifications import outbox
+from notifications.delivery import DeliveryError, Sender
+from notifications.models import OutboxMessage
+
+log = logging.getLogger("telehealth.worker")
+
+BATCH = 20
+CONCURRENCY = 8
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retrying + self.failed
+
+
+async def run_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    senders: Mapping[str, Sender],
+    *,
+    batch: int = BATCH,
+) -> Tally:
+    async with sessionmaker() as session, session.begin():
+        claimed = await outbox.claim(session, limit=batch)
+    tally = Tally()
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def deliver(message: OutboxMessage) -> None:
+        async with gate:
+            error = await _send(senders, message)
+        async with sessionmaker() as session, session.begin():
+            if error is None:
+                await outbox.mark_sent(session, message.id)
+                tally.sent += 1
+                return
+            status = await outbox.mark_failed(
+                session, message, str(error), permanent=error.permanent
+            )
+        if status == "failed":
+            tally.failed += 1
+            log.error("gave up on message %s (%s): %s", message.id, message.kind, error)
+        else:
+            tally.retrying += 1
+            log.warning("message %s will be retried: %s", message.id, error)
+
+    await asyncio.gather(*(deliver(m) for m in claimed))
+    return tally
+
+
+async def _send(senders: Mapping[str, Sender], message: OutboxMessage) -> DeliveryError | None:
+    sender = senders.get(message.channel)
+    if sender is None:
+        return DeliveryError(f"no sender configured for {message.channel}", permanent=True)
+    try:
+        await sender.send(message)
+    except DeliveryError as exc:
+        return exc
+    except Exception as exc:  # a sender bug must not kill the worker or lose the message
+        log.exception("sender failed unexpectedly for message %s", message.id)
+        return DeliveryError(f"{type(exc).__name__}: {exc}")
+    return None
+
+
+async def run(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    senders: Mapping[str, Sender],
+    *,
+    stop: asyncio.Event,
+    poll_seconds: float = 2.0,
+) -> None:
+    """Deliver until `stop` is set; an empty batch sleeps for `poll_seconds`."""
+    while not stop.is_set():
+        try:
+            tally = await run_once(sessionmaker, senders)
+        except Exception:  # the database may be restarting: wait and try again
+            log.exception("outbox batch failed; retrying shortly")
+            tally = Tally()
+        if tally.handled == 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
