@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from scheduling.endpoints import router as scheduling_router
-from telehealth import live
+from telehealth import live, wiring
 from telehealth.config import Settings
 from telehealth.db import asyncpg_dsn, create_engine, make_sessionmaker
 from telehealth.http import error_handlers
@@ -56,6 +56,7 @@ def create_app(
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
 ) -> Starlette:
     settings = settings or Settings.from_environment()
+    wiring.install(settings)
     owns_engine = sessionmaker is None
 
     @asynccontextmanager

@@ -31,6 +31,7 @@ from scheduling.models import (
     VideoRoom,
 )
 from scheduling.transitions import Action
+from telehealth import events
 from telehealth.db import utcnow
 from telehealth.errors import (
     Conflict,
@@ -240,6 +241,7 @@ async def book(
         )
         try:
             await _place_into(session, appointment, placement, sequence=0)
+            await events.publish(session, events.AppointmentChanged(appointment.id, "booked"))
             return appointment
         except IntegrityError as exc:
             # A clash of random references (1 in 10^11): draw another.
@@ -281,6 +283,10 @@ async def reschedule(
         "reschedule",
         actor_user_id=actor_user_id,
         message=f"moved from {slots.to_london(before[0]).isoformat()} ({before[2]})",
+    )
+    await events.publish(
+        session,
+        events.AppointmentChanged(appointment.id, "rescheduled", appointment.sequence - 1),
     )
     return appointment
 

@@ -20,7 +20,7 @@ from scheduling.transitions import (
     live_state,
     next_status,
 )
-from telehealth import live
+from telehealth import events, live
 from telehealth.auth.models import Role
 from telehealth.db import utcnow
 from telehealth.errors import Conflict, Forbidden, InvalidInput
@@ -111,6 +111,8 @@ async def apply(
     session.add(event)
     await session.flush()
     await live.announce(session, topics_for(appointment), live_payload(appointment, kind="status"))
+    if action == Action.CANCEL:
+        await events.publish(session, events.AppointmentChanged(appointment.id, "cancelled"))
     return event
 
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from telehealth import migrations
+from telehealth import migrations, wiring
 from telehealth.auth import service as auth
 from telehealth.auth.models import ROLE_VALUES
 from telehealth.config import Settings
@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_environment()
+    wiring.install(settings)
     try:
         args.run(args, settings)
     except TelehealthError as exc:

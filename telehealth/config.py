@@ -17,6 +17,17 @@ def _default_database_url() -> str:
     return f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}"
 
 
+def parse_offsets(value: str) -> tuple[int, ...]:
+    """"24h,1h,30m" -> minutes (1440, 60, 30); an empty string means no reminders."""
+    minutes = []
+    for part in filter(None, (p.strip().lower() for p in value.split(","))):
+        unit = {"h": 60, "m": 1, "d": 1440}.get(part[-1])
+        if unit is None or not part[:-1].isdigit():
+            raise ValueError(f"REMINDER_OFFSETS: {part!r} is not like 24h, 90m or 2d")
+        minutes.append(int(part[:-1]) * unit)
+    return tuple(sorted(set(minutes), reverse=True))
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = field(default_factory=_default_database_url)
@@ -37,6 +48,18 @@ class Settings:
     jitsi_subject: str = "*"
     video_link_template: str = ""
     join_window_minutes: int = 30
+    # Mail: without SMTP_HOST, development writes messages to outbox_dir as .eml files.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_tls: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    mail_from: str = "appointments@bay-telehealth.invalid"
+    mail_from_name: str = "Bay Telehealth appointments"
+    outbox_dir: str = "var/outbox"
+    notify_api_key: str = ""
+    notify_sms_template_id: str = ""
+    reminder_offsets: tuple[int, ...] = (24 * 60, 60)  # minutes before the start
 
     @property
     def is_development(self) -> bool:
@@ -69,6 +92,17 @@ class Settings:
             jitsi_subject=config("JITSI_SUBJECT", default="*"),
             video_link_template=config("VIDEO_LINK_TEMPLATE", default=""),
             join_window_minutes=config("JOIN_WINDOW_MINUTES", cast=int, default=30),
+            smtp_host=config("SMTP_HOST", default=""),
+            smtp_port=config("SMTP_PORT", cast=int, default=587),
+            smtp_tls=config("SMTP_TLS", default="starttls"),
+            smtp_username=config("SMTP_USERNAME", default=""),
+            smtp_password=config("SMTP_PASSWORD", default=""),
+            mail_from=config("MAIL_FROM", default="appointments@bay-telehealth.invalid"),
+            mail_from_name=config("MAIL_FROM_NAME", default="Bay Telehealth appointments"),
+            outbox_dir=config("OUTBOX_DIR", default="var/outbox"),
+            notify_api_key=config("NOTIFY_API_KEY", default=""),
+            notify_sms_template_id=config("NOTIFY_SMS_TEMPLATE_ID", default=""),
+            reminder_offsets=parse_offsets(config("REMINDER_OFFSETS", default="24h,1h")),
         )
 
     @property

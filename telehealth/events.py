@@ -28,8 +28,9 @@ def subscribe(name: str, handler: Handler) -> None:
         _handlers[name].append(handler)
 
 
-def clear() -> None:
-    _handlers.clear()
+def unsubscribe(name: str, handler: Handler) -> None:
+    if handler in _handlers[name]:
+        _handlers[name].remove(handler)
 
 
 async def publish(session: AsyncSession, event: AppointmentChanged) -> None:
