@@ -29,7 +29,10 @@ migrate: install
 seed: migrate
 	$(BIN)/telehealth seed-demo
 
+# The web app and the outbox worker together; Ctrl-C stops both.
 run: seed
+	@$(BIN)/telehealth worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/telehealth serve --host $(HOST) --port $(PORT)
 
 # The whole suite. With TEST_DATABASE_URL (a PostgreSQL server URL) every database test runs

@@ -45,11 +45,13 @@ async def run_once(
         claimed = await outbox.claim(session, limit=batch)
     tally = Tally()
     gate = asyncio.Semaphore(CONCURRENCY)
+    # Sends overlap; recording is one short transaction at a time, right after each send.
+    recording = asyncio.Lock()
 
     async def deliver(message: OutboxMessage) -> None:
         async with gate:
             error = await _send(senders, message)
-        async with sessionmaker() as session, session.begin():
+        async with recording, sessionmaker() as session, session.begin():
             if error is None:
                 await outbox.mark_sent(session, message.id)
                 tally.sent += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -73,6 +74,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    from telehealth import outbox_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(outbox_worker.run(settings, once=args.once))
+
+
 def _read_password(args: argparse.Namespace) -> str | None:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -131,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port (default PORT or 8000)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     p.set_defaults(run=cmd_serve)
+
+    p = commands.add_parser("worker", help="deliver queued email and SMS until stopped")
+    p.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    p.set_defaults(run=cmd_worker)
 
     users = commands.add_parser("users", help="staff accounts").add_subparsers(
         dest="users_command", required=True, metavar="ACTION"

@@ -18,7 +18,7 @@ def _default_database_url() -> str:
 
 
 def parse_offsets(value: str) -> tuple[int, ...]:
-    """"24h,1h,30m" -> minutes (1440, 60, 30); an empty string means no reminders."""
+    """ "24h,1h,30m" -> minutes (1440, 60, 30); an empty string means no reminders."""
     minutes = []
     for part in filter(None, (p.strip().lower() for p in value.split(","))):
         unit = {"h": 60, "m": 1, "d": 1440}.get(part[-1])

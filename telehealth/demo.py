@@ -1,0 +1,382 @@
+"""Morecambe Bay demo data: `telehealth seed-demo` loads it into an empty database.
+
+Everything goes through the scheduling services (they validate), and every appointment is
+booked on a slot the availability code offered, exactly as a navigator would book it. A seeded
+random generator picks names, postcodes and slots, so two runs on the same date give data of
+the same shape. `seed` flushes but never commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduling import booking, directory, patients
+from scheduling.availability import create_exception, create_session, load_availability
+from scheduling.availability import service_rules as rules_of
+from scheduling.models import (
+    Appointment,
+    ClinicianSession,
+    Mode,
+    Organisation,
+    Service,
+    SiteKind,
+)
+from scheduling.schemas import (
+    ClinicianIn,
+    ExceptionIn,
+    OrganisationIn,
+    PatientIn,
+    ServiceIn,
+    SessionIn,
+    SiteIn,
+)
+from scheduling.slots import LONDON, Slot, expand_slots, london_datetime
+from telehealth import demo_data as cast
+from telehealth.auth.models import StaffUser
+from telehealth.auth.service import create_user
+from telehealth.db import utcnow
+from telehealth.errors import PatientUnavailable, SlotUnavailable
+
+SEED = 2026
+PATIENTS = 40
+APPOINTMENTS = 66  # booked; CANCELLED of them are then cancelled
+CANCELLED = 6
+BOOKING_WEEKS = 5  # appointments fall in the first five weeks of the eight with sessions
+
+
+@dataclass
+class DemoSummary:
+    organisations: int = 0
+    sites: int = 0
+    hubs: int = 0
+    rooms: int = 0
+    clinicians: int = 0
+    services: int = 0
+    sessions: int = 0
+    patients: int = 0
+    appointments: int = 0
+    cancelled: int = 0
+    first_day: date | None = None
+    last_day: date | None = None
+    logins: list[cast.DemoLogin] = field(default_factory=list)
+
+    def describe(self) -> str:
+        counts = [
+            ("organisations", self.organisations),
+            ("sites", f"{self.sites} ({self.hubs} community video hubs, {self.rooms} rooms)"),
+            ("clinicians", self.clinicians),
+            ("services", self.services),
+            ("sessions", f"{self.sessions} (from {self.first_day} to {self.last_day})"),
+            ("patients", self.patients),
+            ("appointments", f"{self.appointments} ({self.cancelled} of them cancelled)"),
+        ]
+        lines = ["Morecambe Bay demo data loaded:"]
+        lines += [f"  {name:<14} {value}" for name, value in counts]
+        width = max(len(login.email) for login in self.logins) if self.logins else 5
+        lines += ["", "Demo logins:", f"  {'role':<10} {'email':<{width}}  password"]
+        lines += [f"  {u.role:<10} {u.email:<{width}}  {u.password}" for u in self.logins]
+        lines += [
+            "",
+            "These credentials are for local demo use only: never load demo data into a real",
+            "deployment, and never use these passwords anywhere else.",
+        ]
+        return "\n".join(lines)
+
+
+def london_today() -> date:
+    return datetime.now(LONDON).date()
+
+
+async def is_empty(session: AsyncSession) -> bool:
+    """No organisations and no staff users."""
+    organisations = await session.scalar(select(func.count()).select_from(Organisation))
+    users = await session.scalar(select(func.count()).select_from(StaffUser))
+    return not organisations and not users
+
+
+async def seed(session: AsyncSession, *, today: date | None = None) -> DemoSummary:
+    """Load the demo: sessions run for eight weeks from `today` (default: London's today)."""
+    today = today or london_today()
+    rng = random.Random(SEED)
+    summary = DemoSummary(first_day=today, last_day=today + timedelta(weeks=cast.WEEKS))
+    users = await _users(session, summary)
+    organisations = {
+        key: (await directory.create_organisation(session, OrganisationIn(name=n, ods_code=c))).id
+        for key, (n, c) in cast.ORGANISATIONS.items()
+    }
+    sites = await _sites(session, organisations, summary)
+    clinicians = {
+        spec.key: (
+            await directory.create_clinician(
+                session,
+                ClinicianIn(
+                    organisation_id=organisations[spec.organisation],
+                    name=spec.name,
+                    profession=spec.profession,
+                    email=spec.email,
+                    user_id=users["clinician"] if spec.key == cast.CLINICIAN_USER else None,
+                ),
+            )
+        ).id
+        for spec in cast.CLINICIANS
+    }
+    services = await _services(session, organisations, sites, summary)
+    await _sessions(session, clinicians, services, sites, today, summary)
+    patient_ids = [
+        (await patients.find_or_create(session, data)).id for data in patient_details(PATIENTS)
+    ]
+    summary.organisations, summary.clinicians = len(organisations), len(clinicians)
+    summary.patients = len(patient_ids)
+    await _appointments(session, services, patient_ids, users, today, rng, summary)
+    await session.flush()
+    return summary
+
+
+async def _users(session: AsyncSession, summary: DemoSummary) -> dict[str, int]:
+    ids = {}
+    for login in cast.DEMO_LOGINS:
+        user = await create_user(
+            session, email=login.email, name=login.name, role=login.role, password=login.password
+        )
+        ids[login.role] = user.id
+        summary.logins.append(login)
+    return ids
+
+
+async def _sites(
+    session: AsyncSession, organisations: dict[str, int], summary: DemoSummary
+) -> dict[str, int]:
+    ids = {}
+    for spec in (*cast.HOSPITALS, *cast.HUBS):
+        kind = SiteKind.COMMUNITY_HUB if spec.rooms else SiteKind.HOSPITAL
+        site = await directory.create_site(
+            session,
+            SiteIn(
+                organisation_id=organisations[spec.organisation],
+                kind=kind,
+                name=spec.name,
+                address=spec.address,
+                postcode=spec.postcode,
+                icc=spec.icc,
+                video_rooms=spec.rooms,
+            ),
+        )
+        ids[spec.key] = site.id
+        summary.hubs += kind == SiteKind.COMMUNITY_HUB
+        summary.rooms += spec.rooms
+    summary.sites = len(ids)
+    return ids
+
+
+async def _services(
+    session: AsyncSession,
+    organisations: dict[str, int],
+    sites: dict[str, int],
+    summary: DemoSummary,
+) -> dict[str, Service]:
+    found = {}
+    for spec in cast.SERVICES:
+        out = await directory.create_service(
+            session,
+            ServiceIn(
+                organisation_id=organisations[spec.organisation],
+                name=spec.name,
+                specialty=spec.specialty,
+                length_minutes=spec.length,
+                modes=[Mode(m) for m in spec.modes],
+                usual_site_id=sites[spec.usual_site],
+                min_notice_minutes=spec.min_notice,
+                horizon_days=spec.horizon,
+                buffer_minutes=spec.buffer,
+            ),
+        )
+        found[spec.key] = await directory.require_service(session, out.id)
+    summary.services = len(found)
+    return found
+
+
+def _session_shape(
+    services: list[Service],
+) -> tuple[list[Mode], int | None]:
+    """The modes every one of the services offers, and the in-person site they share."""
+    modes = [Mode(m) for m in cast.ALL_MODES if all(m in s.modes for s in services)]
+    sites = {s.usual_site_id for s in services}
+    assert len(sites) == 1, "a session's services share their usual in-person site"
+    return modes, (sites.pop() if Mode.IN_PERSON in modes else None)
+
+
+async def _sessions(
+    session: AsyncSession,
+    clinicians: dict[str, int],
+    services: dict[str, Service],
+    sites: dict[str, int],
+    today: date,
+    summary: DemoSummary,
+) -> None:
+    for spec in cast.SESSIONS:
+        offered = [services[key] for key in spec.services]
+        modes, site_id = _session_shape(offered)
+        await create_session(
+            session,
+            clinician_id=clinicians[spec.clinician],
+            data=SessionIn(
+                weekday=spec.weekday,
+                start_time=time.fromisoformat(spec.hours[0]),
+                end_time=time.fromisoformat(spec.hours[1]),
+                valid_from=today,
+                valid_until=today + timedelta(weeks=cast.WEEKS),
+                modes=modes,
+                service_ids=[s.id for s in offered],
+                site_id=site_id,
+                hub_ids=[sites[h] for h in spec.hubs] if spec.hubs else None,
+            ),
+        )
+    # A week's leave starting on the Monday two weeks on, and a Saturday clinic in week two.
+    monday = _next(today + timedelta(weeks=2), weekday=0)
+    await create_exception(
+        session,
+        clinician_id=clinicians[cast.LEAVE_CLINICIAN],
+        data=ExceptionIn(
+            start_date=monday, end_date=monday + timedelta(days=4), reason=cast.LEAVE_REASON
+        ),
+    )
+    await create_exception(
+        session,
+        clinician_id=clinicians[cast.EXTRA_CLINICIAN],
+        data=ExceptionIn(
+            kind="extra",
+            start_date=_next(today + timedelta(weeks=1), weekday=5),
+            start_time=time(9),
+            end_time=time(12, 30),
+            reason="Waiting list initiative",
+            modes=[Mode.VIDEO_HOME],
+            service_ids=[services[cast.EXTRA_SERVICE].id],
+        ),
+    )
+    summary.sessions = (
+        await session.scalar(select(func.count()).select_from(ClinicianSession))
+    ) or 0
+
+
+def _next(day: date, *, weekday: int) -> date:
+    return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+# --- patients ---------------------------------------------------------------------------------
+
+
+def demo_nhs_number(rng: random.Random) -> str:
+    """A valid NHS number in the 999 test range (never issued): Modulus 11 check digit."""
+    while True:
+        digits = [9, 9, 9, *(rng.randrange(10) for _ in range(6))]
+        check = 11 - sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11
+        if check == 10:
+            continue  # no valid check digit: draw again
+        return "".join(map(str, digits)) + str(check % 11)
+
+
+def patient_details(count: int) -> list[PatientIn]:
+    """`count` made-up patients, the same every time."""
+    rng = random.Random(SEED)
+    postcodes = sorted(p for p in cast.codepoint("la") if p.split()[0] in cast.BAY_DISTRICTS)
+    found: list[PatientIn] = []
+    numbers: set[str] = set()
+    for n in range(count):
+        given, family = rng.choice(cast.GIVEN_NAMES), rng.choice(cast.FAMILY_NAMES)
+        number = demo_nhs_number(rng)
+        while number in numbers:
+            number = demo_nhs_number(rng)
+        numbers.add(number)
+        mobile = f"07700 900{rng.randrange(1000):03d}" if n % 2 == 0 else None
+        preference = rng.choice(("sms", "both", "email")) if mobile else "email"
+        found.append(
+            PatientIn(
+                given_name=given,
+                family_name=family,
+                date_of_birth=date(1935, 1, 1) + timedelta(days=rng.randrange(70 * 365)),
+                nhs_number=number,
+                email=f"{given}.{family}{n + 1}@example.com".lower(),
+                mobile=mobile,
+                postcode=rng.choice(postcodes),
+                contact_preference=preference,
+                interpreter_language=(cast.INTERPRETER_LANGUAGES[n // 8] if n % 8 == 3 else None),
+                access_needs=cast.ACCESS_NEEDS[n // 13] if n % 13 == 6 else None,
+            )
+        )
+    return found
+
+
+# --- appointments -----------------------------------------------------------------------------
+
+
+async def _free_slots(
+    session: AsyncSession, service: Service, first: date, last: date, now: datetime
+) -> dict[str, list[Slot]]:
+    """The service's free slots by mode, shuffled later by the caller."""
+    availability = await load_availability(
+        session, service_id=service.id, start_date=first, end_date=last
+    )
+    free = expand_slots(availability, rules_of(service), start_date=first, end_date=last, now=now)
+    return {mode: [s for s in free if s.mode == mode] for mode in service.modes}
+
+
+async def _appointments(
+    session: AsyncSession,
+    services: dict[str, Service],
+    patient_ids: list[int],
+    users: dict[str, int],
+    today: date,
+    rng: random.Random,
+    summary: DemoSummary,
+) -> None:
+    """Book round the services in turn, each time in its next mode, on a random free slot."""
+    # Never in the past, and from tomorrow so the time of day does not change what is booked.
+    now = max(utcnow(), london_datetime(today, time()))
+    first, last = today + timedelta(days=1), today + timedelta(weeks=BOOKING_WEEKS)
+    pools = []
+    for service in services.values():
+        by_mode = await _free_slots(session, service, first, last, now)
+        for pool in by_mode.values():
+            rng.shuffle(pool)
+        pools.append((service, by_mode))
+    booked: list[Appointment] = []
+    turn = 0
+    while len(booked) < APPOINTMENTS and any(p for _, by_mode in pools for p in by_mode.values()):
+        for service, by_mode in pools:
+            pool = by_mode[service.modes[turn % len(service.modes)]]
+            while pool and len(booked) < APPOINTMENTS:
+                slot = pool.pop()
+                booked_by = users["navigator" if slot.mode == Mode.VIDEO_SITE else "reception"]
+                try:
+                    placement = await booking.place(
+                        session,
+                        service_id=service.id,
+                        clinician_id=slot.clinician_id,
+                        mode=slot.mode,
+                        site_id=slot.site_id,
+                        start=slot.start,
+                        now=now,
+                    )
+                    appointment = await booking.book(
+                        session,
+                        placement=placement,
+                        patient_id=rng.choice(patient_ids),
+                        booked_by=booked_by,
+                    )
+                except (SlotUnavailable, PatientUnavailable):
+                    continue  # taken by an earlier demo booking: try another slot
+                booked.append(appointment)
+                break
+        turn += 1
+    booked.sort(key=lambda a: (a.starts_at, a.clinician_id))
+    cancelled = rng.sample(booked, min(CANCELLED, len(booked)))
+    for appointment, reason in zip(cancelled, cast.CANCEL_REASONS, strict=False):
+        await booking.cancel(
+            session, appointment=appointment, reason=reason, actor_user_id=users["reception"]
+        )
+    summary.appointments, summary.cancelled = len(booked), len(cancelled)

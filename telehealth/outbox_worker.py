@@ -1,0 +1,68 @@
+"""`telehealth worker`: delivers the outbox with the senders the settings call for."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from notifications import worker
+from notifications.delivery import FolderSender, NotifySmsSender, Sender, SmtpSender, SmtpSettings
+from notifications.models import Channel
+from telehealth.config import Settings
+from telehealth.db import create_engine, make_sessionmaker
+
+log = logging.getLogger("telehealth.worker")
+
+
+def senders_from(settings: Settings) -> dict[str, Sender]:
+    """SMTP when configured; otherwise (development) .eml files in the outbox folder. SMS goes
+    through GOV.UK Notify when a key and template are set, else to the same folder."""
+    folder = FolderSender(
+        Path(settings.outbox_dir), sender=settings.mail_from, sender_name=settings.mail_from_name
+    )
+    if settings.smtp_host:
+        email: Sender = SmtpSender(
+            SmtpSettings(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                tls=settings.smtp_tls,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                sender=settings.mail_from,
+                sender_name=settings.mail_from_name,
+            )
+        )
+    elif settings.is_development:
+        email = folder
+    else:
+        raise RuntimeError("SMTP_HOST must be set outside development")
+    sms: Sender = folder
+    if settings.notify_api_key and settings.notify_sms_template_id:
+        sms = NotifySmsSender(settings.notify_api_key, settings.notify_sms_template_id)
+    elif not settings.is_development:
+        raise RuntimeError(
+            "NOTIFY_API_KEY and NOTIFY_SMS_TEMPLATE_ID must be set outside development"
+        )
+    return {Channel.EMAIL.value: email, Channel.SMS.value: sms}
+
+
+async def run(settings: Settings, *, once: bool = False) -> None:
+    engine = create_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+    senders = senders_from(settings)
+    try:
+        if once:
+            tally = await worker.run_once(sessionmaker, senders, batch=1000)
+            print(f"sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}")
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("worker started")
+        await worker.run(sessionmaker, senders, stop=stop)
+        log.info("worker stopped")
+    finally:
+        await engine.dispose()
