@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scheduling.models import ContactPreference, Mode, SiteKind, Status
+from telehealth.api import FieldError
 from telehealth.identifiers import parse_nhs_number, parse_postcode
 
 LocalDate = date  # fields named `date` shadow the type inside their class
@@ -88,9 +89,9 @@ class PatientIn(Strict):
     def _reachable(self) -> PatientIn:
         wants = self.contact_preference
         if wants in (ContactPreference.EMAIL, ContactPreference.BOTH) and not self.email:
-            raise ValueError(f"email is required when contact_preference is {wants.value}")
+            raise FieldError("email", f"is required when contact_preference is {wants.value}")
         if wants in (ContactPreference.SMS, ContactPreference.BOTH) and not self.mobile:
-            raise ValueError(f"mobile is required when contact_preference is {wants.value}")
+            raise FieldError("mobile", f"is required when contact_preference is {wants.value}")
         return self
 
 
@@ -131,9 +132,9 @@ class SlotQuery(Strict):
     @model_validator(mode="after")
     def _range(self) -> SlotQuery:
         if self.end < self.start:
-            raise ValueError("end must not be before start")
+            raise FieldError("end", "must not be before start")
         if (self.end - self.start).days >= MAX_SLOT_RANGE_DAYS:
-            raise ValueError(f"the range may cover at most {MAX_SLOT_RANGE_DAYS} days")
+            raise FieldError("end", f"the range may cover at most {MAX_SLOT_RANGE_DAYS} days")
         return self
 
 
@@ -213,9 +214,9 @@ class AppointmentQuery(Strict):
     @model_validator(mode="after")
     def _dates(self) -> AppointmentQuery:
         if self.date is not None and (self.start is not None or self.end is not None):
-            raise ValueError("give either date, or start and end, not both")
+            raise FieldError("date", "give either date, or start and end, not both")
         if self.start and self.end and self.end < self.start:
-            raise ValueError("end must not be before start")
+            raise FieldError("end", "must not be before start")
         return self
 
     def statuses(self) -> list[str]:
@@ -255,7 +256,7 @@ class SiteIn(Strict):
     @model_validator(mode="after")
     def _rooms(self) -> SiteIn:
         if self.video_rooms and self.kind != SiteKind.COMMUNITY_HUB:
-            raise ValueError("only community hubs have video rooms")
+            raise FieldError("video_rooms", "only community hubs have video rooms")
         return self
 
 
@@ -347,15 +348,15 @@ class SessionIn(Strict):
     @model_validator(mode="after")
     def _shape(self) -> SessionIn:
         if self.end_time <= self.start_time:
-            raise ValueError("end_time must be after start_time")
+            raise FieldError("end_time", "must be after start_time")
         if self.date is None and (self.weekday is None or self.valid_from is None):
-            raise ValueError("give weekday and valid_from for a weekly session, or date")
+            raise FieldError("weekday", "give weekday and valid_from for a weekly session, or date")
         if self.date is not None and (self.weekday is not None or self.valid_from is not None):
-            raise ValueError("a one-off session takes date only, not weekday or valid_from")
+            raise FieldError("date", "a one-off session takes date only, not weekday or valid_from")
         if self.valid_until and self.valid_from and self.valid_until < self.valid_from:
-            raise ValueError("valid_until must not be before valid_from")
+            raise FieldError("valid_until", "must not be before valid_from")
         if Mode.IN_PERSON in self.modes and self.site_id is None:
-            raise ValueError("site_id is required when the session offers in_person")
+            raise FieldError("site_id", "is required when the session offers in_person")
         return self
 
 
@@ -393,18 +394,20 @@ class ExceptionIn(Strict):
     @model_validator(mode="after")
     def _shape(self) -> ExceptionIn:
         if self.end_date and self.end_date < self.start_date:
-            raise ValueError("end_date must not be before start_date")
+            raise FieldError("end_date", "must not be before start_date")
         if (self.start_time is None) != (self.end_time is None):
-            raise ValueError("give both start_time and end_time, or neither")
+            raise FieldError("end_time", "give both start_time and end_time, or neither")
         if self.start_time and self.end_time:
             last = self.end_date or self.start_date
             if last == self.start_date and self.end_time <= self.start_time:
-                raise ValueError("end_time must be after start_time")
+                raise FieldError("end_time", "must be after start_time")
         if self.kind == "extra":
             if self.start_time is None or not self.modes or not self.service_ids:
-                raise ValueError("an extra session needs start_time, end_time, modes, service_ids")
+                raise FieldError(
+                    "modes", "an extra session needs start_time, end_time, modes, service_ids"
+                )
             if self.end_date not in (None, self.start_date):
-                raise ValueError("an extra session is on one date: leave end_date out")
+                raise FieldError("end_date", "an extra session is on one date: leave end_date out")
         return self
 
     def as_session(self) -> SessionIn:

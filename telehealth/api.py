@@ -107,10 +107,23 @@ def _dispatcher(operations: dict[str, Operation]) -> Callable[[Request], Awaitab
     return endpoint
 
 
+class FieldError(ValueError):
+    """Raised by a model-level validator to blame one field: pydantic gives such errors no
+    location, and a 422 must name the field the caller has to fix."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def validation_fields(error: pydantic.ValidationError, *, prefix: str = "") -> dict[str, str]:
     fields: dict[str, str] = {}
     for item in error.errors(include_url=False):
-        name = ".".join(str(part) for part in item["loc"]) or "body"
+        loc = [str(part) for part in item["loc"]]
+        cause = item.get("ctx", {}).get("error")
+        if isinstance(cause, FieldError):
+            loc.append(cause.field)
+        name = ".".join(loc) or "body"
         message = item["msg"].removeprefix("Value error, ")
         fields.setdefault(prefix + name, message)
     return fields
@@ -172,26 +185,21 @@ def _serialise(op: Operation, result: Any) -> Response:
 async def run_operation(op: Operation, request: Request) -> Response:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     settings: Settings = request.app.state.settings
-    query = _parse_query(op, request)
-    body, raw_body = await _parse_body(op, request)
     key = request.headers.get(idempotency.HEADER)
     if op.idempotent and key is not None:
         key = idempotency.validate_key(key)
         try:
-            return await _run_idempotent(
-                op, request, sessionmaker, settings, query, body, raw_body, key
-            )
+            return await _run_idempotent(op, request, sessionmaker, settings, key)
         except IntegrityError as exc:
-            if "idempotency_keys" not in str(exc.orig) and "pk_idempotency_keys" not in str(
-                exc.orig
-            ):
+            if "idempotency_keys" not in str(exc.orig):
                 raise
             # A concurrent request with the same key committed first: answer with its result.
-            return await _run_idempotent(
-                op, request, sessionmaker, settings, query, body, raw_body, key
-            )
+            return await _run_idempotent(op, request, sessionmaker, settings, key)
     async with sessionmaker() as session, session.begin():
+        # Who is asking comes first: an anonymous caller learns nothing about what we accept.
         context = await _context(op, request, session, settings)
+        query = _parse_query(op, request)
+        body, _ = await _parse_body(op, request)
         result = await op.handler(context, *_arguments(query, body))
         return _serialise(op, result)
 
@@ -214,15 +222,14 @@ async def _run_idempotent(
     request: Request,
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
-    query: pydantic.BaseModel | None,
-    body: pydantic.BaseModel | None,
-    raw_body: Any,
     key: str,
 ) -> Response:
     endpoint = f"{op.method} {request.url.path}"
-    fingerprint = idempotency.request_fingerprint(endpoint, raw_body)
     async with sessionmaker() as session, session.begin():
         context = await _context(op, request, session, settings)
+        query = _parse_query(op, request)
+        body, raw_body = await _parse_body(op, request)
+        fingerprint = idempotency.request_fingerprint(endpoint, raw_body)
         stored = await idempotency.find(
             session, user_id=context.user.id, key=key, endpoint=endpoint, fingerprint=fingerprint
         )

@@ -52,8 +52,8 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
     from telehealth import demo
 
     async def work(session: AsyncSession) -> None:
-        if not args.force and not await demo.is_empty(session):
-            print("the database already has data: demo data not loaded (use --force to add it)")
+        if not await demo.is_empty(session):
+            print("the database already has data: demo data not loaded")
             return
         summary = await demo.seed(session)
         print(summary.describe())
@@ -131,7 +131,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_migrate)
 
     p = commands.add_parser("seed-demo", help="load Morecambe Bay demo data into an empty database")
-    p.add_argument("--force", action="store_true", help="load even if the database has data")
     p.set_defaults(run=cmd_seed_demo)
 
     p = commands.add_parser("serve", help="serve the web application")

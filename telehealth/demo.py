@@ -304,11 +304,16 @@ def patient_details(count: int) -> list[PatientIn]:
                 mobile=mobile,
                 postcode=rng.choice(postcodes),
                 contact_preference=preference,
-                interpreter_language=(cast.INTERPRETER_LANGUAGES[n // 8] if n % 8 == 3 else None),
-                access_needs=cast.ACCESS_NEEDS[n // 13] if n % 13 == 6 else None,
+                interpreter_language=_every(cast.INTERPRETER_LANGUAGES, n, period=8, at=3),
+                access_needs=_every(cast.ACCESS_NEEDS, n, period=13, at=6),
             )
         )
     return found
+
+
+def _every(values: tuple[str, ...], n: int, *, period: int, at: int) -> str | None:
+    """One patient in `period` gets the next of `values`; the rest get None."""
+    return values[(n // period) % len(values)] if n % period == at else None
 
 
 # --- appointments -----------------------------------------------------------------------------
