@@ -16,7 +16,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from scheduling.endpoints import router as scheduling_router
-from telehealth import live, wiring
+from telehealth import calendar_endpoints, live, wiring
+from telehealth.calendar_endpoints import router as calendar_router
 from telehealth.config import Settings
 from telehealth.db import asyncpg_dsn, create_engine, make_sessionmaker
 from telehealth.http import error_handlers
@@ -27,7 +28,7 @@ from telehealth.video.endpoints import router as video_router
 from telehealth.web import staff
 from telehealth.web.templating import asset_mount
 
-ROUTERS = [scheduling_router, video_router]
+ROUTERS = [scheduling_router, video_router, calendar_router]
 
 
 async def health(request: Request) -> Response:
@@ -85,6 +86,7 @@ def create_app(
         *(route for router in ROUTERS for route in router.routes()),
         Route("/", home, methods=["GET"]),
         *join_pages.routes(),
+        *calendar_endpoints.routes(),
         *staff.routes(),
         *clinic_pages.routes(),
         *asset_mount(),

@@ -20,6 +20,7 @@ from notifications import outbox
 from notifications.invites import Attendee, Invite, build_calendar
 from notifications.models import Channel
 from scheduling.models import Appointment, Clinician, Patient, Service, Site
+from telehealth.calendars import invite_url
 from telehealth.config import Settings
 from telehealth.db import utcnow
 from telehealth.events import AppointmentChanged
@@ -57,6 +58,7 @@ class Snapshot:
     service: Service
     site: Site | None
     join_url: str | None
+    invite_url: str
     settings: Settings
 
     @property
@@ -83,7 +85,9 @@ async def snapshot(session: AsyncSession, appointment_id: int, settings: Setting
     site = await session.get(Site, a.site_id) if a.site_id else None
     assert patient and clinician and service
     join = settings.public_base_url + join_path(settings, a) if a.mode != "in_person" else None
-    return Snapshot(a, patient, clinician, service, site, join, settings)
+    return Snapshot(
+        a, patient, clinician, service, site, join, invite_url(settings, a.id), settings
+    )
 
 
 def invite(s: Snapshot, *, method: str, for_clinician: bool) -> bytes:

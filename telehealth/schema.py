@@ -5,7 +5,7 @@ This is the one kernel module allowed to import domain models: it only gathers m
 
 from notifications import models as notification_models
 from scheduling import models as scheduling_models
-from telehealth import audit, idempotency
+from telehealth import audit, calendars, idempotency
 from telehealth.auth import models as auth_models
 from telehealth.db import Base
 
@@ -14,6 +14,7 @@ metadata = Base.metadata
 __all__ = [
     "audit",
     "auth_models",
+    "calendars",
     "idempotency",
     "metadata",
     "notification_models",

@@ -1,0 +1,100 @@
+"""Routes for calendar files: a patient's invite, a clinician's feed, and resetting the feed."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from scheduling import directory
+from scheduling.models import Appointment
+from telehealth import audit, calendars, messaging
+from telehealth.api import ApiRouter, Context
+from telehealth.auth.models import Role
+from telehealth.config import Settings
+from telehealth.errors import Forbidden
+from telehealth.video.pages import not_found
+
+router = ApiRouter()
+ICS = "text/calendar; charset=utf-8"
+
+
+class FeedOut(BaseModel):
+    webcal_url: str
+    https_url: str
+
+
+@router.operation(
+    "POST",
+    "/clinicians/{clinician_id}/calendar-feed",
+    summary="Create or reset a clinician's private calendar feed",
+    roles=(Role.ADMIN, Role.CLINICIAN),
+    tag="calendars",
+    response=FeedOut,
+    status=201,
+    errors=(404,),
+)
+async def reset_feed(ctx: Context) -> FeedOut:
+    """Returns the feed's URL once; any earlier URL stops working."""
+    clinician = await directory.get_clinician(ctx.session, ctx.path_int("clinician_id"))
+    if ctx.user.role != Role.ADMIN and clinician.user_id != ctx.user.id:
+        raise Forbidden("clinicians manage only their own calendar feed")
+    token = await calendars.reset_feed(ctx.session, clinician.id)
+    https = f"{ctx.settings.public_base_url}/calendar/{token}.ics"
+    return FeedOut(webcal_url="webcal://" + https.split("://", 1)[1], https_url=https)
+
+
+def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
+async def invite_file(request: Request) -> Response:
+    """The patient's invite in its current state: moved or cancelled appointments give the
+    current REQUEST or the CANCEL, so re-importing it always puts the calendar right."""
+    settings: Settings = request.app.state.settings
+    appointment_id = calendars.read_invite_token(settings, request.path_params["token"])
+    if appointment_id is None:
+        return not_found(request)
+    async with _sessionmaker(request)() as session:
+        appointment = await session.get(Appointment, appointment_id)
+        if appointment is None:
+            return not_found(request)
+        s = await messaging.snapshot(session, appointment_id, settings)
+    method = "CANCEL" if appointment.status == "cancelled" else "REQUEST"
+    return Response(
+        messaging.invite(s, method=method, for_clinician=False),
+        media_type=ICS,
+        headers={
+            "Content-Disposition": f'attachment; filename="appointment-{appointment.reference}.ics"'
+        },
+    )
+
+
+async def feed_file(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    async with _sessionmaker(request)() as session, session.begin():
+        clinician_id = await calendars.feed_owner(session, request.path_params["token"])
+        if clinician_id is None:
+            return not_found(request)
+        clinician = await directory.get_clinician(session, clinician_id)
+        body = await calendars.clinician_feed(
+            session, clinician_id, name=f"{clinician.name}: Bay Telehealth", settings=settings
+        )
+        await audit.record(
+            session,
+            actor_user_id=clinician.user_id,
+            action="calendar_feed.read",
+            entity_type="clinician",
+            entity_id=clinician_id,
+        )
+    return Response(body, media_type=ICS, headers={"Cache-Control": "private, max-age=300"})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/invite/{token}.ics", invite_file, methods=["GET"]),
+        Route("/calendar/{token}.ics", feed_file, methods=["GET"]),
+    ]

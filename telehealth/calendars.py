@@ -1,0 +1,110 @@
+"""Calendar files people download or subscribe to: a patient's invite (signed link) and each
+clinician's private feed (secret token they can reset; stored hashed)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from notifications.invites import Invite, build_feed
+from scheduling.models import Appointment, Service, Site
+from telehealth.config import Settings
+from telehealth.db import Base, UTCDateTime, utcnow
+
+INVITE_SALT = "telehealth.invite"
+FEED_PAST = timedelta(days=30)
+FEED_FUTURE = timedelta(days=400)
+
+
+class CalendarFeed(Base):
+    __tablename__ = "calendar_feeds"
+
+    clinician_id: Mapped[int] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def invite_token(settings: Settings, appointment_id: int) -> str:
+    return URLSafeSerializer(settings.secret_key, salt=INVITE_SALT).dumps(appointment_id)
+
+
+def read_invite_token(settings: Settings, token: str) -> int | None:
+    try:
+        value = URLSafeSerializer(settings.secret_key, salt=INVITE_SALT).loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def invite_url(settings: Settings, appointment_id: int) -> str:
+    return f"{settings.public_base_url}/invite/{invite_token(settings, appointment_id)}.ics"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def reset_feed(session: AsyncSession, clinician_id: int) -> str:
+    """A new secret for the clinician's feed; the old URL stops working at once."""
+    token = secrets.token_urlsafe(32)
+    feed = await session.get(CalendarFeed, clinician_id)
+    if feed is None:
+        session.add(CalendarFeed(clinician_id=clinician_id, token_hash=_hash(token)))
+    else:
+        feed.token_hash = _hash(token)
+        feed.created_at = utcnow()
+    await session.flush()
+    return token
+
+
+async def feed_owner(session: AsyncSession, token: str) -> int | None:
+    return await session.scalar(
+        select(CalendarFeed.clinician_id).where(CalendarFeed.token_hash == _hash(token))
+    )
+
+
+async def clinician_feed(
+    session: AsyncSession, clinician_id: int, *, name: str, settings: Settings
+) -> bytes:
+    """The clinician's appointments, cancelled ones kept as STATUS:CANCELLED. Events name the
+    service and the booking reference only: a feed URL can end up in places an invite does not."""
+    now = utcnow()
+    rows = await session.execute(
+        select(Appointment, Service, Site)
+        .join(Service, Service.id == Appointment.service_id)
+        .outerjoin(Site, Site.id == Appointment.site_id)
+        .where(
+            Appointment.clinician_id == clinician_id,
+            Appointment.starts_at >= now - FEED_PAST,
+            Appointment.starts_at < now + FEED_FUTURE,
+            Appointment.status != "entered-in-error",
+        )
+        .order_by(Appointment.starts_at)
+    )
+    events = [
+        Invite(
+            uid=a.uid,
+            sequence=a.sequence,
+            method="CANCEL" if a.status == "cancelled" else "REQUEST",
+            start=a.starts_at,
+            end=a.ends_at,
+            summary=f"{service.name}, {a.mode.replace('_', ' ')}, ref {a.reference}",
+            location=f"{site.name}, {site.postcode}" if site else "Video consultation",
+            organizer_email=settings.mail_from,
+            organizer_name=settings.mail_from_name,
+            attendees=(),
+            join_url=f"{settings.public_base_url}/staff/clinic" if a.mode != "in_person" else None,
+            description=f"Booking reference {a.reference}. Open your clinic screen to run it.",
+            reminder=None,
+        )
+        for a, service, site in rows
+    ]
+    return build_feed(events, name=name)

@@ -1,0 +1,96 @@
+"""Downloadable invites and clinicians' subscription feeds."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import httpx
+import ics
+from icalendar import Calendar
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduling.slots import london_datetime
+from telehealth.calendars import invite_url
+from telehealth.config import Settings
+from tests.builders import make_clinic, make_user, next_weekday
+
+
+async def _booked(client: httpx.AsyncClient, headers: dict[str, str], c, at: time) -> dict:  # type: ignore[no-untyped-def]
+    response = await client.post(
+        "/api/v1/appointments",
+        json={
+            "service_id": c.service.id,
+            "clinician_id": c.clinician.id,
+            "start": london_datetime(next_weekday(1, weeks=2), at).isoformat(),
+            "mode": "video_home",
+            "patient": {
+                "given_name": "Ann",
+                "family_name": "Lee",
+                "date_of_birth": "1950-01-01",
+                "email": "ann@example.com",
+                "nhs_number": "9434765919",
+            },
+        },
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_patient_downloads_the_current_invite(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    c = await make_clinic(session)
+    _, headers = await make_user(session, role="navigator")
+    booked = await _booked(client, headers, c, time(9))
+    path = invite_url(settings, booked["id"]).removeprefix(settings.public_base_url)
+    first = await client.get(path)
+    assert first.status_code == 200 and first.headers["content-type"].startswith("text/calendar")
+    event = Calendar.from_ical(first.content).walk("VEVENT")[0]
+    assert str(event["UID"]) == booked["uid"] and int(event["SEQUENCE"]) == 0
+    assert b"9434765919" not in first.content
+    await client.post(
+        f"/api/v1/appointments/{booked['id']}/cancel", json={"reason": "x"}, headers=headers
+    )
+    after = Calendar.from_ical((await client.get(path)).content)
+    assert after["METHOD"] == "CANCEL" and int(after.walk("VEVENT")[0]["SEQUENCE"]) == 1
+    assert (await client.get(path[:-8] + "AAAA.ics")).status_code == 404
+
+
+async def test_clinician_feed_lists_appointments_and_can_be_reset(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    user, own = await make_user(session, role="clinician")
+    c = await make_clinic(session)
+    c.clinician.user_id = user.id
+    await session.flush()
+    _, navigator = await make_user(session, role="navigator")
+    kept = await _booked(client, navigator, c, time(9))
+    dropped = await _booked(client, navigator, c, time(10))
+    await client.post(
+        f"/api/v1/appointments/{dropped['id']}/cancel", json={"reason": "x"}, headers=navigator
+    )
+
+    created = await client.post(f"/api/v1/clinicians/{c.clinician.id}/calendar-feed", headers=own)
+    assert created.status_code == 201
+    urls = created.json()
+    assert urls["webcal_url"].startswith("webcal://")
+    feed = await client.get("/" + urls["https_url"].split("://", 1)[1].split("/", 1)[1])
+    assert feed.status_code == 200
+    events = {str(e["UID"]): e for e in Calendar.from_ical(feed.content).walk("VEVENT")}
+    assert set(events) == {kept["uid"], dropped["uid"]}
+    assert str(events[dropped["uid"]]["STATUS"]) == "CANCELLED"
+    assert str(events[kept["uid"]]["STATUS"]) == "CONFIRMED"
+    assert b"Ann" not in feed.content and b"ann@example.com" not in feed.content
+    assert len(ics.Calendar(feed.text).events) == 2
+
+    _, other_headers = await make_user(session, role="clinician")
+    refused = await client.post(
+        f"/api/v1/clinicians/{c.clinician.id}/calendar-feed", headers=other_headers
+    )
+    assert refused.status_code == 403
+    reset = await client.post(f"/api/v1/clinicians/{c.clinician.id}/calendar-feed", headers=own)
+    old_path = "/" + urls["https_url"].split("://", 1)[1].split("/", 1)[1]
+    assert (await client.get(old_path)).status_code == 404
+    new_path = "/" + reset.json()["https_url"].split("://", 1)[1].split("/", 1)[1]
+    assert (await client.get(new_path)).status_code == 200
