@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from scheduling.endpoints import router as scheduling_router
-from telehealth import calendar_endpoints, live, wiring
+from telehealth import calendar_endpoints, live, outbox_pages, wiring
 from telehealth.calendar_endpoints import router as calendar_router
 from telehealth.config import Settings
 from telehealth.db import asyncpg_dsn, create_engine, make_sessionmaker
@@ -89,6 +89,7 @@ def create_app(
         *calendar_endpoints.routes(),
         *staff.routes(),
         *clinic_pages.routes(),
+        *outbox_pages.routes(),
         *asset_mount(),
     ]
     middleware = [

@@ -1,0 +1,56 @@
+"""The staff messages page: failures are visible and can be retried."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications import outbox
+from notifications.models import OutboxMessage
+from tests.builders import make_user
+from tests.telehealth.video.test_clinic_pages import sign_in
+
+
+async def test_failed_messages_are_shown_and_can_be_retried(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await outbox.enqueue(
+        session,
+        [
+            outbox.NewMessage(
+                dedupe_key=f"k{n}",
+                kind="confirmation",
+                channel="email",
+                recipient=f"p{n}@example.com",
+                message_id=f"<m{n}@x.invalid>",
+                subject=f"Subject {n}",
+                body_text=f"Body {n}",
+            )
+            for n in range(2)
+        ],
+    )
+    failed = await session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == "k1"))
+    assert failed is not None
+    failed.attempts = outbox.MAX_ATTEMPTS
+    await outbox.mark_failed(session, failed, "SMTP 550: mailbox unavailable", permanent=True)
+    user, _ = await make_user(session, role="reception")
+    csrf = await sign_in(client, user.email)
+    page = await client.get("/staff/outbox?status=failed")
+    assert page.status_code == 200
+    assert 'data-status="failed"' in page.text and "mailbox unavailable" in page.text
+    assert "p0@example.com" not in page.text
+    detail = await client.get(f"/staff/outbox/{failed.id}")
+    assert "Body 1" in detail.text and "&lt;m1@x.invalid&gt;" in detail.text
+    retried = await client.post(f"/staff/outbox/{failed.id}/retry", data={"csrf": csrf})
+    assert retried.status_code == 303
+    await session.refresh(failed)
+    assert (failed.status, failed.attempts) == ("pending", 0)
+    analyst, _ = await make_user(session, role="analyst")
+    other = httpx.AsyncClient(transport=client._transport, base_url="http://test")
+    await sign_in(other, analyst.email)
+    assert (await other.get("/staff/outbox")).status_code == 403
+    await other.aclose()
+    assert re.search(r"Pending</a>: 2", (await client.get("/staff/outbox")).text)
