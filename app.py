@@ -110,7 +110,11 @@ def create_app(
     )
     app.state.settings = settings
     app.state.sessionmaker = sessionmaker
-    app.state.openapi = build_document(operations, version=version("bay-telehealth"))
+    app.state.openapi = build_document(
+        operations,
+        version=version("bay-telehealth"),
+        public_paths=calendar_endpoints.OPENAPI_PATHS,
+    )
     return app
 
 

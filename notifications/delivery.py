@@ -32,6 +32,8 @@ class Sender(Protocol):
 
 
 def build_email(message: OutboxMessage, *, sender: str, sender_name: str) -> EmailMessage:
+    if message.body_text is None:
+        raise DeliveryError("the message was never rendered", permanent=True)
     mail = EmailMessage()
     mail["Message-ID"] = message.message_id
     mail["Date"] = format_datetime(message.created_at)
@@ -114,7 +116,7 @@ class FolderSender:
         stem = _UNSAFE.sub("_", message.message_id.strip("<>"))
         if message.channel == Channel.SMS:
             path = self.directory / f"{stem}.sms.txt"
-            content = f"To: {message.recipient}\n\n{message.body_text}\n".encode()
+            content = f"To: {message.recipient}\n\n{message.body_text or ''}\n".encode()
         else:
             path = self.directory / f"{stem}.eml"
             content = bytes(build_email(message, sender=self.sender, sender_name=self.sender_name))
@@ -143,7 +145,7 @@ class NotifySmsSender:
                     self._client.send_sms_notification,
                     phone_number=message.recipient,
                     template_id=self.template_id,
-                    personalisation={"body": message.body_text},
+                    personalisation={"body": message.body_text or ""},
                     reference=f"outbox-{message.id}",
                 )
             except HTTPError as exc:

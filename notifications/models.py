@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from telehealth.db import Base, UTCDateTime, utcnow
@@ -43,8 +44,11 @@ class OutboxMessage(Base):
     recipient_name: Mapped[str] = mapped_column(String(200), default="")
     # Stable from the start, so a resend after a crash is the same message, not a new one.
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    # What the message is about, as it was when queued; the worker renders the text from it
+    # (body_text stays NULL until then) so a booking request does no template work.
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     subject: Mapped[str] = mapped_column(String(300), default="")
-    body_text: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str | None] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     calendar: Mapped[bytes | None] = mapped_column(LargeBinary)
     calendar_method: Mapped[str | None] = mapped_column(String(10))

@@ -14,6 +14,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -45,7 +46,8 @@ class NewMessage:
     channel: str
     recipient: str
     message_id: str
-    body_text: str
+    body_text: str | None = None  # None: rendered by the worker from `facts`
+    facts: dict[str, Any] | None = None
     appointment_id: int | None = None
     recipient_name: str = ""
     subject: str = ""
@@ -71,6 +73,7 @@ async def enqueue(session: AsyncSession, messages: Sequence[NewMessage]) -> int:
             "message_id": m.message_id,
             "subject": m.subject,
             "body_text": m.body_text,
+            "facts": m.facts,
             "body_html": m.body_html,
             "calendar": m.calendar,
             "calendar_method": m.calendar_method,
@@ -138,6 +141,37 @@ async def claim(
         .execution_options(synchronize_session=False)
     )
     return sorted(result.all(), key=lambda m: (m.next_attempt_at, m.id))
+
+
+@dataclass(frozen=True, slots=True)
+class Rendering:
+    subject: str
+    body_text: str
+    body_html: str | None = None
+    calendar: bytes | None = None
+    calendar_method: str | None = None
+
+
+async def store_rendering(
+    session: AsyncSession, message: OutboxMessage, rendering: Rendering
+) -> None:
+    """Keep what was rendered: a resend after a crash is then byte for byte the same."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id)
+        .values(
+            subject=rendering.subject,
+            body_text=rendering.body_text,
+            body_html=rendering.body_html,
+            calendar=rendering.calendar,
+            calendar_method=rendering.calendar_method,
+        )
+    )
+    message.subject = rendering.subject
+    message.body_text = rendering.body_text
+    message.body_html = rendering.body_html
+    message.calendar = rendering.calendar
+    message.calendar_method = rendering.calendar_method
 
 
 async def mark_sent(session: AsyncSession, message_id: int, *, now: datetime | None = None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,11 +35,15 @@ class Tally:
         return self.sent + self.retrying + self.failed
 
 
+Renderer = Callable[[AsyncSession, OutboxMessage], Awaitable[outbox.Rendering]]
+
+
 async def run_once(
     sessionmaker: async_sessionmaker[AsyncSession],
     senders: Mapping[str, Sender],
     *,
     batch: int = BATCH,
+    render: Renderer | None = None,
 ) -> Tally:
     async with sessionmaker() as session, session.begin():
         claimed = await outbox.claim(session, limit=batch)
@@ -49,8 +53,12 @@ async def run_once(
     recording = asyncio.Lock()
 
     async def deliver(message: OutboxMessage) -> None:
-        async with gate:
-            error = await _send(senders, message)
+        error = None
+        if message.body_text is None:
+            error = await _render(sessionmaker, recording, message, render)
+        if error is None:
+            async with gate:
+                error = await _send(senders, message)
         async with recording, sessionmaker() as session, session.begin():
             if error is None:
                 await outbox.mark_sent(session, message.id)
@@ -68,6 +76,23 @@ async def run_once(
 
     await asyncio.gather(*(deliver(m) for m in claimed))
     return tally
+
+
+async def _render(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    recording: asyncio.Lock,
+    message: OutboxMessage,
+    render: Renderer | None,
+) -> DeliveryError | None:
+    if render is None:
+        return DeliveryError("no renderer configured for queued facts", permanent=True)
+    try:
+        async with recording, sessionmaker() as session, session.begin():
+            await outbox.store_rendering(session, message, await render(session, message))
+    except Exception as exc:  # a message that cannot be rendered will not render next time
+        log.exception("could not render message %s", message.id)
+        return DeliveryError(f"could not render: {type(exc).__name__}: {exc}", permanent=True)
+    return None
 
 
 async def _send(senders: Mapping[str, Sender], message: OutboxMessage) -> DeliveryError | None:
@@ -90,11 +115,12 @@ async def run(
     *,
     stop: asyncio.Event,
     poll_seconds: float = 2.0,
+    render: Renderer | None = None,
 ) -> None:
     """Deliver until `stop` is set; an empty batch sleeps for `poll_seconds`."""
     while not stop.is_set():
         try:
-            tally = await run_once(sessionmaker, senders)
+            tally = await run_once(sessionmaker, senders, render=render)
         except Exception:  # the database may be restarting: wait and try again
             log.exception("outbox batch failed; retrying shortly")
             tally = Tally()

@@ -30,6 +30,8 @@ from scheduling.models import (
 from scheduling.schemas import ExceptionIn, ExceptionList, LeaveOut, SessionIn, SessionOut
 from telehealth.errors import InvalidInput, NotFound
 
+# Services are at most 8 hours long with at most 4 hours of buffer (ServiceIn's limits).
+LONGEST_APPOINTMENT = timedelta(hours=12)
 _ACTIVE = text(ACTIVE_STATUS_SQL.replace("status", "appointments.status"))
 
 
@@ -351,6 +353,9 @@ async def _clinician_busy(
         select(Appointment.clinician_id, Appointment.starts_at, Appointment.busy_until).where(
             Appointment.clinician_id.in_(clinician_ids),
             Appointment.starts_at < window.end,
+            # A lower bound the (clinician_id, starts_at) index can use: without it the scan
+            # starts at the first appointment ever booked.
+            Appointment.starts_at > window.start - LONGEST_APPOINTMENT,
             Appointment.busy_until > window.start,
             _ACTIVE,
         )
@@ -370,6 +375,7 @@ async def _room_busy(
         .where(
             VideoRoom.site_id.in_(hub_ids),
             Appointment.starts_at < window.end,
+            Appointment.starts_at > window.start - LONGEST_APPOINTMENT,
             Appointment.ends_at > window.start,
             _ACTIVE,
         )

@@ -23,6 +23,7 @@ from scheduling.directory import require_clinician, require_service, require_sit
 from scheduling.models import (
     ACTIVE_STATUS_SQL,
     Appointment,
+    Clinician,
     Mode,
     RoomClosure,
     Service,
@@ -56,7 +57,9 @@ class Placement:
     """Where and when an appointment is to be: the parts booking and rescheduling share."""
 
     service: Service
-    clinician_id: int
+    # Held so the session's (weak) identity map keeps it for whoever needs it next in the
+    # same transaction, such as the messaging handler, instead of fetching it again.
+    clinician: Clinician
     mode: str
     site_id: int | None
     start: datetime
@@ -96,7 +99,7 @@ async def place(
     service = await require_service(session, service_id)
     if mode not in service.modes:
         raise InvalidInput.field("mode", f"the service offers {', '.join(service.modes)} only")
-    await require_clinician(session, clinician_id)
+    clinician = await require_clinician(session, clinician_id)
     site_id = await _check_site(session, mode, site_id)
     start = start.astimezone(UTC)
     now = now or utcnow()
@@ -138,7 +141,7 @@ async def place(
             code="not_a_slot",
         )
     end = start + rules.length
-    return Placement(service, clinician_id, mode, site_id, start, end, end + rules.buffer)
+    return Placement(service, clinician, mode, site_id, start, end, end + rules.buffer)
 
 
 async def _check_site(session: AsyncSession, mode: str, site_id: int | None) -> int | None:
@@ -194,7 +197,7 @@ async def _write(session: AsyncSession, appointment: Appointment) -> None:
 
 def _apply(appointment: Appointment, placement: Placement, room_id: int | None) -> None:
     appointment.service_id = placement.service.id
-    appointment.clinician_id = placement.clinician_id
+    appointment.clinician_id = placement.clinician.id
     appointment.mode = placement.mode
     appointment.site_id = placement.site_id
     appointment.room_id = room_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -12,6 +13,7 @@ from scheduling.models import ContactPreference, Mode, SiteKind, Status
 from telehealth.api import FieldError
 from telehealth.identifiers import parse_nhs_number, parse_postcode
 
+LONDON = ZoneInfo("Europe/London")
 LocalDate = date  # fields named `date` shadow the type inside their class
 ModeName = Literal["video_home", "video_site", "in_person"]
 StatusName = Literal[
@@ -50,7 +52,7 @@ class PatientIn(Strict):
     @field_validator("date_of_birth")
     @classmethod
     def _born(cls, value: date) -> date:
-        if value > date.today():
+        if value > datetime.now(LONDON).date():
             raise ValueError("must not be in the future")
         if value.year < 1900:
             raise ValueError("must be after 1900")

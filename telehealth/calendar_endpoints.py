@@ -93,6 +93,34 @@ async def feed_file(request: Request) -> Response:
     return Response(body, media_type=ICS, headers={"Cache-Control": "private, max-age=300"})
 
 
+def _file(summary: str, description: str) -> dict[str, object]:
+    return {
+        "get": {
+            "summary": summary,
+            "description": description,
+            "security": [],
+            "tags": ["calendars"],
+            "parameters": [
+                {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": {"description": "An iCalendar file", "content": {"text/calendar": {}}},
+                "404": {"description": "Unknown, altered or reset link"},
+            },
+        }
+    }
+
+
+OPENAPI_PATHS = {
+    "/invite/{token}.ics": _file(
+        "A patient's invite", "The signed link from the confirmation; always the current state."
+    ),
+    "/calendar/{token}.ics": _file(
+        "A clinician's calendar feed", "Subscribe as webcal://; reset it to revoke the old URL."
+    ),
+}
+
+
 def routes() -> list[Route]:
     return [
         Route("/invite/{token}.ics", invite_file, methods=["GET"]),

@@ -147,7 +147,7 @@ HUBS = (
     _hub(
         "barrow",
         "uhmb",
-        "Barrow Town Centre Health Hub",
+        "Barrow Town Centre Health Centre",
         "Duke Street, Barrow-in-Furness",
         "LA14 1HA",
         "Barrow",

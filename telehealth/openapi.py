@@ -98,7 +98,10 @@ def _operation(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def build_document(operations: list[Operation], *, version: str) -> dict[str, Any]:
+def build_document(
+    operations: list[Operation], *, version: str, public_paths: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`public_paths` documents routes outside the API plumbing (files fetched by calendars)."""
     defs: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {
         "/health": {
@@ -121,6 +124,7 @@ def build_document(operations: list[Operation], *, version: str) -> dict[str, An
             }
         },
     }
+    paths.update(public_paths or {})
     for op in operations:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, defs)
     return {

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from functools import partial
 from pathlib import Path
 
 from notifications import worker
 from notifications.delivery import FolderSender, NotifySmsSender, Sender, SmtpSender, SmtpSettings
 from notifications.models import Channel
+from telehealth import messaging
 from telehealth.config import Settings
 from telehealth.db import create_engine, make_sessionmaker
 
@@ -53,8 +55,9 @@ async def run(settings: Settings, *, once: bool = False) -> None:
     sessionmaker = make_sessionmaker(engine)
     senders = senders_from(settings)
     try:
+        render = partial(messaging.render, settings=settings)
         if once:
-            tally = await worker.run_once(sessionmaker, senders, batch=1000)
+            tally = await worker.run_once(sessionmaker, senders, batch=1000, render=render)
             print(f"sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}")
             return
         stop = asyncio.Event()
@@ -62,7 +65,7 @@ async def run(settings: Settings, *, once: bool = False) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         log.info("worker started")
-        await worker.run(sessionmaker, senders, stop=stop)
+        await worker.run(sessionmaker, senders, stop=stop, render=render)
         log.info("worker stopped")
     finally:
         await engine.dispose()

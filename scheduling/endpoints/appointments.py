@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import pydantic
 from sqlalchemy import select
 
@@ -7,7 +9,7 @@ from scheduling import booking, patients, slots
 from scheduling.availability import load_availability, local_window, service_rules
 from scheduling.directory import require_service
 from scheduling.endpoints import router
-from scheduling.models import Appointment
+from scheduling.models import Appointment, Patient
 from scheduling.schemas import (
     AppointmentList,
     AppointmentOut,
@@ -86,14 +88,23 @@ async def search_slots(ctx: Context, query: SlotQuery) -> dict[str, object]:
         site_id=query.site_id,
         clinician_id=query.clinician_id,
     )
-    # Plain dicts, not pydantic objects: a month of a busy service is thousands of slots.
+    # Plain dicts, not pydantic objects: a month of a busy service is thousands of slots, and
+    # each instant is offered by several clinicians and hubs, so format each one once.
+    formatted: dict[datetime, str] = {}
+
+    def iso(instant: datetime) -> str:
+        text = formatted.get(instant)
+        if text is None:
+            text = formatted[instant] = slots.to_london(instant).isoformat()
+        return text
+
     return {
         "service_id": service.id,
         "timezone": "Europe/London",
         "slots": [
             {
-                "start": slots.to_london(s.start).isoformat(),
-                "end": slots.to_london(s.end).isoformat(),
+                "start": iso(s.start),
+                "end": iso(s.end),
                 "clinician_id": s.clinician_id,
                 "mode": s.mode,
                 "site_id": s.site_id,
@@ -103,9 +114,9 @@ async def search_slots(ctx: Context, query: SlotQuery) -> dict[str, object]:
     }
 
 
-async def _patient_for(ctx: Context, patient: int | dict[str, object]) -> int:
+async def _patient_for(ctx: Context, patient: int | dict[str, object]) -> Patient:
     if isinstance(patient, int):
-        return (await patients.require_patient(ctx.session, patient)).id
+        return await patients.require_patient(ctx.session, patient)
     try:
         details = PatientIn.model_validate(patient)
     except pydantic.ValidationError as exc:
@@ -113,7 +124,7 @@ async def _patient_for(ctx: Context, patient: int | dict[str, object]) -> int:
         raise InvalidInput(
             "; ".join(f"{k}: {v}" for k, v in fields.items()), fields=fields
         ) from None
-    return (await patients.find_or_create(ctx.session, details)).id
+    return await patients.find_or_create(ctx.session, details)
 
 
 @router.operation(
@@ -137,9 +148,9 @@ async def book(ctx: Context, body: BookingIn) -> AppointmentOut:
         site_id=body.site_id,
         start=body.start,
     )
-    patient_id = await _patient_for(ctx, body.patient)
+    patient = await _patient_for(ctx, body.patient)
     appointment = await booking.book(
-        ctx.session, placement=placement, patient_id=patient_id, booked_by=ctx.user.id
+        ctx.session, placement=placement, patient_id=patient.id, booked_by=ctx.user.id
     )
     await _audit(ctx, "appointment.book", appointment)
     return appointment_out(appointment)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 
 import httpx
 import ics
@@ -17,10 +18,13 @@ from notifications import outbox, worker
 from notifications.delivery import SmtpSender, SmtpSettings
 from notifications.models import OutboxMessage
 from scheduling.slots import london_datetime
+from telehealth import messaging
 from telehealth.db import create_engine, make_sessionmaker
 from tests.builders import make_clinic, make_user, next_weekday
+from tests.conftest import TEST_SETTINGS
 from tests.notifications.smtp_server import SmtpServer
 
+RENDER = partial(messaging.render, settings=TEST_SETTINGS)
 PATIENT = {
     "given_name": "Mary",
     "family_name": "Atkinson",
@@ -97,7 +101,7 @@ async def test_book_move_cancel_arrive_as_calendar_messages(
         headers=headers,
     )
     assert cancelled.status_code == 200
-    tally = await worker.run_once(sessionmaker, senders(smtp), batch=100)
+    tally = await worker.run_once(sessionmaker, senders(smtp), batch=100, render=RENDER)
     assert tally.failed == tally.retrying == 0
 
     to_patient = [m for m in smtp.inbox.messages if m["To"].endswith("<mary@example.com>")]
@@ -197,7 +201,7 @@ async def test_smtp_down_delays_but_loses_nothing(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind != "reminder")
     )
     smtp.stop()
-    down = await worker.run_once(sessionmaker, senders(smtp))
+    down = await worker.run_once(sessionmaker, senders(smtp), render=RENDER)
     assert down.sent == 0 and down.retrying == due_now
     waiting = list(
         await session.scalars(select(OutboxMessage).where(OutboxMessage.kind != "reminder"))
@@ -207,7 +211,7 @@ async def test_smtp_down_delays_but_loses_nothing(
         for m in waiting
     )
     assert all("unreachable" in (m.last_error or "") for m in waiting)
-    nothing_due = await worker.run_once(sessionmaker, senders(smtp))
+    nothing_due = await worker.run_once(sessionmaker, senders(smtp), render=RENDER)
     assert nothing_due.handled == 0  # backing off, not hammering the server
     smtp.start()
     await session.execute(
@@ -215,7 +219,7 @@ async def test_smtp_down_delays_but_loses_nothing(
         .values(next_attempt_at=datetime.now(UTC))
         .where(OutboxMessage.kind != "reminder")
     )
-    up = await worker.run_once(sessionmaker, senders(smtp))
+    up = await worker.run_once(sessionmaker, senders(smtp), render=RENDER)
     assert up.sent == due_now
     assert len(smtp.inbox.messages) == due_now == len(set(smtp.inbox.message_ids()))
 
@@ -227,7 +231,7 @@ async def test_gives_up_after_the_limit_and_says_so(
     smtp.stop()
     for _ in range(outbox.MAX_ATTEMPTS):
         await session.execute(update(OutboxMessage).values(next_attempt_at=datetime.now(UTC)))
-        await worker.run_once(sessionmaker, senders(smtp))
+        await worker.run_once(sessionmaker, senders(smtp), render=RENDER)
     row = await session.scalar(select(OutboxMessage))
     assert row is not None and row.status == "failed" and row.attempts == outbox.MAX_ATTEMPTS
 

@@ -1,0 +1,56 @@
+"""Rendering a queued message in the worker, from the facts stored when it was queued."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.models import Channel, OutboxMessage
+from notifications.outbox import Rendering
+from scheduling.models import Appointment
+from telehealth.config import Settings
+from telehealth.messaging.content import email_bodies, invite, sms_body, snapshot_of, subject
+
+
+def _as_queued(current: Appointment, facts: dict[str, object]) -> Appointment:
+    """A detached copy of the appointment as it was when the message was queued: a
+    confirmation rendered after a quick move must still describe the booked time."""
+    return Appointment(
+        id=current.id,
+        uid=current.uid,
+        reference=current.reference,
+        service_id=current.service_id,
+        patient_id=current.patient_id,
+        video_room=current.video_room,
+        clinician_id=facts["clinician_id"],
+        mode=facts["mode"],
+        site_id=facts["site_id"],
+        starts_at=datetime.fromisoformat(str(facts["start"])),
+        ends_at=datetime.fromisoformat(str(facts["end"])),
+        sequence=facts["sequence"],
+        status=facts["status"],
+        cancel_reason=facts["cancel_reason"],
+    )
+
+
+async def render(session: AsyncSession, message: OutboxMessage, *, settings: Settings) -> Rendering:
+    facts = message.facts or {}
+    current = await session.get(Appointment, message.appointment_id)
+    if current is None:
+        raise LookupError(f"appointment {message.appointment_id} no longer exists")
+    s = await snapshot_of(session, _as_queued(current, facts), settings)
+    kind = str(facts["kind"])
+    clinician = facts.get("audience") == "clinician"
+    if message.channel == Channel.SMS:
+        return Rendering(subject="", body_text=sms_body(s, kind))
+    text, html = email_bodies(s, kind, for_clinician=clinician)
+    method = "CANCEL" if kind == "cancellation" else "REQUEST"
+    calendar = None if kind == "reminder" else invite(s, method=method, for_clinician=clinician)
+    return Rendering(
+        subject=subject(s, kind, for_clinician=clinician),
+        body_text=text,
+        body_html=html,
+        calendar=calendar,
+        calendar_method=None if calendar is None else method,
+    )
