@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -72,6 +73,9 @@ def create_app(
             # Live updates from every process reach this one's waiting rooms and screens.
             relay = live.PostgresRelay(asyncpg_dsn(settings.database_url))
             await relay.start()
+        # Everything imported and built so far lives for the whole process: keep it out of the
+        # garbage collector's full passes, which otherwise pause large slot searches.
+        gc.freeze()
         try:
             yield
         finally:

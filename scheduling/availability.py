@@ -112,7 +112,7 @@ def _session_out(
 
 
 async def _links(
-    session: AsyncSession, session_ids: list[int]
+    session: AsyncSession, session_ids: list[int], *, with_hubs: bool = True
 ) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
     services: dict[int, list[int]] = defaultdict(list)
     hubs: dict[int, list[int]] = defaultdict(list)
@@ -124,6 +124,8 @@ async def _links(
         .order_by(SessionService.service_id)
     ):
         services[sid].append(service_id)
+    if not with_hubs:
+        return services, hubs
     for sid, hub_id in await session.execute(
         select(SessionHub.session_id, SessionHub.site_id).where(
             SessionHub.session_id.in_(session_ids)
@@ -251,9 +253,12 @@ async def load_availability(
     """
     window = local_window(start_date, end_date)
     session_rows = await _sessions_for(session, service_id, start_date, end_date, clinician_id)
-    services, hubs = await _links(session, [r.id for r in session_rows])
-    clinician_ids = sorted({r.clinician_id for r in session_rows})
     offers_video_site = any(Mode.VIDEO_SITE in r.modes for r in session_rows)
+    # Hub lists matter only for video_site: skip the query (a round trip per booking) without.
+    services, hubs = await _links(
+        session, [r.id for r in session_rows], with_hubs=offers_video_site
+    )
+    clinician_ids = sorted({r.clinician_id for r in session_rows})
     hub_rooms = await _hub_rooms(session) if offers_video_site else {}
     leave = await _leave_for(session, clinician_ids, window)
     busy: dict[int, list[slots.Interval]] = {}

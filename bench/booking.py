@@ -1,0 +1,267 @@
+"""Booking throughput: the real app and the bare INSERT app, each under uvicorn with two
+workers, driven by a bounded number of concurrent httpx requests on loopback.
+
+Every request books a distinct free slot of the empty weekend bench clinic for a distinct
+patient, so every one should succeed with 201; anything else is counted as a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bench import cpu
+from bench.timing import Timings
+from scheduling import slots
+from scheduling.availability import load_availability, service_rules
+from scheduling.directory import require_service
+from telehealth.db import utcnow
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+STARTUP_SECONDS = 60.0
+CHUNK_DAYS = 60  # the slot search allows at most 62 days per query
+
+
+@dataclass
+class LoadResult:
+    name: str
+    requests: int = 0
+    seconds: float = 0.0
+    statuses: Counter[int] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    latency: Timings = field(default_factory=Timings)
+    # CPU seconds while timed: the load generator, the uvicorn workers, PostgreSQL.
+    client_cpu_seconds: float = 0.0
+    server_cpu_seconds: float = 0.0
+    database_cpu_seconds: float = 0.0
+
+    def cpu_ms_per_request(self) -> tuple[float, float, float]:
+        """(client, server, database) CPU milliseconds per request."""
+        if not self.requests:
+            return (0.0, 0.0, 0.0)
+        per = 1000 / self.requests
+        return (
+            self.client_cpu_seconds * per,
+            self.server_cpu_seconds * per,
+            self.database_cpu_seconds * per,
+        )
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def failures(self) -> int:
+        return self.requests - self.statuses.get(201, 0)
+
+
+@dataclass(frozen=True)
+class BookingResult:
+    app: LoadResult
+    bare: LoadResult
+    concurrency: int
+
+    @property
+    def ratio(self) -> float:
+        return self.app.rate / self.bare.rate if self.bare.rate else 0.0
+
+
+async def free_slots(
+    sessionmaker: async_sessionmaker[AsyncSession], service_id: int, count: int
+) -> list[slots.Slot]:
+    """The first `count` free slots of a service from tomorrow, found the way the API does."""
+    found: list[slots.Slot] = []
+    start = date.today() + timedelta(days=1)
+    async with sessionmaker() as session:
+        service = await require_service(session, service_id)
+        while len(found) < count and start < date.today() + timedelta(days=service.horizon_days):
+            end = start + timedelta(days=CHUNK_DAYS - 1)
+            availability = await load_availability(
+                session, service_id=service_id, start_date=start, end_date=end
+            )
+            found += slots.expand_slots(
+                availability, service_rules(service), start_date=start, end_date=end, now=utcnow()
+            )
+            start = end + timedelta(days=1)
+    if len(found) < count:
+        raise SystemExit(f"the bench clinic has {len(found)} free slots, {count} needed")
+    return found[:count]
+
+
+def app_body(slot: slots.Slot, service_id: int, patient_id: int) -> dict[str, Any]:
+    return {
+        "service_id": service_id,
+        "clinician_id": slot.clinician_id,
+        "start": slots.to_london(slot.start).isoformat(),
+        "mode": "video_home",
+        "patient": patient_id,
+    }
+
+
+def bare_body(slot: slots.Slot, service_id: int, patient_id: int) -> dict[str, Any]:
+    minutes = int((slot.end - slot.start).total_seconds() // 60)
+    return {
+        "service_id": service_id,
+        "clinician_id": slot.clinician_id,
+        "start": slot.start.isoformat(),
+        "minutes": minutes,
+        "patient_id": patient_id,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def _python() -> str:
+    venv = ROOT / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+@contextlib.contextmanager
+def uvicorn_server(app_path: str, database_url: str, log_path: Path) -> Iterator[tuple[str, int]]:
+    """Serve `app_path` with two uvicorn workers on a free loopback port; always stopped.
+    Yields the base URL and the uvicorn process id."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "TELEHEALTH_ENV": "development"}
+    command = [_python(), "-m", "uvicorn", app_path, "--workers", "2"]
+    command += ["--host", HOST, "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+        try:
+            base_url = f"http://{HOST}:{port}"
+            _wait_until_ready(process, base_url, log_path)
+            yield base_url, process.pid
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited early:\n{log_path.read_text()[-2000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(base_url + "/health", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"uvicorn did not answer within {STARTUP_SECONDS:.0f} s")
+
+
+async def drive(
+    name: str,
+    server: tuple[str, int],
+    path: str,
+    bodies: list[dict[str, Any]],
+    *,
+    headers: dict[str, str],
+    concurrency: int,
+    warmup: int,
+    max_seconds: float,
+) -> LoadResult:
+    """POST the bodies with `concurrency` requests in flight: the first `warmup` untimed,
+    then the rest until they run out or `max_seconds` pass. `server` is (base URL, pid)."""
+    base_url, pid = server
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    timeout = httpx.Timeout(30.0)
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=headers, limits=limits, timeout=timeout
+    ) as client:
+        await _pump(client, path, bodies[:warmup], concurrency, LoadResult(name), None)
+        result = LoadResult(name)
+        started, client_cpu = time.perf_counter(), time.process_time()
+        server_cpu, database_cpu = cpu.tree_seconds(pid), cpu.postgres_seconds()
+        deadline = started + max_seconds
+        await _pump(client, path, bodies[warmup:], concurrency, result, deadline)
+        result.seconds = time.perf_counter() - started
+        result.client_cpu_seconds = time.process_time() - client_cpu
+        result.server_cpu_seconds = cpu.tree_seconds(pid) - server_cpu
+        result.database_cpu_seconds = cpu.postgres_seconds() - database_cpu
+    return result
+
+
+async def _pump(
+    client: httpx.AsyncClient,
+    path: str,
+    bodies: list[dict[str, Any]],
+    concurrency: int,
+    result: LoadResult,
+    deadline: float | None,
+) -> None:
+    pending = iter(bodies)
+
+    async def worker() -> None:
+        for body in pending:
+            if deadline is not None and time.perf_counter() > deadline:
+                return
+            started = time.perf_counter()
+            try:
+                response = await client.post(path, json=body)
+            except httpx.HTTPError as exc:
+                result.requests += 1
+                result.statuses[0] += 1
+                result.errors.append(f"{type(exc).__name__}: {exc}")
+                continue
+            result.latency.samples.append(time.perf_counter() - started)
+            result.requests += 1
+            result.statuses[response.status_code] += 1
+            if response.status_code != 201 and len(result.errors) < 5:
+                result.errors.append(f"{response.status_code}: {response.text[:300]}")
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def run(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    database_url: str,
+    service_id: int,
+    token: str,
+    *,
+    requests: int,
+    warmup: int,
+    concurrency: int,
+    max_seconds: float,
+    log_dir: Path,
+) -> BookingResult:
+    """Book `requests` slots (after `warmup`) through each server in turn; patients 1..2n."""
+    per_run = warmup + requests
+    found = await free_slots(sessionmaker, service_id, 2 * per_run)
+    patients = range(1, 2 * per_run + 1)
+    pairs = list(zip(found, patients, strict=True))
+    app_bodies = [app_body(s, service_id, p) for s, p in pairs[:per_run]]
+    bare_bodies = [bare_body(s, service_id, p) for s, p in pairs[per_run:]]
+    bounds: dict[str, Any] = {
+        "concurrency": concurrency,
+        "warmup": warmup,
+        "max_seconds": max_seconds,
+    }
+    with uvicorn_server("app:app", database_url, log_dir / "bench-app.log") as server:
+        app = await drive(
+            "app", server, "/api/v1/appointments", app_bodies,
+            headers={"Authorization": f"Bearer {token}"}, **bounds,
+        )  # fmt: skip
+    with uvicorn_server("bench.bare_app:app", database_url, log_dir / "bench-bare.log") as server:
+        bare = await drive("bare", server, "/appointments", bare_bodies, headers={}, **bounds)
+    return BookingResult(app, bare, concurrency)
