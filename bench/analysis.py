@@ -38,10 +38,10 @@ def _slot_search(results: Results) -> list[str]:
         f"`expand_slots` {s.expand.p50:.1f} ms for {s.slots:,} slots; the bare fetch of the "
         f"same {s.rows_fetched:,} rows takes {s.bare.p50:.1f} ms, so the ORM and the queries' "
         f"shape add {s.load.p50 - s.bare.p50:.1f} ms and the pure expansion the rest.",
-        "- The bookings query is bounded on both sides of the window (`starts_at` between "
-        "the window start less the longest possible appointment and the window end), so it "
-        "reads the window's rows through `ix_appointments_clinician_start` however much "
-        "history the table holds; the query plans below show rows kept and thrown away.",
+        "- On PostgreSQL the bookings queries ask for appointments whose "
+        "`tstzrange(starts_at, busy_until)` overlaps the window, with the same status filter "
+        "as the exclusion constraints, so the constraints' GiST indexes answer them and the "
+        "cost does not grow with past bookings (plans below: rows kept and thrown away).",
         f"- The HTTP endpoint adds {s.http.p50 - s.orm.p50:.1f} ms at p50 over the handler: "
         "token lookup and JSON. Each distinct instant is formatted once per request (a free "
         "time is offered by several clinicians and hubs).",

@@ -1,5 +1,6 @@
-"""Query plans for the slot search's busy-interval queries: the shape the app sends today
-(`starts_at < window end AND busy_until > window start`) against an overlap test the
+"""Query plans for the slot search's busy-interval queries: the shape the app sends on
+PostgreSQL (a range overlap the exclusion constraints' GiST indexes answer) beside a window on
+`starts_at` bounded on both sides (the shape it sends on SQLite), against an overlap test the
 exclusion constraints' GiST indexes can answer (`tstzrange(...) && window`)."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.slot_search import INACTIVE, SearchWindow
-from scheduling.availability import local_window
+from scheduling.availability import LONGEST_APPOINTMENT, local_window
 
 CLINICIANS_SQL = (
     "SELECT DISTINCT s.clinician_id FROM clinician_sessions s "
@@ -21,17 +22,18 @@ CLINICIANS_SQL = (
 )
 # Lists inlined as literals, as SQLAlchemy's expanding IN renders them for the app.
 SHAPES = {
-    "clinician busy, as the app asks": "SELECT clinician_id, starts_at, busy_until "
+    "clinician busy, as a starts_at window": "SELECT clinician_id, starts_at, busy_until "
     "FROM appointments WHERE clinician_id IN ({clinicians}) AND starts_at < :busy_end "
-    f"AND busy_until > :start AND status NOT IN {INACTIVE}",
-    "clinician busy, as a range overlap": "SELECT clinician_id, starts_at, busy_until "
+    f"AND starts_at > :lower AND busy_until > :start AND status NOT IN {INACTIVE}",
+    "clinician busy, as the app asks (range overlap)": "SELECT clinician_id, starts_at, busy_until "
     "FROM appointments WHERE clinician_id IN ({clinicians}) "
     "AND tstzrange(starts_at, busy_until, '[)') && tstzrange(:start, :busy_end, '[)') "
     f"AND status NOT IN {INACTIVE}",
-    "room busy, as the app asks": "SELECT r.site_id, a.starts_at, a.ends_at FROM appointments a "
-    "JOIN video_rooms r ON r.id = a.room_id WHERE r.site_id IN ({hubs}) "
-    f"AND a.starts_at < :end AND a.ends_at > :start AND a.status NOT IN {INACTIVE}",
-    "room busy, as a range overlap": "SELECT r.site_id, a.starts_at, a.ends_at "
+    "room busy, as a starts_at window": "SELECT r.site_id, a.starts_at, a.ends_at "
+    "FROM appointments a JOIN video_rooms r ON r.id = a.room_id WHERE r.site_id IN ({hubs}) "
+    "AND a.starts_at < :end AND a.starts_at > :lower AND a.ends_at > :start "
+    f"AND a.status NOT IN {INACTIVE}",
+    "room busy, as the app asks (range overlap)": "SELECT r.site_id, a.starts_at, a.ends_at "
     "FROM appointments a JOIN video_rooms r ON r.id = a.room_id WHERE r.site_id IN ({hubs}) "
     "AND tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(:start, :end, '[)') "
     f"AND a.status NOT IN {INACTIVE}",
@@ -76,7 +78,12 @@ def _describe(name: str, explained: dict[str, Any]) -> Plan:
 
 async def run(engine: AsyncEngine, window: SearchWindow) -> list[Plan]:
     span = local_window(window.start, window.end)
-    params = {"start": span.start, "end": span.end, "busy_end": span.end + timedelta(days=1)}
+    params = {
+        "start": span.start,
+        "end": span.end,
+        "busy_end": span.end + timedelta(days=1),
+        "lower": span.start - LONGEST_APPOINTMENT,
+    }
     async with engine.connect() as connection:
         clinicians = (
             await connection.scalars(text(CLINICIANS_SQL), {"service_id": window.service_id})

@@ -12,6 +12,7 @@ from pathlib import Path
 from bench.booking import BookingResult, LoadResult
 from bench.dataset import Dataset
 from bench.loading import LoadReport
+from bench.outbox import OutboxResult
 from bench.plans import Plan
 from bench.profiling import Profile
 from bench.slot_search import SlotSearchResult
@@ -37,6 +38,7 @@ class Results:
     profiles: list[Profile]
     plans: list[Plan]
     load_average: str  # /proc/loadavg's 1, 5 and 15 minute figures when the run began
+    outbox: OutboxResult
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ def tables(results: Results) -> list[str]:
         "",
         f"Booking rate / bare rate: {b.ratio:.2f}",
         "",
+        *outbox_lines(results.outbox),
+        "",
         "| Target | wanted | measured | met |",
         "|---|---|---|---|",
         *(f"| {t.name} | {t.wanted} | {t.measured} | {'yes' if t.met else '**no**'} |"
@@ -161,6 +165,17 @@ def tables(results: Results) -> list[str]:
     for result in (b.app, b.bare):
         lines += [f"{result.name} error: {e}" for e in result.errors[:3]]
     return lines
+
+
+def outbox_lines(o: OutboxResult) -> list[str]:
+    return [
+        f"Outbox: {o.messages:,} queued messages (booking confirmations to patients and "
+        f"notices to clinicians, each rendered to text, HTML and an iCalendar invite) delivered "
+        f"by {o.workers} `telehealth worker` processes to an SMTP server on loopback "
+        f"(aiosmtpd): **{o.rate:.0f} messages/s** ({o.seconds:.1f} s). Received "
+        f"{o.received:,}, distinct Message-IDs {o.distinct_message_ids:,}"
+        + (" (none sent twice)." if o.received == o.distinct_message_ids == o.messages else "."),
+    ]
 
 
 def profile_lines(profiles: list[Profile]) -> list[str]:

@@ -29,6 +29,7 @@ from bench import (  # noqa: E402
     booking,
     dataset,
     loading,
+    outbox,
     plans,
     profiling,
     report,
@@ -54,6 +55,7 @@ class Plan:
     booking_concurrency: int
     booking_seconds: float
     profile_calls: int
+    outbox_appointments: int
 
     @property
     def patients(self) -> int:
@@ -62,8 +64,8 @@ class Plan:
 
 def plan_for(args: argparse.Namespace) -> Plan:
     if args.quick:
-        return Plan(20, 5_000, 10, 2, 10.0, 200, 16, 8, 10.0, 5)
-    return Plan(args.clinicians, args.appointments, 50, 5, 60.0, 2_000, 64, 16, 20.0, 20)
+        return Plan(20, 5_000, 10, 2, 10.0, 200, 16, 8, 10.0, 5, 100)
+    return Plan(args.clinicians, args.appointments, 50, 5, 60.0, 2_000, 64, 16, 20.0, 20, 1_000)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -131,6 +133,14 @@ async def main(args: argparse.Namespace) -> report.Results:
                 log_dir=Path(logs),
             )
         print(f"booking: {bookings.app.rate:.0f} vs {bookings.bare.rate:.0f} req/s", flush=True)
+        mail = await outbox.run(
+            engine,
+            sessionmaker,
+            url,
+            appointments=plan.outbox_appointments,
+            max_seconds=plan.booking_seconds * 6,
+        )
+        print(f"outbox: {mail.rate:.0f} messages/s with {mail.workers} workers", flush=True)
         profiles = await profiling.run(
             engine,
             sessionmaker,
@@ -145,7 +155,7 @@ async def main(args: argparse.Namespace) -> report.Results:
         await engine.dispose()
     mode = "quick" if args.quick else "full"
     return report.Results(
-        mode, started, data, load, search, bookings, profiles, query_plans, load_average
+        mode, started, data, load, search, bookings, profiles, query_plans, load_average, mail
     )
 
 

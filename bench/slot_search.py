@@ -45,11 +45,13 @@ QUERIES = {
     "leave": "SELECT clinician_id, starts_at, ends_at FROM clinician_leave "
     "WHERE clinician_id = ANY(:clinician_ids) AND starts_at < :end AND ends_at > :start",
     "busy": "SELECT clinician_id, starts_at, busy_until FROM appointments "
-    "WHERE clinician_id = ANY(:clinician_ids) AND starts_at < :busy_end AND busy_until > :start "
+    "WHERE clinician_id = ANY(:clinician_ids) "
+    "AND tstzrange(starts_at, busy_until, '[)') && tstzrange(:start, :end, '[)') "
     f"AND status NOT IN {INACTIVE}",
     "room_busy": "SELECT r.site_id, a.starts_at, a.ends_at FROM appointments a "
     "JOIN video_rooms r ON r.id = a.room_id WHERE r.site_id = ANY(:hub_ids) "
-    f"AND a.starts_at < :end AND a.ends_at > :start AND a.status NOT IN {INACTIVE}",
+    "AND tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(:start, :end, '[)') "
+    f"AND a.status NOT IN {INACTIVE}",
     "closures": "SELECT r.site_id, c.starts_at, c.ends_at FROM video_room_closures c "
     "JOIN video_rooms r ON r.id = c.room_id WHERE r.site_id = ANY(:hub_ids) "
     "AND c.starts_at < :end AND c.ends_at > :start",
@@ -126,10 +128,10 @@ async def fetch_bare(connection: AsyncConnection, window: SearchWindow) -> int:
     fetched += len(hub_rooms)
     by_clinician = {"clinician_ids": clinician_ids, **times}
     fetched += len((await run(text(QUERIES["leave"]), by_clinician)).all())
-    busy_end = {"busy_end": span.end + timedelta(days=1)}
-    fetched += len((await run(text(QUERIES["busy"]), {**by_clinician, **busy_end})).all())
-    for name in ("room_busy", "closures"):
-        fetched += len((await run(text(QUERIES[name]), {"hub_ids": hub_ids, **times})).all())
+    fetched += len((await run(text(QUERIES["busy"]), by_clinician)).all())
+    by_hub = {"hub_ids": hub_ids, **times}
+    fetched += len((await run(text(QUERIES["room_busy"]), by_hub)).all())
+    fetched += len((await run(text(QUERIES["closures"]), by_hub)).all())
     return fetched
 
 

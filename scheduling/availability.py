@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import ColumnElement, and_, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from scheduling import slots
 from scheduling.directory import require_service, require_site
@@ -111,8 +112,19 @@ def _session_out(
     )
 
 
+async def _hubs_of(session: AsyncSession, session_ids: list[int]) -> dict[int, list[int]]:
+    hubs: dict[int, list[int]] = defaultdict(list)
+    for sid, hub_id in await session.execute(
+        select(SessionHub.session_id, SessionHub.site_id).where(
+            SessionHub.session_id.in_(session_ids)
+        )
+    ):
+        hubs[sid].append(hub_id)
+    return hubs
+
+
 async def _links(
-    session: AsyncSession, session_ids: list[int], *, with_hubs: bool = True
+    session: AsyncSession, session_ids: list[int]
 ) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
     services: dict[int, list[int]] = defaultdict(list)
     hubs: dict[int, list[int]] = defaultdict(list)
@@ -124,15 +136,7 @@ async def _links(
         .order_by(SessionService.service_id)
     ):
         services[sid].append(service_id)
-    if not with_hubs:
-        return services, hubs
-    for sid, hub_id in await session.execute(
-        select(SessionHub.session_id, SessionHub.site_id).where(
-            SessionHub.session_id.in_(session_ids)
-        )
-    ):
-        hubs[sid].append(hub_id)
-    return services, hubs
+    return services, await _hubs_of(session, session_ids)
 
 
 async def list_sessions(
@@ -254,10 +258,9 @@ async def load_availability(
     window = local_window(start_date, end_date)
     session_rows = await _sessions_for(session, service_id, start_date, end_date, clinician_id)
     offers_video_site = any(Mode.VIDEO_SITE in r.modes for r in session_rows)
-    # Hub lists matter only for video_site: skip the query (a round trip per booking) without.
-    services, hubs = await _links(
-        session, [r.id for r in session_rows], with_hubs=offers_video_site
-    )
+    # Each round trip counts on the booking path: the sessions were selected by this service
+    # (so their other services are irrelevant here), and hub lists matter only for video_site.
+    hubs = await _hubs_of(session, [r.id for r in session_rows]) if offers_video_site else {}
     clinician_ids = sorted({r.clinician_id for r in session_rows})
     hub_rooms = await _hub_rooms(session) if offers_video_site else {}
     leave = await _leave_for(session, clinician_ids, window)
@@ -280,7 +283,7 @@ async def load_availability(
                 valid_from=r.valid_from,
                 valid_until=r.valid_until,
                 modes=frozenset(r.modes),
-                service_ids=frozenset(services[r.id]),
+                service_ids=frozenset({service_id}),
                 site_id=r.site_id,
                 hub_ids=frozenset(hubs[r.id]) if r.id in hubs else None,
                 bank_holidays=r.bank_holidays,
@@ -350,6 +353,23 @@ async def _leave_for(
     return result
 
 
+def _overlapping(
+    session: AsyncSession,
+    start: InstrumentedAttribute[datetime],
+    end: InstrumentedAttribute[datetime],
+    window: slots.Interval,
+) -> ColumnElement[bool]:
+    """Appointments overlapping the window, written so an index answers it. On PostgreSQL that
+    is the exclusion constraints' own GiST index (same range expression, same status filter);
+    elsewhere a window on `starts_at` bounded on both sides, so the scan does not start at
+    the first appointment ever booked."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.tstzrange(start, end, "[)").op("&&")(
+            func.tstzrange(window.start, window.end, "[)")
+        )
+    return and_(start < window.end, start > window.start - LONGEST_APPOINTMENT, end > window.start)
+
+
 async def _clinician_busy(
     session: AsyncSession, clinician_ids: list[int], window: slots.Interval
 ) -> dict[int, list[slots.Interval]]:
@@ -357,11 +377,7 @@ async def _clinician_busy(
     rows = await session.execute(
         select(Appointment.clinician_id, Appointment.starts_at, Appointment.busy_until).where(
             Appointment.clinician_id.in_(clinician_ids),
-            Appointment.starts_at < window.end,
-            # A lower bound the (clinician_id, starts_at) index can use: without it the scan
-            # starts at the first appointment ever booked.
-            Appointment.starts_at > window.start - LONGEST_APPOINTMENT,
-            Appointment.busy_until > window.start,
+            _overlapping(session, Appointment.starts_at, Appointment.busy_until, window),
             _ACTIVE,
         )
     )
@@ -379,9 +395,7 @@ async def _room_busy(
         .join(VideoRoom, VideoRoom.id == Appointment.room_id)
         .where(
             VideoRoom.site_id.in_(hub_ids),
-            Appointment.starts_at < window.end,
-            Appointment.starts_at > window.start - LONGEST_APPOINTMENT,
-            Appointment.ends_at > window.start,
+            _overlapping(session, Appointment.starts_at, Appointment.ends_at, window),
             _ACTIVE,
         )
     )
