@@ -4,6 +4,7 @@ delivered by two `telehealth worker` processes, rendering included (text, HTML a
 from __future__ import annotations
 
 import asyncio
+import email
 import os
 import signal
 import socket
@@ -45,10 +46,8 @@ class _Inbox:
         self.message_ids: list[str] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        for line in envelope.original_content.split(b"\r\n"):
-            if line.lower().startswith(b"message-id:"):
-                self.message_ids.append(line.split(b":", 1)[1].strip().decode())
-                break
+        parsed = email.message_from_bytes(envelope.original_content)
+        self.message_ids.append(str(parsed["Message-ID"]).strip())
         return "250 OK"
 
 

@@ -4,8 +4,9 @@ everything slot expansion needs in a handful of queries."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -298,15 +299,31 @@ async def load_availability(
     )
 
 
+_SESSION_COLUMNS = (
+    ClinicianSession.id,
+    ClinicianSession.clinician_id,
+    ClinicianSession.weekday,
+    ClinicianSession.start_time,
+    ClinicianSession.end_time,
+    ClinicianSession.valid_from,
+    ClinicianSession.valid_until,
+    ClinicianSession.modes,
+    ClinicianSession.site_id,
+    ClinicianSession.bank_holidays,
+)
+
+
 async def _sessions_for(
     session: AsyncSession,
     service_id: int,
     start_date: date,
     end_date: date,
     clinician_id: int | None,
-) -> list[ClinicianSession]:
+) -> Sequence[Any]:
+    # Plain rows, not entities: identity-map bookkeeping for every session is a measurable
+    # share of a slot search.
     statement = (
-        select(ClinicianSession)
+        select(*_SESSION_COLUMNS)
         .join(SessionService, SessionService.session_id == ClinicianSession.id)
         .join(Clinician, Clinician.id == ClinicianSession.clinician_id)
         .where(
@@ -318,7 +335,7 @@ async def _sessions_for(
     )
     if clinician_id is not None:
         statement = statement.where(ClinicianSession.clinician_id == clinician_id)
-    return list(await session.scalars(statement))
+    return (await session.execute(statement)).all()
 
 
 async def _hub_rooms(session: AsyncSession) -> dict[int, int]:
