@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, select, text
+from sqlalchemy import ColumnElement, DateTime, and_, delete, func, select, text, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -387,12 +387,26 @@ def _overlapping(
     return and_(start < window.end, start > window.start - LONGEST_APPOINTMENT, end > window.start)
 
 
+def _instant(
+    session: AsyncSession, column: InstrumentedAttribute[datetime]
+) -> ColumnElement[datetime] | InstrumentedAttribute[datetime]:
+    """asyncpg already returns aware UTC datetimes: read them as they come on the searches'
+    biggest result sets, skipping UTCDateTime's per-value conversion."""
+    if session.get_bind().dialect.name == "postgresql":
+        return type_coerce(column, DateTime(timezone=True))
+    return column
+
+
 async def _clinician_busy(
     session: AsyncSession, clinician_ids: list[int], window: slots.Interval
 ) -> dict[int, list[slots.Interval]]:
     result: dict[int, list[slots.Interval]] = defaultdict(list)
     rows = await session.execute(
-        select(Appointment.clinician_id, Appointment.starts_at, Appointment.busy_until).where(
+        select(
+            Appointment.clinician_id,
+            _instant(session, Appointment.starts_at),
+            _instant(session, Appointment.busy_until),
+        ).where(
             Appointment.clinician_id.in_(clinician_ids),
             _overlapping(session, Appointment.starts_at, Appointment.busy_until, window),
             _ACTIVE,
@@ -408,7 +422,11 @@ async def _room_busy(
 ) -> dict[int, list[slots.Interval]]:
     result: dict[int, list[slots.Interval]] = defaultdict(list)
     rows = await session.execute(
-        select(VideoRoom.site_id, Appointment.starts_at, Appointment.ends_at)
+        select(
+            VideoRoom.site_id,
+            _instant(session, Appointment.starts_at),
+            _instant(session, Appointment.ends_at),
+        )
         .join(VideoRoom, VideoRoom.id == Appointment.room_id)
         .where(
             VideoRoom.site_id.in_(hub_ids),
