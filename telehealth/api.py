@@ -7,13 +7,16 @@ drift from what the code accepts.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic
 import pydantic_core
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,7 +26,10 @@ from telehealth import idempotency
 from telehealth.auth.models import Role, StaffUser
 from telehealth.auth.service import authenticate_token
 from telehealth.config import Settings
+from telehealth.db import is_retryable
 from telehealth.errors import BadRequest, Forbidden, InvalidInput, Unauthenticated
+
+log = logging.getLogger("telehealth.api")
 
 ALL_STAFF = tuple(Role)
 PATIENT_FACING = (Role.ADMIN, Role.CLINICIAN, Role.NAVIGATOR, Role.RECEPTION)
@@ -182,7 +188,23 @@ def _serialise(op: Operation, result: Any) -> Response:
     return json_response(result, status_code=op.status)
 
 
+ATTEMPTS = 4
+
+
 async def run_operation(op: Operation, request: Request) -> Response:
+    """Run the operation, again if the database aborted it to break a deadlock."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await _run_operation(op, request)
+        except DBAPIError as exc:
+            if not is_retryable(exc) or attempt == ATTEMPTS:
+                raise
+            log.info("retrying %s %s after %s", op.method, op.path, exc.orig)
+            await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
+    raise AssertionError("unreachable")
+
+
+async def _run_operation(op: Operation, request: Request) -> Response:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     settings: Settings = request.app.state.settings
     key = request.headers.get(idempotency.HEADER)

@@ -109,6 +109,17 @@ def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+# Deadlock and serialisation failure: PostgreSQL aborts one of the transactions, and running
+# it again is the documented remedy. Concurrent inserts checked by one exclusion constraint
+# (two bookings for the last rooms of a hub) can deadlock this way.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_retryable(error: BaseException) -> bool:
+    orig = getattr(error, "orig", None)
+    return getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
