@@ -1,0 +1,1 @@
+"""Travel avoided by video and community-hub appointments: distances, estimators, postcodes."""
