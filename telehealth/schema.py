@@ -8,6 +8,7 @@ from scheduling import models as scheduling_models
 from telehealth import audit, calendars, idempotency
 from telehealth.auth import models as auth_models
 from telehealth.db import Base
+from telehealth.travel import models as travel_models
 
 metadata = Base.metadata
 
@@ -19,4 +20,5 @@ __all__ = [
     "metadata",
     "notification_models",
     "scheduling_models",
+    "travel_models",
 ]

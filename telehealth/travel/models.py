@@ -1,0 +1,106 @@
+"""Travel tables: postcode coordinates, versioned factors, an analyst's road matrix, and one
+travel record per appointment."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from telehealth.db import Base, UTCDateTime, utcnow
+from telehealth.travel.maths import FactorSet
+
+
+class Postcode(Base):
+    __tablename__ = "postcodes"
+
+    postcode: Mapped[str] = mapped_column(String(8), primary_key=True)
+    easting: Mapped[int] = mapped_column(Integer)
+    northing: Mapped[int] = mapped_column(Integer)
+    quality: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str] = mapped_column(String(100))
+
+
+class TravelFactors(Base):
+    __tablename__ = "travel_factor_sets"
+
+    version: Mapped[str] = mapped_column(String(20), primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, unique=True)
+    co2e_kg_per_km: Mapped[Decimal] = mapped_column(Numeric(10, 5))
+    co2e_source: Mapped[str] = mapped_column(String(200))
+    cost_per_mile: Mapped[Decimal] = mapped_column(Numeric(6, 3))
+    cost_source: Mapped[str] = mapped_column(String(200))
+    average_speed_kmh: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    default_circuity: Mapped[Decimal] = mapped_column(Numeric(4, 2))
+    # site id (as text) -> circuity (as text): JSON keeps Decimals exact as strings.
+    site_circuity: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def as_factor_set(self) -> FactorSet:
+        return FactorSet(
+            version=self.version,
+            valid_from=self.valid_from,
+            co2e_kg_per_km=Decimal(self.co2e_kg_per_km),
+            co2e_source=self.co2e_source,
+            cost_per_mile=Decimal(self.cost_per_mile),
+            cost_source=self.cost_source,
+            average_speed_kmh=Decimal(self.average_speed_kmh),
+            default_circuity=Decimal(self.default_circuity),
+            site_circuity={int(k): Decimal(v) for k, v in (self.site_circuity or {}).items()},
+        )
+
+
+class RoadMatrix(Base):
+    """One-way road distance and drive time from a postcode district to a site."""
+
+    __tablename__ = "travel_road_matrix"
+
+    district: Mapped[str] = mapped_column(String(4), primary_key=True)
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    road_km: Mapped[Decimal] = mapped_column(Numeric(8, 3))
+    drive_minutes: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+
+
+class AppointmentTravel(Base):
+    """Round trips for one appointment, with the method, confidence and factor version used."""
+
+    __tablename__ = "appointment_travel"
+
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True
+    )
+    factor_version: Mapped[str] = mapped_column(ForeignKey("travel_factor_sets.version"))
+    mode: Mapped[str] = mapped_column(String(20))
+    baseline_km: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    baseline_minutes: Mapped[Decimal] = mapped_column(Numeric(10, 1))
+    actual_km: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    actual_minutes: Mapped[Decimal] = mapped_column(Numeric(10, 1))
+    avoided_km: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    avoided_miles: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    avoided_minutes: Mapped[Decimal] = mapped_column(Numeric(10, 1))
+    avoided_co2e_kg: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    avoided_cost_gbp: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    method: Mapped[str] = mapped_column(String(20))
+    confidence: Mapped[str] = mapped_column(String(10))
+    # Why there is no estimate, when there is none (no postcode, an unknown postcode).
+    note: Mapped[str | None] = mapped_column(String(200))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def factor_row(f: FactorSet) -> dict[str, Any]:
+    return {
+        "version": f.version,
+        "valid_from": f.valid_from,
+        "co2e_kg_per_km": f.co2e_kg_per_km,
+        "co2e_source": f.co2e_source,
+        "cost_per_mile": f.cost_per_mile,
+        "cost_source": f.cost_source,
+        "average_speed_kmh": f.average_speed_kmh,
+        "default_circuity": f.default_circuity,
+        "site_circuity": {str(k): str(v) for k, v in f.site_circuity.items()},
+    }
