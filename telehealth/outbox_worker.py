@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from functools import partial
 from pathlib import Path
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications import worker
 from notifications.delivery import FolderSender, NotifySmsSender, Sender, SmtpSender, SmtpSettings
@@ -14,8 +18,11 @@ from notifications.models import Channel
 from telehealth import messaging
 from telehealth.config import Settings
 from telehealth.db import create_engine, make_sessionmaker
+from telehealth.travel import records
+from telehealth.travel.estimators import OsrmEstimator
 
 log = logging.getLogger("telehealth.worker")
+TRAVEL_POLL_SECONDS = 5.0
 
 
 def senders_from(settings: Settings) -> dict[str, Sender]:
@@ -50,6 +57,23 @@ def senders_from(settings: Settings) -> dict[str, Sender]:
     return {Channel.EMAIL.value: email, Channel.SMS.value: sms}
 
 
+async def _travel_loop(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, *, stop: asyncio.Event
+) -> None:
+    """Keeps every appointment's travel record in step with its latest change."""
+    async with httpx.AsyncClient() as client:
+        extra = [OsrmEstimator(settings.osrm_url, client)] if settings.osrm_url else []
+        while not stop.is_set():
+            try:
+                done = await records.refresh(sessionmaker, extra=extra)
+            except Exception:  # the database may be restarting: wait and try again
+                log.exception("travel refresh failed; retrying shortly")
+                done = 0
+            if done == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=TRAVEL_POLL_SECONDS)
+
+
 async def run(settings: Settings, *, once: bool = False) -> None:
     engine = create_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
@@ -59,13 +83,18 @@ async def run(settings: Settings, *, once: bool = False) -> None:
         if once:
             tally = await worker.run_once(sessionmaker, senders, batch=1000, render=render)
             print(f"sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}")
+            travel = await records.refresh(sessionmaker, limit=100_000)
+            print(f"travel records brought up to date: {travel}")
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         log.info("worker started")
-        await worker.run(sessionmaker, senders, stop=stop, render=render)
+        await asyncio.gather(
+            worker.run(sessionmaker, senders, stop=stop, render=render),
+            _travel_loop(sessionmaker, settings, stop=stop),
+        )
         log.info("worker stopped")
     finally:
         await engine.dispose()

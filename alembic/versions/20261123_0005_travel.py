@@ -55,6 +55,8 @@ def upgrade() -> None:
     sa.Column('appointment_id', sa.Integer(), nullable=False),
     sa.Column('factor_version', sa.String(length=20), nullable=False),
     sa.Column('mode', sa.String(length=20), nullable=False),
+    sa.Column('local_date', sa.Date(), nullable=False),
+    sa.Column('local_month', sa.String(length=7), nullable=False),
     sa.Column('baseline_km', sa.Numeric(precision=10, scale=2), nullable=False),
     sa.Column('baseline_minutes', sa.Numeric(precision=10, scale=1), nullable=False),
     sa.Column('actual_km', sa.Numeric(precision=10, scale=2), nullable=False),
@@ -72,6 +74,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['factor_version'], ['travel_factor_sets.version'], name=op.f('fk_appointment_travel_factor_version_travel_factor_sets')),
     sa.PrimaryKeyConstraint('appointment_id', name=op.f('pk_appointment_travel'))
     )
+    op.create_index('ix_appointment_travel_local_date', 'appointment_travel', ['local_date'])
 
     seed_factors()
 
@@ -121,6 +124,7 @@ def seed_factors() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_appointment_travel_local_date', table_name='appointment_travel')
     op.drop_table('appointment_travel')
     op.drop_table('travel_road_matrix')
     op.drop_table('travel_factor_sets')

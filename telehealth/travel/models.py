@@ -76,6 +76,10 @@ class AppointmentTravel(Base):
     )
     factor_version: Mapped[str] = mapped_column(ForeignKey("travel_factor_sets.version"))
     mode: Mapped[str] = mapped_column(String(20))
+    # The appointment's Europe/London date and month, so reports group by local month with a
+    # plain GROUP BY on every database.
+    local_date: Mapped[date] = mapped_column(Date, index=True)
+    local_month: Mapped[str] = mapped_column(String(7))
     baseline_km: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     baseline_minutes: Mapped[Decimal] = mapped_column(Numeric(10, 1))
     actual_km: Mapped[Decimal] = mapped_column(Numeric(10, 2))

@@ -1,0 +1,238 @@
+"""One travel record per appointment, computed off the booking path.
+
+The worker (and `telehealth travel recompute`) finds appointments whose record is missing or
+older than the appointment's last change, and (re)computes them: a move, a change of mode or
+a switch to telephone is reflected within seconds, and bookings pay nothing for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from scheduling.models import Appointment, Patient, Service, Site
+from scheduling.slots import to_london
+from telehealth.db import utcnow
+from telehealth.travel.estimators import (
+    Estimator,
+    MatrixEstimator,
+    StraightLineEstimator,
+    district,
+    estimate,
+)
+from telehealth.travel.maths import (
+    NO_ESTIMATE,
+    FactorSet,
+    Leg,
+    Point,
+    TravelRecord,
+    travel_record,
+)
+from telehealth.travel.models import AppointmentTravel, Postcode, RoadMatrix, TravelFactors
+
+BATCH = 200
+
+
+async def factors_on(session: AsyncSession, day: date) -> FactorSet:
+    row = await session.scalar(
+        select(TravelFactors)
+        .where(TravelFactors.valid_from <= day)
+        .order_by(TravelFactors.valid_from.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise LookupError(f"no travel factor set is in force on {day.isoformat()}")
+    return row.as_factor_set()
+
+
+async def point_of(session: AsyncSession, postcode: str | None) -> Point | None:
+    if not postcode:
+        return None
+    row = await session.get(Postcode, postcode)
+    return Point(row.easting, row.northing) if row else None
+
+
+async def matrix_for(session: AsyncSession, postcode: str) -> MatrixEstimator:
+    rows = await session.execute(
+        select(
+            RoadMatrix.district, RoadMatrix.site_id, RoadMatrix.road_km, RoadMatrix.drive_minutes
+        ).where(RoadMatrix.district == district(postcode))
+    )
+    return MatrixEstimator({(d, s): (Decimal(km), Decimal(m)) for d, s, km, m in rows})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    record: AppointmentTravel
+    changed: bool
+
+
+async def compute(
+    session: AsyncSession, appointment_id: int, *, extra: Sequence[Estimator] = ()
+) -> Outcome:
+    """(Re)compute one appointment's record. `extra` estimators (a routing engine) are asked
+    before the matrix and the straight line."""
+    a = await session.get(Appointment, appointment_id)
+    if a is None:
+        raise LookupError(f"no appointment {appointment_id}")
+    patient = await session.get(Patient, a.patient_id)
+    service = await session.get(Service, a.service_id)
+    assert patient is not None and service is not None
+    factors = await factors_on(session, to_london(a.starts_at).date())
+    home = await point_of(session, patient.postcode)
+    note = None
+    baseline, to_hub = NO_ESTIMATE, None
+    if patient.postcode is None:
+        note = "the patient has no postcode"
+    elif home is None:
+        note = (
+            f"postcode district {district(patient.postcode)}: postcode not in the Code-Point data"
+        )
+    else:
+        chain: list[Estimator] = [
+            *extra,
+            await matrix_for(session, patient.postcode),
+            StraightLineEstimator(factors),
+        ]
+        baseline, note = await _leg_to(
+            session, home, patient.postcode, service.usual_site_id, chain
+        )
+        if a.mode == "video_site" and a.site_id is not None:
+            to_hub, hub_note = await _leg_to(session, home, patient.postcode, a.site_id, chain)
+            note = note or hub_note
+    # Seen by telephone: nobody travelled, whatever was booked.
+    mode = "video_home" if a.medium == "telephone" else a.mode
+    if mode == "video_site" and to_hub is None:
+        to_hub = NO_ESTIMATE
+    record = travel_record(mode, baseline, to_hub, factors)
+    return await _store(session, a, record, note)
+
+
+async def _leg_to(
+    session: AsyncSession, home: Point, postcode: str, site_id: int, chain: list[Estimator]
+) -> tuple[Leg, str | None]:
+    site = await session.get(Site, site_id)
+    destination = await point_of(session, site.postcode if site else None)
+    if destination is None:
+        return NO_ESTIMATE, f"site {site_id}: postcode not in the Code-Point data"
+    return await estimate(home, postcode, site_id, destination, chain=chain), None
+
+
+async def _store(
+    session: AsyncSession, a: Appointment, record: TravelRecord, note: str | None
+) -> Outcome:
+    day = to_london(a.starts_at).date()
+    values = {
+        "factor_version": record.factor_version,
+        "mode": a.mode,
+        "local_date": day,
+        "local_month": day.strftime("%Y-%m"),
+        "baseline_km": record.baseline_km,
+        "baseline_minutes": record.baseline_minutes,
+        "actual_km": record.actual_km,
+        "actual_minutes": record.actual_minutes,
+        "avoided_km": record.avoided_km,
+        "avoided_miles": record.avoided_miles,
+        "avoided_minutes": record.avoided_minutes,
+        "avoided_co2e_kg": record.avoided_co2e_kg,
+        "avoided_cost_gbp": record.avoided_cost_gbp,
+        "method": record.method,
+        "confidence": record.confidence,
+        "note": note,
+    }
+    existing = await session.get(AppointmentTravel, a.id)
+    if existing is None:
+        row = AppointmentTravel(appointment_id=a.id, computed_at=utcnow(), **values)
+        session.add(row)
+        await session.flush()
+        return Outcome(row, changed=True)
+    changed = any(getattr(existing, k) != v for k, v in values.items())
+    for key, value in values.items():
+        setattr(existing, key, value)
+    existing.computed_at = utcnow()
+    await session.flush()
+    return Outcome(existing, changed=changed)
+
+
+async def stale(session: AsyncSession, *, limit: int = BATCH) -> list[int]:
+    """Appointments whose record is missing or older than their last change."""
+    rows = await session.scalars(
+        select(Appointment.id)
+        .outerjoin(AppointmentTravel, AppointmentTravel.appointment_id == Appointment.id)
+        .where(
+            or_(
+                AppointmentTravel.appointment_id.is_(None),
+                AppointmentTravel.computed_at < Appointment.updated_at,
+            )
+        )
+        .order_by(Appointment.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def refresh(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    extra: Sequence[Estimator] = (),
+    limit: int = BATCH,
+) -> int:
+    """Bring stale records up to date, each in its own short transaction; returns how many."""
+    async with sessionmaker() as session:
+        ids = await stale(session, limit=limit)
+    done = 0
+    for appointment_id in ids:
+        try:
+            async with sessionmaker() as session, session.begin():
+                await compute(session, appointment_id, extra=extra)
+            done += 1
+        except IntegrityError:
+            continue  # another worker stored it first
+    return done
+
+
+@dataclass
+class Recomputed:
+    total: int = 0
+    changed: int = 0
+    by_version: dict[tuple[str, str], int] | None = None
+
+    def describe(self) -> str:
+        lines = [f"recomputed {self.total} travel records: {self.changed} changed"]
+        for (old, new), count in sorted((self.by_version or {}).items()):
+            lines.append(f"  {count} moved from factor set {old} to {new}")
+        return "\n".join(lines)
+
+
+async def recompute_all(session: AsyncSession) -> Recomputed:
+    """Every record again, with the factors in force for its date and today's matrix."""
+    result = Recomputed(by_version={})
+    ids = list(await session.scalars(select(Appointment.id).order_by(Appointment.id)))
+    for appointment_id in ids:
+        before = await session.get(AppointmentTravel, appointment_id)
+        old_version = before.factor_version if before else "none"
+        outcome = await compute(session, appointment_id)
+        result.total += 1
+        if outcome.changed:
+            result.changed += 1
+        if outcome.record.factor_version != old_version:
+            key = (old_version, outcome.record.factor_version)
+            assert result.by_version is not None
+            result.by_version[key] = result.by_version.get(key, 0) + 1
+    return result
+
+
+async def import_matrix(session: AsyncSession, text: str) -> int:
+    matrix = MatrixEstimator.from_csv(text)
+    for (district_code, site_id), (km, minutes) in matrix.rows.items():
+        await session.merge(
+            RoadMatrix(district=district_code, site_id=site_id, road_km=km, drive_minutes=minutes)
+        )
+    await session.flush()
+    return len(matrix.rows)

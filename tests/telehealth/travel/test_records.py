@@ -1,0 +1,174 @@
+"""Travel records in the database, and the report built from them (both databases)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduling import clinic
+from scheduling.slots import to_london
+from scheduling.transitions import Action
+from telehealth.travel import postcodes, records
+from telehealth.travel.maths import Point, straight_line_km
+from telehealth.travel.models import AppointmentTravel
+from tests.builders import make_appointment, make_clinic, make_patient, make_user
+
+HOSPITAL = ("LA1 4RP", 347761, 461046)  # Royal Lancaster Infirmary (REFERENCE.md)
+HUB = ("LA4 5RJ", 343600, 464400)
+HOME = ("LA14 1HA", 319800, 469400)
+START = datetime(2030, 6, 4, 9, tzinfo=UTC)
+
+
+def _round_trip_km(a: tuple[str, int, int], b: tuple[str, int, int]) -> Decimal:
+    one_way = Decimal(str(round(straight_line_km(Point(a[1], a[2]), Point(b[1], b[2])), 3)))
+    return (2 * (one_way * Decimal("1.3")).quantize(Decimal("0.001"))).quantize(Decimal("0.01"))
+
+
+async def _setup(session: AsyncSession):  # type: ignore[no-untyped-def]
+    await postcodes.store(
+        session, [(p, 10, e, n) for p, e, n in (HOSPITAL, HUB, HOME)], source="test"
+    )
+    c = await make_clinic(session)
+    patient = await make_patient(session)
+    patient.postcode = HOME[0]
+    await session.flush()
+    return c, patient
+
+
+async def test_each_mode_records_what_it_avoided(session: AsyncSession) -> None:
+    c, patient = await _setup(session)
+    made = {}
+    for n, mode in enumerate(("video_home", "video_site", "in_person")):
+        a = await make_appointment(
+            session, c, start=START + timedelta(hours=n), mode=mode, patient=patient
+        )
+        made[mode] = (await records.compute(session, a.id)).record
+    baseline = _round_trip_km(HOME, HOSPITAL)
+    hub_trip = _round_trip_km(HOME, HUB)
+    assert made["video_home"].baseline_km == baseline == made["video_home"].avoided_km
+    assert made["video_home"].actual_km == 0
+    assert made["video_site"].actual_km == hub_trip
+    assert made["video_site"].avoided_km == baseline - hub_trip
+    assert made["in_person"].avoided_km == 0
+    for record in made.values():
+        assert (record.method, record.confidence, record.factor_version) == (
+            "straight_line",
+            "low",
+            "2026.1",
+        )
+        assert record.avoided_cost_gbp == (record.avoided_miles * Decimal("0.55")).quantize(
+            Decimal("0.01")
+        )
+
+
+async def test_stale_records_follow_changes(session: AsyncSession) -> None:
+    c, patient = await _setup(session)
+    a = await make_appointment(session, c, start=START, mode="video_site", patient=patient)
+    assert a.id in await records.stale(session)
+    await records.compute(session, a.id)
+    assert a.id not in await records.stale(session)
+    now = START + timedelta(minutes=5)
+    await clinic.apply(
+        session, a, Action.SWITCH_TO_PHONE, actor="staff", actor_user_id=None, now=now
+    )
+    assert a.id in await records.stale(session)
+    record = (await records.compute(session, a.id)).record
+    assert record.actual_km == 0 and record.avoided_km == record.baseline_km
+
+
+async def test_an_unknown_postcode_is_reported_not_guessed(session: AsyncSession) -> None:
+    c, patient = await _setup(session)
+    patient.postcode = "LA9 9ZZ"
+    a = await make_appointment(session, c, start=START, patient=patient)
+    record = (await records.compute(session, a.id)).record
+    assert (record.method, record.confidence, record.avoided_km) == ("none", "none", 0)
+    assert (
+        record.note and "not in the Code-Point data" in record.note and "LA9 9ZZ" not in record.note
+    )
+
+
+async def test_report_totals_equal_the_records_and_csv_agrees(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    c, patient = await _setup(session)
+    other = await make_patient(session, family_name="Other")
+    other.postcode = HOME[0]
+    kept = [
+        await make_appointment(
+            session, c, start=START + timedelta(hours=n), mode=m, patient=patient
+        )
+        for n, m in enumerate(("video_home", "video_site", "video_home"))
+    ]
+    dropped = await make_appointment(session, c, start=START + timedelta(hours=5), patient=other)
+    for a in [*kept, dropped]:
+        await records.compute(session, a.id)
+    await clinic.apply(
+        session, dropped, Action.CANCEL, actor="staff", actor_user_id=None, reason="x"
+    )
+    await records.compute(session, dropped.id)
+    _, headers = await make_user(session, role="analyst")
+    day = to_london(START).date()
+    query = f"start={day}&end={day + timedelta(days=1)}"
+    report = (await client.get(f"/api/v1/reports/travel?{query}", headers=headers)).json()
+    expected_km = await session.scalar(
+        select(func.sum(AppointmentTravel.avoided_km)).where(
+            AppointmentTravel.appointment_id.in_([a.id for a in kept])
+        )
+    )
+    assert report["headline"]["appointments"] == 3
+    assert Decimal(report["headline"]["avoided_km"]) == expected_km
+    assert sum(Decimal(r["avoided_km"]) for r in report["by_mode"]) == expected_km
+    assert [r["key"] for r in report["by_month"]] == [day.strftime("%Y-%m")]
+    assert report["methodology"]["estimated_share"] == 1.0
+    assert "Crown copyright" in report["methodology"]["attribution"]
+    attended = (
+        await client.get(f"/api/v1/reports/travel?{query}&basis=attended", headers=headers)
+    ).json()
+    assert attended["headline"]["appointments"] == 0
+    download = await client.get(f"/api/v1/reports/travel.csv?{query}&by=mode", headers=headers)
+    assert download.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(download.text)))
+    assert {r["mode"]: r["avoided_cost_gbp"] for r in rows} == {
+        r["key"]: r["avoided_cost_gbp"] for r in report["by_mode"]
+    }
+    _, navigator = await make_user(session, role="navigator")
+    assert (
+        await client.get(f"/api/v1/reports/travel?{query}", headers=navigator)
+    ).status_code == 403
+    backwards = await client.get(
+        f"/api/v1/reports/travel?start={day}&end={day - timedelta(days=1)}", headers=headers
+    )
+    assert backwards.status_code == 422 and "end" in backwards.json()["error"]["fields"]
+
+
+async def test_travel_options_for_a_patient(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    c, patient = await _setup(session)
+    c.hospital.postcode = HOSPITAL[0]
+    await session.flush()
+    _, headers = await make_user(session, role="navigator")
+    found = await client.get(
+        f"/api/v1/travel/options?patient_id={patient.id}&service_id={c.service.id}", headers=headers
+    )
+    assert found.status_code == 200, found.text
+    options = found.json()["options"]
+    assert options[0] == {
+        "mode": "video_home",
+        "site_id": None,
+        "site_name": None,
+        "round_trip_miles": "0",
+        "method": "none",
+    }
+    by_mode = {o["mode"]: o for o in options}
+    assert by_mode["video_site"]["site_id"] == c.hub.id
+    assert by_mode["in_person"]["site_id"] == c.hospital.id
+    assert Decimal(by_mode["video_site"]["round_trip_miles"]) < Decimal(
+        by_mode["in_person"]["round_trip_miles"]
+    )
