@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from scheduling.models import Appointment, Patient, Service, Site
 from scheduling.slots import to_london
 from telehealth.db import utcnow
+from telehealth.errors import InvalidInput
 from telehealth.travel.estimators import (
     Estimator,
     MatrixEstimator,
@@ -229,7 +230,15 @@ async def recompute_all(session: AsyncSession) -> Recomputed:
 
 
 async def import_matrix(session: AsyncSession, text: str) -> int:
-    matrix = MatrixEstimator.from_csv(text)
+    try:
+        matrix = MatrixEstimator.from_csv(text)
+    except ValueError as exc:
+        raise InvalidInput.field("file", str(exc)) from None
+    wanted = {site_id for _, site_id in matrix.rows}
+    known = set(await session.scalars(select(Site.id).where(Site.id.in_(wanted))))
+    if wanted - known:
+        missing = ", ".join(str(s) for s in sorted(wanted - known))
+        raise InvalidInput.field("site_id", f"no site with id {missing}")
     for (district_code, site_id), (km, minutes) in matrix.rows.items():
         await session.merge(
             RoadMatrix(district=district_code, site_id=site_id, road_km=km, drive_minutes=minutes)

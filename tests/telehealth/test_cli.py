@@ -111,3 +111,24 @@ async def test_create_user_and_token_then_call_the_api(
     await engine.dispose()
     assert ok.status_code == 200
     assert refused.status_code == 401
+
+
+def test_postcodes_import_and_travel_commands(
+    fresh_database: str, project_root: Path, tmp_path: Path
+) -> None:
+    imported = _run(fresh_database, project_root, "postcodes", "import", "--area", "LA")
+    assert imported.returncode == 0, imported.stderr
+    count = int(imported.stdout.split(":")[1].split()[0].replace(",", ""))
+    assert count > 10_000
+    onspd = tmp_path / "onspd.csv"
+    onspd.write_text("pcds,oseast1m,osnrth1m\nLA1 4RP,347761,461046\nZZ9 9ZZ,,\n")
+    from_file = _run(fresh_database, project_root, "postcodes", "import", "--csv", str(onspd))
+    assert from_file.returncode == 0 and "1 postcodes" in from_file.stdout
+    nothing = _run(fresh_database, project_root, "postcodes", "import")
+    assert nothing.returncode == 1 and "--area" in nothing.stderr
+    matrix = tmp_path / "matrix.csv"
+    matrix.write_text("district,site_id,road_km,drive_minutes\nLA14,999,75.0,70\n")
+    refused = _run(fresh_database, project_root, "travel", "matrix", str(matrix))
+    assert refused.returncode == 1 and "no site with id 999" in refused.stderr
+    recomputed = _run(fresh_database, project_root, "travel", "recompute")
+    assert recomputed.returncode == 0 and "recomputed 0 travel records" in recomputed.stdout
