@@ -277,4 +277,9 @@ def write(path: Path, results: Results, analysis: list[str]) -> None:
         "",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(body))
+    # Keep the travel report's section, which bench/travel_report.py writes separately.
+    kept = ""
+    if path.exists() and "<!-- travel-report:start -->" in path.read_text():
+        old = path.read_text()
+        kept = old[old.index("<!-- travel-report:start -->") :]
+    path.write_text("\n".join(body) + ("\n" + kept if kept else ""))

@@ -80,6 +80,14 @@ class AppointmentTravel(Base):
     # plain GROUP BY on every database.
     local_date: Mapped[date] = mapped_column(Date, index=True)
     local_month: Mapped[str] = mapped_column(String(7))
+    # Copies of the appointment's report dimensions as of `computed_at` (the worker keeps
+    # them in step), so a year's report scans this one narrow table.
+    status: Mapped[str] = mapped_column(String(20))
+    organisation_id: Mapped[int] = mapped_column(Integer)
+    service_id: Mapped[int] = mapped_column(Integer)
+    clinician_id: Mapped[int] = mapped_column(Integer)
+    site_id: Mapped[int | None] = mapped_column(Integer)
+    icc: Mapped[str] = mapped_column(String(100))
     baseline_km: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     baseline_minutes: Mapped[Decimal] = mapped_column(Numeric(10, 1))
     actual_km: Mapped[Decimal] = mapped_column(Numeric(10, 2))

@@ -129,7 +129,17 @@ async def _store(
     session: AsyncSession, a: Appointment, record: TravelRecord, note: str | None
 ) -> Outcome:
     day = to_london(a.starts_at).date()
+    service = await session.get(Service, a.service_id)
+    assert service is not None
+    at = await session.get(Site, a.site_id) if a.site_id else None
+    usual = await session.get(Site, service.usual_site_id)
     values = {
+        "status": a.status,
+        "organisation_id": service.organisation_id,
+        "service_id": a.service_id,
+        "clinician_id": a.clinician_id,
+        "site_id": a.site_id,
+        "icc": (at.icc if at else None) or (usual.icc if usual else None) or "Unknown",
         "factor_version": record.factor_version,
         "mode": a.mode,
         "local_date": day,

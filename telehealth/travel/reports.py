@@ -1,23 +1,26 @@
 """The travel-avoided report: one set of figures, aggregated in the database, served as JSON,
-CSV and (later) a page, so every form agrees to the penny.
+CSV and a page, so every form agrees to the penny.
 
 Which appointments count: `booked` = every appointment not cancelled or entered in error;
 `attended` = fulfilled only. The ICC of an appointment is that of the site involved: the hub
 or hospital it was at, or for video from home the service's usual site.
+
+The figures come from `appointment_travel` alone, which carries copies of each appointment's
+dimensions (status, service, site, ICC...) kept in step by the worker. On PostgreSQL all the
+breakdowns are one scan (GROUPING SETS); SQLite, which lacks them, runs one GROUP BY each.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from scheduling.models import Appointment, Service, Site
+from scheduling.models import Appointment
 from scheduling.slots import local_day_bounds
 from telehealth.travel.codepoint import ATTRIBUTION
 from telehealth.travel.models import AppointmentTravel, TravelFactors
@@ -25,7 +28,15 @@ from telehealth.travel.models import AppointmentTravel, TravelFactors
 Basis = Literal["booked", "attended"]
 MEASURES = ("appointments", "avoided_km", "avoided_miles", "avoided_hours", "avoided_co2e_kg",
             "avoided_cost_gbp")  # fmt: skip
-_KM, _HOURS = Decimal("0.01"), Decimal("0.1")
+_KM, _HOURS, _KG = Decimal("0.01"), Decimal("0.1"), Decimal("0.001")
+T = AppointmentTravel
+BREAKDOWNS: dict[str, tuple[Any, ...]] = {
+    "headline": (),
+    "by_mode": (T.mode,),
+    "by_month": (T.local_month,),
+    "by_icc": (T.icc,),
+    "quality": (T.method, T.confidence, T.factor_version),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,49 +52,34 @@ class ReportQuery:
     mode: str | None = None
 
 
-_usual = aliased(Site)
-_at = aliased(Site)
-ICC = func.coalesce(_at.icc, _usual.icc, "Unknown")
-
-
-def _base(q: ReportQuery, *columns: Any) -> Select[Any]:
-    statement = (
-        select(*columns)
-        .select_from(AppointmentTravel)
-        .join(Appointment, Appointment.id == AppointmentTravel.appointment_id)
-        .join(Service, Service.id == Appointment.service_id)
-        .join(_usual, _usual.id == Service.usual_site_id)
-        .outerjoin(_at, _at.id == Appointment.site_id)
-        .where(AppointmentTravel.local_date >= q.start, AppointmentTravel.local_date <= q.end)
-    )
+def _where(statement: Select[Any], q: ReportQuery) -> Select[Any]:
+    statement = statement.where(T.local_date >= q.start, T.local_date <= q.end)
     if q.basis == "attended":
-        statement = statement.where(Appointment.status == "fulfilled")
+        statement = statement.where(T.status == "fulfilled")
     else:
-        statement = statement.where(Appointment.status.not_in(("cancelled", "entered-in-error")))
+        statement = statement.where(T.status.not_in(("cancelled", "entered-in-error")))
     filters: dict[Any, Any] = {
-        Service.organisation_id: q.organisation_id,
-        Appointment.site_id: q.site_id,
-        Appointment.service_id: q.service_id,
-        Appointment.clinician_id: q.clinician_id,
-        Appointment.mode: q.mode,
+        T.organisation_id: q.organisation_id,
+        T.icc: q.icc,
+        T.site_id: q.site_id,
+        T.service_id: q.service_id,
+        T.clinician_id: q.clinician_id,
+        T.mode: q.mode,
     }
     for column, value in filters.items():
         if value is not None:
             statement = statement.where(column == value)
-    if q.icc is not None:
-        statement = statement.where(ICC == q.icc)  # noqa: SIM300 (a SQL expression)
     return statement
 
 
 def _measures() -> list[Any]:
-    t = AppointmentTravel
     return [
         func.count().label("appointments"),
-        func.coalesce(func.sum(t.avoided_km), 0).label("avoided_km"),
-        func.coalesce(func.sum(t.avoided_miles), 0).label("avoided_miles"),
-        func.coalesce(func.sum(t.avoided_minutes), 0).label("avoided_minutes"),
-        func.coalesce(func.sum(t.avoided_co2e_kg), 0).label("avoided_co2e_kg"),
-        func.coalesce(func.sum(t.avoided_cost_gbp), 0).label("avoided_cost_gbp"),
+        func.coalesce(func.sum(T.avoided_km), 0).label("avoided_km"),
+        func.coalesce(func.sum(T.avoided_miles), 0).label("avoided_miles"),
+        func.coalesce(func.sum(T.avoided_minutes), 0).label("avoided_minutes"),
+        func.coalesce(func.sum(T.avoided_co2e_kg), 0).label("avoided_co2e_kg"),
+        func.coalesce(func.sum(T.avoided_cost_gbp), 0).label("avoided_cost_gbp"),
     ]
 
 
@@ -93,88 +89,110 @@ def _figures(row: Any) -> dict[str, Any]:
         "avoided_km": Decimal(row.avoided_km).quantize(_KM),
         "avoided_miles": Decimal(row.avoided_miles).quantize(_KM),
         "avoided_hours": (Decimal(row.avoided_minutes) / 60).quantize(_HOURS),
-        "avoided_co2e_kg": Decimal(row.avoided_co2e_kg).quantize(Decimal("0.001")),
+        "avoided_co2e_kg": Decimal(row.avoided_co2e_kg).quantize(_KG),
         "avoided_cost_gbp": Decimal(row.avoided_cost_gbp).quantize(_KM),
     }
 
 
-async def _grouped(session: AsyncSession, q: ReportQuery, key: Any) -> list[dict[str, Any]]:
-    rows = await session.execute(
-        _base(q, key.label("key"), *_measures()).group_by(key).order_by(key)
-    )
-    return [{"key": row.key, **_figures(row)} for row in rows]
+async def _breakdowns(session: AsyncSession, q: ReportQuery) -> dict[str, list[Any]]:
+    keys = [c for columns in BREAKDOWNS.values() for c in columns]
+    if session.get_bind().dialect.name == "postgresql":
+        sets = [tuple_(*columns) for columns in BREAKDOWNS.values()]
+        flags = [func.grouping(*keys).label("sets")]
+        statement = _where(select(*flags, *keys, *_measures()), q).group_by(
+            func.grouping_sets(*sets)
+        )
+        rows = list(await session.execute(statement))
+        found: dict[str, list[Any]] = {name: [] for name in BREAKDOWNS}
+        for row in rows:
+            found[_which(row.sets, len(keys))].append(row)
+        return found
+    found = {}
+    for name, columns in BREAKDOWNS.items():
+        statement = _where(select(*columns, *_measures()), q)
+        if columns:
+            statement = statement.group_by(*columns)
+        found[name] = list(await session.execute(statement))
+    return found
+
+
+def _which(bits: int, width: int) -> str:
+    """GROUPING() over every key column: a 0 bit marks a column the row is grouped by."""
+    grouped = {i for i in range(width) if not bits & (1 << (width - 1 - i))}
+    position = 0
+    for name, columns in BREAKDOWNS.items():
+        if grouped == set(range(position, position + len(columns))):
+            return name
+        position += len(columns)
+    raise ValueError(f"unexpected grouping {bits:b}")
+
+
+def _keyed(rows: list[Any], column: Any) -> list[dict[str, Any]]:
+    found = [{"key": getattr(row, column.key), **_figures(row)} for row in rows]
+    return sorted(found, key=lambda r: str(r["key"]))
 
 
 async def travel_report(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
-    headline = (await session.execute(_base(q, *_measures()))).one()
-    t = AppointmentTravel
-    quality = await session.execute(
-        _base(q, t.method, t.confidence, t.factor_version, func.count().label("n"))
-        .group_by(t.method, t.confidence, t.factor_version)
-        .order_by(t.factor_version, t.method, t.confidence)
-    )
-    quality_rows = [
-        {"method": r.method, "confidence": r.confidence, "factor_version": r.factor_version,
-         "appointments": int(r.n)}
-        for r in quality
-    ]  # fmt: skip
-    total = int(headline.appointments)
-    estimated = sum(r["appointments"] for r in quality_rows if r["method"] != "osrm")
-    versions = sorted({r["factor_version"] for r in quality_rows})
+    groups = await _breakdowns(session, q)
+    headline = _figures(groups["headline"][0]) if groups["headline"] else _figures(_EMPTY)
+    quality = sorted(
+        (
+            {"method": r.method, "confidence": r.confidence, "factor_version": r.factor_version,
+             "appointments": int(r.appointments)}
+            for r in groups["quality"]
+        ),
+        key=lambda r: (r["factor_version"], r["method"], r["confidence"]),
+    )  # fmt: skip
+    total = headline["appointments"]
+    estimated = sum(r["appointments"] for r in quality if r["method"] != "osrm")
+    versions = sorted({r["factor_version"] for r in quality})
     factors = list(
         await session.scalars(select(TravelFactors).where(TravelFactors.version.in_(versions)))
     )
     return {
-        "query": _query_dict(q),
-        "headline": _figures(headline),
-        "by_mode": await _grouped(session, q, Appointment.mode),
-        "by_month": await _grouped(session, q, AppointmentTravel.local_month),
-        "by_icc": await _grouped(session, q, ICC),
+        "query": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(q).items()},
+        "headline": headline,
+        "by_mode": _keyed(groups["by_mode"], T.mode),
+        "by_month": _keyed(groups["by_month"], T.local_month),
+        "by_icc": _keyed(groups["by_icc"], T.icc),
         "methodology": {
-            "quality": quality_rows,
+            "quality": quality,
             "estimated_share": round(estimated / total, 4) if total else 0,
-            "no_estimate": sum(r["appointments"] for r in quality_rows if r["method"] == "none"),
-            "factor_sets": [
-                {
-                    "version": f.version,
-                    "valid_from": f.valid_from.isoformat(),
-                    "co2e_kg_per_km": str(f.co2e_kg_per_km),
-                    "co2e_source": f.co2e_source,
-                    "cost_per_mile": str(f.cost_per_mile),
-                    "cost_source": f.cost_source,
-                    "average_speed_kmh": str(f.average_speed_kmh),
-                    "default_circuity": str(f.default_circuity),
-                }
-                for f in factors
-            ],
+            "no_estimate": sum(r["appointments"] for r in quality if r["method"] == "none"),
+            "factor_sets": [_factors(f) for f in factors],
             "pending": await _pending(session, q),
             "attribution": ATTRIBUTION,
         },
     }
 
 
+class _Empty:
+    appointments = avoided_km = avoided_miles = avoided_minutes = 0
+    avoided_co2e_kg = avoided_cost_gbp = 0
+
+
+_EMPTY = _Empty()
+
+
+def _factors(f: TravelFactors) -> dict[str, str]:
+    return {
+        "version": f.version, "valid_from": f.valid_from.isoformat(),
+        "co2e_kg_per_km": str(f.co2e_kg_per_km), "co2e_source": f.co2e_source,
+        "cost_per_mile": str(f.cost_per_mile), "cost_source": f.cost_source,
+        "average_speed_kmh": str(f.average_speed_kmh), "default_circuity": str(f.default_circuity),
+    }  # fmt: skip
+
+
 async def _pending(session: AsyncSession, q: ReportQuery) -> int:
-    """Appointments in the range whose record is missing or older than their last change:
-    the worker catches up within seconds; the report says how many it is waiting for."""
-    window = (Appointment.starts_at >= _local_start(q.start)) & (
-        Appointment.starts_at < _local_start(q.end, 1)
-    )
+    """Appointments in the range changed since their record was computed (or never computed):
+    the worker catches up within seconds, and the report says how many it is waiting for."""
+    start = local_day_bounds(q.start).start
+    end = local_day_bounds(q.end + timedelta(days=1)).start
     count = await session.scalar(
         select(func.count())
         .select_from(Appointment)
-        .outerjoin(AppointmentTravel, AppointmentTravel.appointment_id == Appointment.id)
-        .where(window)
-        .where(
-            AppointmentTravel.appointment_id.is_(None)
-            | (AppointmentTravel.computed_at < Appointment.updated_at)
-        )
+        .outerjoin(T, T.appointment_id == Appointment.id)
+        .where(Appointment.starts_at >= start, Appointment.starts_at < end)
+        .where(T.appointment_id.is_(None) | (T.computed_at < Appointment.updated_at))
     )
     return int(count or 0)
-
-
-def _local_start(day: date, plus_days: int = 0) -> datetime:
-    return local_day_bounds(day + timedelta(days=plus_days)).start
-
-
-def _query_dict(q: ReportQuery) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(q).items()}
