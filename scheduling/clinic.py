@@ -111,8 +111,8 @@ async def apply(
     session.add(event)
     await session.flush()
     await live.announce(session, topics_for(appointment), live_payload(appointment, kind="status"))
-    if action == Action.CANCEL:
-        await events.publish(session, events.AppointmentChanged(appointment.id, "cancelled"))
+    change = "cancelled" if action == Action.CANCEL else f"status:{action.value}"
+    await events.publish(session, events.AppointmentChanged(appointment.id, change))
     return event
 
 

@@ -8,6 +8,7 @@ from functools import partial
 
 from telehealth import events, messaging
 from telehealth.config import Settings
+from telehealth.travel import records
 
 _installed: dict[str, events.Handler] = {}
 
@@ -20,3 +21,4 @@ def install(settings: Settings) -> None:
     handler = partial(messaging.on_appointment_changed, settings=settings)
     events.subscribe("appointment", handler)
     _installed["messaging"] = handler
+    events.subscribe("appointment", records.on_appointment_changed)

@@ -81,6 +81,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('appointment_id', name=op.f('pk_appointment_travel'))
     )
     op.create_index('ix_appointment_travel_local_date', 'appointment_travel', ['local_date'])
+    op.create_table('travel_queue',
+    sa.Column('appointment_id', sa.Integer(), nullable=False),
+    sa.Column('queued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_travel_queue_appointment_id_appointments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('appointment_id', name=op.f('pk_travel_queue'))
+    )
 
     seed_factors()
 
@@ -130,6 +136,7 @@ def seed_factors() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('travel_queue')
     op.drop_index('ix_appointment_travel_local_date', table_name='appointment_travel')
     op.drop_table('appointment_travel')
     op.drop_table('travel_road_matrix')

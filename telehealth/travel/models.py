@@ -116,3 +116,16 @@ def factor_row(f: FactorSet) -> dict[str, Any]:
         "default_circuity": f.default_circuity,
         "site_circuity": {str(k): str(v) for k, v in f.site_circuity.items()},
     }
+
+
+class TravelQueue(Base):
+    """Appointments whose record needs (re)computing: queued in the same transaction as the
+    change, taken by the worker. The worker and the report's pending count read this small
+    table instead of comparing every appointment with its record."""
+
+    __tablename__ = "travel_queue"
+
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True
+    )
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduling.models import Appointment, Patient, Service, Site
 from scheduling.slots import to_london
 from telehealth.db import utcnow
 from telehealth.errors import InvalidInput
+from telehealth.events import AppointmentChanged
 from telehealth.travel.estimators import (
     Estimator,
     MatrixEstimator,
@@ -35,7 +37,13 @@ from telehealth.travel.maths import (
     TravelRecord,
     travel_record,
 )
-from telehealth.travel.models import AppointmentTravel, Postcode, RoadMatrix, TravelFactors
+from telehealth.travel.models import (
+    AppointmentTravel,
+    Postcode,
+    RoadMatrix,
+    TravelFactors,
+    TravelQueue,
+)
 
 BATCH = 200
 
@@ -171,19 +179,27 @@ async def _store(
     return Outcome(existing, changed=changed)
 
 
+async def enqueue(session: AsyncSession, appointment_id: int) -> None:
+    """Mark the appointment's record for (re)computing, in the caller's transaction."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(TravelQueue)
+        .values(appointment_id=appointment_id, queued_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["appointment_id"])
+    )
+
+
+async def on_appointment_changed(session: AsyncSession, event: AppointmentChanged) -> None:
+    """Every change can move the figures: a new time or mode, a cancellation, a telephone
+    consultation, an attended appointment for the `attended` basis."""
+    await enqueue(session, event.appointment_id)
+
+
 async def stale(session: AsyncSession, *, limit: int = BATCH) -> list[int]:
-    """Appointments whose record is missing or older than their last change."""
+    """Appointments whose record waits to be (re)computed, oldest first."""
     rows = await session.scalars(
-        select(Appointment.id)
-        .outerjoin(AppointmentTravel, AppointmentTravel.appointment_id == Appointment.id)
-        .where(
-            or_(
-                AppointmentTravel.appointment_id.is_(None),
-                AppointmentTravel.computed_at < Appointment.updated_at,
-            )
-        )
-        .order_by(Appointment.id)
-        .limit(limit)
+        select(TravelQueue.appointment_id).order_by(TravelQueue.queued_at).limit(limit)
     )
     return list(rows)
 
@@ -194,17 +210,23 @@ async def refresh(
     extra: Sequence[Estimator] = (),
     limit: int = BATCH,
 ) -> int:
-    """Bring stale records up to date, each in its own short transaction; returns how many."""
+    """Bring queued records up to date, each in its own short transaction; returns how many.
+    The queue row is locked (and skipped by other workers) while its record is computed."""
     async with sessionmaker() as session:
         ids = await stale(session, limit=limit)
     done = 0
     for appointment_id in ids:
-        try:
-            async with sessionmaker() as session, session.begin():
-                await compute(session, appointment_id, extra=extra)
-            done += 1
-        except IntegrityError:
-            continue  # another worker stored it first
+        async with sessionmaker() as session, session.begin():
+            taken = await session.scalar(
+                select(TravelQueue)
+                .where(TravelQueue.appointment_id == appointment_id)
+                .with_for_update(skip_locked=True)
+            )
+            if taken is None:
+                continue  # another worker has it, or has done it
+            await compute(session, appointment_id, extra=extra)
+            await session.delete(taken)
+        done += 1
     return done
 
 

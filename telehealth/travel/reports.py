@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.models import Appointment
 from scheduling.slots import local_day_bounds
 from telehealth.travel.codepoint import ATTRIBUTION
-from telehealth.travel.models import AppointmentTravel, TravelFactors
+from telehealth.travel.models import AppointmentTravel, TravelFactors, TravelQueue
 
 Basis = Literal["booked", "attended"]
 MEASURES = ("appointments", "avoided_km", "avoided_miles", "avoided_hours", "avoided_co2e_kg",
@@ -83,25 +83,36 @@ def _measures() -> list[Any]:
     ]
 
 
+_SUMMED = ("appointments", "avoided_km", "avoided_miles", "avoided_minutes", "avoided_co2e_kg",
+           "avoided_cost_gbp")  # fmt: skip
+
+
 def _figures(row: Any) -> dict[str, Any]:
     return {
-        "appointments": int(row.appointments),
-        "avoided_km": Decimal(row.avoided_km).quantize(_KM),
-        "avoided_miles": Decimal(row.avoided_miles).quantize(_KM),
-        "avoided_hours": (Decimal(row.avoided_minutes) / 60).quantize(_HOURS),
-        "avoided_co2e_kg": Decimal(row.avoided_co2e_kg).quantize(_KG),
-        "avoided_cost_gbp": Decimal(row.avoided_cost_gbp).quantize(_KM),
+        # A grouping set over no rows sums to NULL: that is zero here.
+        "appointments": int(row.appointments or 0),
+        "avoided_km": Decimal(row.avoided_km or 0).quantize(_KM),
+        "avoided_miles": Decimal(row.avoided_miles or 0).quantize(_KM),
+        "avoided_hours": (Decimal(row.avoided_minutes or 0) / 60).quantize(_HOURS),
+        "avoided_co2e_kg": Decimal(row.avoided_co2e_kg or 0).quantize(_KG),
+        "avoided_cost_gbp": Decimal(row.avoided_cost_gbp or 0).quantize(_KM),
     }
 
 
 async def _breakdowns(session: AsyncSession, q: ReportQuery) -> dict[str, list[Any]]:
     keys = [c for columns in BREAKDOWNS.values() for c in columns]
     if session.get_bind().dialect.name == "postgresql":
-        sets = [tuple_(*columns) for columns in BREAKDOWNS.values()]
-        flags = [func.grouping(*keys).label("sets")]
-        statement = _where(select(*flags, *keys, *_measures()), q).group_by(
-            func.grouping_sets(*sets)
-        )
+        # Two levels: one parallel hash aggregate of the rows to the finest grouping (a few
+        # thousand groups for a year), then the grouping sets over that. One pass over the
+        # year's rows, instead of one per breakdown.
+        fine = _where(select(*keys, *_measures()), q).group_by(*keys).cte("fine")
+        fine_keys = {c.key: fine.c[c.key] for c in keys}
+        sets = [tuple_(*(fine_keys[c.key] for c in cs)) for cs in BREAKDOWNS.values()]
+        statement = select(
+            func.grouping(*fine_keys.values()).label("sets"),
+            *fine_keys.values(),
+            *(func.sum(fine.c[m]).label(m) for m in _SUMMED),
+        ).group_by(func.grouping_sets(*sets))
         rows = list(await session.execute(statement))
         found: dict[str, list[Any]] = {name: [] for name in BREAKDOWNS}
         for row in rows:
@@ -184,15 +195,14 @@ def _factors(f: TravelFactors) -> dict[str, str]:
 
 
 async def _pending(session: AsyncSession, q: ReportQuery) -> int:
-    """Appointments in the range changed since their record was computed (or never computed):
-    the worker catches up within seconds, and the report says how many it is waiting for."""
+    """Appointments in the range whose record waits for the worker (normally none: it
+    catches up within seconds); the report says how many so a figure is never silently old."""
     start = local_day_bounds(q.start).start
     end = local_day_bounds(q.end + timedelta(days=1)).start
     count = await session.scalar(
         select(func.count())
-        .select_from(Appointment)
-        .outerjoin(T, T.appointment_id == Appointment.id)
+        .select_from(TravelQueue)
+        .join(Appointment, Appointment.id == TravelQueue.appointment_id)
         .where(Appointment.starts_at >= start, Appointment.starts_at < end)
-        .where(T.appointment_id.is_(None) | (T.computed_at < Appointment.updated_at))
     )
     return int(count or 0)

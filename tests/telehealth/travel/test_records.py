@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import clinic
@@ -16,7 +16,7 @@ from scheduling.slots import to_london
 from scheduling.transitions import Action
 from telehealth.travel import postcodes, records
 from telehealth.travel.maths import Point, straight_line_km
-from telehealth.travel.models import AppointmentTravel
+from telehealth.travel.models import AppointmentTravel, TravelQueue
 from tests.builders import make_appointment, make_clinic, make_patient, make_user
 
 HOSPITAL = ("LA1 4RP", 347761, 461046)  # Royal Lancaster Infirmary (REFERENCE.md)
@@ -70,8 +70,10 @@ async def test_each_mode_records_what_it_avoided(session: AsyncSession) -> None:
 async def test_stale_records_follow_changes(session: AsyncSession) -> None:
     c, patient = await _setup(session)
     a = await make_appointment(session, c, start=START, mode="video_site", patient=patient)
+    await records.enqueue(session, a.id)  # what booking's event does
     assert a.id in await records.stale(session)
     await records.compute(session, a.id)
+    await session.execute(delete(TravelQueue))  # what the worker does once it has computed
     assert a.id not in await records.stale(session)
     now = START + timedelta(minutes=5)
     await clinic.apply(
@@ -172,3 +174,43 @@ async def test_travel_options_for_a_patient(
     assert Decimal(by_mode["video_site"]["round_trip_miles"]) < Decimal(
         by_mode["in_person"]["round_trip_miles"]
     )
+
+
+async def test_booking_queues_the_record_and_the_worker_computes_it(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    sessionmaker,  # type: ignore[no-untyped-def]
+) -> None:
+    from datetime import time as clock
+
+    from scheduling.slots import london_datetime
+    from tests.builders import next_weekday
+
+    c, patient = await _setup(session)
+    _, headers = await make_user(session, role="navigator")
+    start = london_datetime(next_weekday(1, weeks=2), clock(9))
+    booked = await client.post(
+        "/api/v1/appointments",
+        json={
+            "service_id": c.service.id,
+            "clinician_id": c.clinician.id,
+            "start": start.isoformat(),
+            "mode": "video_home",
+            "patient": patient.id,
+        },
+        headers=headers,
+    )
+    assert booked.status_code == 201
+    appointment_id = booked.json()["id"]
+    assert await records.stale(session) == [appointment_id]
+    assert await records.refresh(sessionmaker) == 1
+    assert await records.stale(session) == []
+    record = await session.get(AppointmentTravel, appointment_id)
+    assert record is not None and record.avoided_km == _round_trip_km(HOME, HOSPITAL)
+    await client.post(
+        f"/api/v1/appointments/{appointment_id}/cancel", json={"reason": "x"}, headers=headers
+    )
+    assert await records.stale(session) == [appointment_id]
+    await records.refresh(sessionmaker)
+    await session.refresh(record)
+    assert record.status == "cancelled"
