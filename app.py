@@ -23,6 +23,7 @@ from telehealth.config import Settings
 from telehealth.db import asyncpg_dsn, create_engine, make_sessionmaker
 from telehealth.http import error_handlers
 from telehealth.openapi import build_document
+from telehealth.travel import pages as travel_pages
 from telehealth.travel.endpoints import router as travel_router
 from telehealth.video import clinic_pages
 from telehealth.video import pages as join_pages
@@ -95,6 +96,7 @@ def create_app(
         *staff.routes(),
         *clinic_pages.routes(),
         *outbox_pages.routes(),
+        *travel_pages.routes(),
         *asset_mount(),
     ]
     middleware = [

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -21,7 +19,7 @@ from telehealth.travel import records
 from telehealth.travel.estimators import Estimator, StraightLineEstimator, estimate
 from telehealth.travel.maths import KM_PER_MILE
 from telehealth.travel.records import point_of
-from telehealth.travel.reports import MEASURES, ReportQuery, travel_report
+from telehealth.travel.reports import ReportQuery, csv_text, travel_report
 
 router = ApiRouter()
 ANALYSTS = (Role.ANALYST, Role.ADMIN)
@@ -82,19 +80,9 @@ async def report(ctx: Context, params: ReportParams) -> dict[str, Any]:
 async def report_csv(ctx: Context, params: CsvParams) -> Response:
     """The same figures as the JSON report, one breakdown per file (`by`)."""
     found = await travel_report(ctx.session, params.query())
-    rows = (
-        [{"key": "all", **found["headline"]}]
-        if params.by == "headline"
-        else found[f"by_{params.by}"]
-    )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([params.by, *MEASURES])
-    for row in rows:
-        writer.writerow([row["key"], *(row[m] for m in MEASURES)])
     name = f"travel-avoided-{params.start}-{params.end}-by-{params.by}.csv"
     return Response(
-        out.getvalue(),
+        csv_text(found, params.by),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -12,6 +12,8 @@ breakdowns are one scan (GROUPING SETS); SQLite, which lacks them, runs one GROU
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -206,3 +208,14 @@ async def _pending(session: AsyncSession, q: ReportQuery) -> int:
         .where(Appointment.starts_at >= start, Appointment.starts_at < end)
     )
     return int(count or 0)
+
+
+def csv_text(report: dict[str, Any], by: str) -> str:
+    """One breakdown of a travel report as CSV: what the API's `travel.csv` returns."""
+    rows = [{"key": "all", **report["headline"]}] if by == "headline" else report[f"by_{by}"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([by, *MEASURES])
+    for row in rows:
+        writer.writerow([row["key"], *(row[m] for m in MEASURES)])
+    return out.getvalue()

@@ -25,7 +25,7 @@ HOME_FOR_ROLE = {
     Role.RECEPTION: "/staff/reception",
     Role.ADMIN: "/staff/clinic",
     Role.NAVIGATOR: "/staff/clinic",
-    Role.ANALYST: "/openapi.json",
+    Role.ANALYST: "/staff/reports/travel",
 }
 
 

@@ -1,0 +1,244 @@
+"""The analysts' travel-avoided report page, and its CSV downloads for a signed-in browser.
+
+The page shows exactly what `GET /api/v1/reports/travel` returns (the same `travel_report`),
+so the page, the JSON and the CSV agree to the penny. Tables sort on the server (`sort_mode`,
+`sort_month`, `sort_icc`: a column name, `-` first for descending), so sorting needs no script.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+import pydantic
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from scheduling.models import Clinician, Organisation, Service, Site
+from scheduling.slots import to_london
+from telehealth import audit
+from telehealth.api import invalid_from
+from telehealth.auth.models import StaffUser
+from telehealth.db import utcnow
+from telehealth.travel.charts import bar_chart, column_chart, number
+from telehealth.travel.endpoints import ANALYSTS, CsvParams, ReportParams
+from telehealth.travel.reports import MEASURES, csv_text
+from telehealth.travel.reports import travel_report as build_report
+from telehealth.web.staff import page_context, signed_in
+from telehealth.web.templating import templates
+
+TABLES = {"mode": "Mode", "month": "Month", "icc": "Integrated Care Community"}
+COLUMNS = ("key", *MEASURES)
+MODES = {
+    "video_home": "Video from home",
+    "video_site": "Video at a community hub",
+    "in_person": "In person",
+}
+FILTERS = ("organisation_id", "icc", "site_id", "service_id", "clinician_id", "mode")
+
+
+def last_full_months(today: date, months: int = 12) -> tuple[date, date]:
+    """The default range: the last `months` whole calendar months before `today`'s month."""
+    first_this_month = today.replace(day=1)
+    start_month = first_this_month.month - months
+    year = first_this_month.year + (start_month - 1) // 12
+    start = date(year, (start_month - 1) % 12 + 1, 1)
+    return start, first_this_month - timedelta(days=1)
+
+
+def _raw(request: Request) -> dict[str, str]:
+    """The query string as the API would parse it: blanks (empty selects) left out, and the
+    page's own parameters (sorting) set aside; with no dates at all, the default range."""
+    raw = {k: v for k, v in request.query_params.items() if v.strip() and not k.startswith("sort_")}
+    if "start" not in raw and "end" not in raw:
+        start, end = last_full_months(to_london(utcnow()).date())
+        raw |= {"start": start.isoformat(), "end": end.isoformat()}
+    return raw
+
+
+def _sort_of(request: Request, table: str) -> tuple[str, bool]:
+    """(column, descending) for a table; anything unrecognised sorts by the key."""
+    raw = request.query_params.get(f"sort_{table}", "")
+    column = raw.removeprefix("-")
+    return (column, raw.startswith("-")) if column in COLUMNS else ("key", False)
+
+
+def _sorted(rows: list[dict[str, Any]], column: str, descending: bool) -> list[dict[str, Any]]:
+    def by(row: dict[str, Any]) -> tuple[Any, str]:
+        value = row[column]
+        return (str(value) if column == "key" else Decimal(value)), str(row["key"])
+
+    return sorted(rows, key=by, reverse=descending)
+
+
+def _table(
+    request: Request, table: str, rows: list[dict[str, Any]], filters: dict[str, str]
+) -> dict[str, Any]:
+    column, descending = _sort_of(request, table)
+    others = {k: v for k, v in request.query_params.items() if k.startswith("sort_") and v}
+    headers = []
+    for name in COLUMNS:
+        active = name == column
+        # A new column sorts names A-Z and figures largest first; the active one flips.
+        descend = not descending if active else name != "key"
+        query = {**filters, **others, f"sort_{table}": ("-" if descend else "") + name}
+        headers.append(
+            {
+                "column": name,
+                "href": f"?{urlencode(query)}#table-{table}",
+                "aria_sort": ("descending" if descending else "ascending") if active else None,
+            }
+        )
+    shown = [{**row, "label": _label(table, row["key"])} for row in rows]
+    return {"name": table, "headers": headers, "rows": _sorted(shown, column, descending)}
+
+
+def _label(table: str, key: Any) -> str:
+    if table == "mode":
+        return MODES.get(str(key), str(key))
+    if table == "month":
+        try:
+            return date.fromisoformat(f"{key}-01").strftime("%B %Y")
+        except ValueError:
+            return str(key)
+    return str(key)
+
+
+def _shares(report: dict[str, Any]) -> list[dict[str, str]]:
+    """Each mode's share of the appointments and of the miles avoided, as percentages."""
+    total = report["headline"]["appointments"]
+    miles = report["headline"]["avoided_miles"]
+    return [
+        {
+            "mode": _label("mode", row["key"]),
+            "appointments": number(row["appointments"]),
+            "of_appointments": f"{100 * row['appointments'] / total:.1f}%" if total else "n/a",
+            "of_miles": f"{100 * row['avoided_miles'] / miles:.1f}%" if miles else "n/a",
+        }
+        for row in report["by_mode"]
+    ]
+
+
+async def _choices(session: AsyncSession) -> dict[str, list[tuple[str, str]]]:
+    """What the filter selects offer: (value, label) pairs from the database."""
+
+    async def named(model: Any) -> list[tuple[str, str]]:
+        found = await session.execute(select(model.id, model.name).order_by(model.name))
+        return [(str(i), name) for i, name in found]
+
+    iccs = await session.scalars(
+        select(Site.icc).where(Site.icc.is_not(None)).distinct().order_by(Site.icc)
+    )
+    return {
+        "organisation_id": await named(Organisation),
+        "icc": [(str(v), str(v)) for v in iccs],
+        "site_id": await named(Site),
+        "service_id": await named(Service),
+        "clinician_id": await named(Clinician),
+        "mode": list(MODES.items()),
+    }
+
+
+def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
+def _figures_context(
+    request: Request, report: dict[str, Any], filters: dict[str, str]
+) -> dict[str, Any]:
+    months = [(_label("month", r["key"]), r["avoided_miles"]) for r in report["by_month"]]
+    iccs = [(str(r["key"]), r["avoided_miles"]) for r in report["by_icc"]]
+    return {
+        "report": report,
+        "shares": _shares(report),
+        "tables": [_table(request, t, report[f"by_{t}"], filters) for t in TABLES],
+        "trend_chart": column_chart(months, title="Miles avoided by month", unit="miles"),
+        "icc_chart": bar_chart(
+            iccs, title="Miles avoided by Integrated Care Community", unit="miles"
+        ),
+        "downloads": [
+            (by, f"/staff/reports/travel.csv?{urlencode({**filters, 'by': by})}")
+            for by in ("headline", "mode", "month", "icc")
+        ],
+    }
+
+
+async def report_page(request: Request) -> Response:
+    async with _sessionmaker(request)() as session, session.begin():
+        user = await signed_in(request, session, ANALYSTS)
+        raw = _raw(request)
+        context: dict[str, Any] = {"form": raw, "choices": await _choices(session)}
+        try:
+            params = ReportParams.model_validate(raw)
+        except pydantic.ValidationError as exc:
+            context["errors"] = invalid_from(exc).fields
+            return _render(request, user, context, status_code=422)
+        report = await build_report(session, params.query())
+        filters = {k: v for k, v in raw.items() if k in ("start", "end", "basis", *FILTERS)}
+        context |= _figures_context(request, report, filters)
+        await audit.record(
+            session,
+            actor_user_id=user.id,
+            action="report.travel.view",
+            entity_type="report",
+            entity_id=None,
+            detail=report["query"],
+        )
+    return _render(request, user, context)
+
+
+def _render(
+    request: Request, user: StaffUser, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "staff/travel_report.html",
+        page_context(
+            request,
+            user,
+            title="Error: Travel avoided" if context.get("errors") else "Travel avoided",
+            tables_named=TABLES,
+            modes=MODES,
+            number=number,
+            **context,
+        ),
+        status_code=status_code,
+    )
+
+
+async def report_csv(request: Request) -> Response:
+    """The CSV the API gives, for a browser signed in to the staff pages."""
+    async with _sessionmaker(request)() as session, session.begin():
+        user = await signed_in(request, session, ANALYSTS)
+        try:
+            params = CsvParams.model_validate(_raw(request))
+        except pydantic.ValidationError as exc:
+            raise invalid_from(exc) from None
+        report = await build_report(session, params.query())
+        await audit.record(
+            session,
+            actor_user_id=user.id,
+            action="report.travel.download",
+            entity_type="report",
+            entity_id=None,
+            detail={**report["query"], "by": params.by},
+        )
+    name = f"travel-avoided-{params.start}-{params.end}-by-{params.by}.csv"
+    return Response(
+        csv_text(report, params.by),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/staff/reports/travel", report_page, methods=["GET"]),
+        Route("/staff/reports/travel.csv", report_csv, methods=["GET"]),
+    ]

@@ -1,0 +1,175 @@
+"""The analysts' travel report page and its CSV: the same figures as the API (both databases)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from html import unescape
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from telehealth.audit import AuditEvent
+from telehealth.travel import pages, postcodes, records
+from tests.builders import make_appointment, make_clinic, make_patient, make_user
+from tests.telehealth.video.test_clinic_pages import sign_in
+
+HOSPITAL = ("LA1 4RP", 347761, 461046)
+HUB = ("LA4 5RJ", 343600, 464400)
+HOME = ("LA14 1HA", 319800, 469400)
+START = datetime(2030, 6, 4, 9, tzinfo=UTC)
+QUERY = "start=2030-05-01&end=2030-07-31"
+
+
+async def _appointments(session: AsyncSession) -> None:
+    """Video from home and at a hub in June, one at the hub in July; the hub in its own ICC."""
+    await postcodes.store(
+        session, [(p, 10, e, n) for p, e, n in (HOSPITAL, HUB, HOME)], source="test"
+    )
+    c = await make_clinic(session)
+    c.hub.icc = "Bay & <Coast>"
+    patient = await make_patient(session)
+    patient.postcode = HOME[0]
+    await session.flush()
+    made = [
+        await make_appointment(session, c, start=START, mode="video_home", patient=patient),
+        await make_appointment(
+            session, c, start=START + timedelta(hours=1), mode="video_home", patient=patient
+        ),
+        await make_appointment(
+            session, c, start=START + timedelta(hours=2), mode="video_site", patient=patient
+        ),
+        await make_appointment(
+            session, c, start=START + timedelta(days=30), mode="video_site", patient=patient
+        ),
+        await make_appointment(
+            session, c, start=START + timedelta(days=30, hours=1), mode="in_person"
+        ),
+    ]
+    for a in made:
+        await records.compute(session, a.id)
+
+
+def _figure(page: str, name: str) -> str:
+    found = re.search(rf'data-figure="{name}">([^<]*)<', page)
+    assert found, name
+    return found.group(1)
+
+
+def _keys(page: str, table: str) -> list[str]:
+    found = re.search(rf'<table class="nhsuk-table" id="table-{table}">(.*?)</table>', page, re.S)
+    assert found, table
+    return [unescape(k) for k in re.findall(r'data-key="([^"]*)"', found.group(1))]
+
+
+async def test_page_shows_the_api_figures_to_the_penny(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await _appointments(session)
+    analyst, headers = await make_user(session, role="analyst")
+    await sign_in(client, analyst.email)
+    page = await client.get(f"/staff/reports/travel?{QUERY}")
+    assert page.status_code == 200, page.text
+    report = (await client.get(f"/api/v1/reports/travel?{QUERY}", headers=headers)).json()
+    assert report["headline"]["appointments"] == 5
+    for name, value in report["headline"].items():
+        assert _figure(page.text, name).replace(",", "") == str(value), name
+    assert _figure(page.text, "pending") == str(report["methodology"]["pending"])
+    assert report["methodology"]["attribution"] in unescape(page.text)
+    assert "Bay &amp; &lt;Coast&gt;" in page.text and "<Coast>" not in page.text
+    assert page.text.count('role="img"') == 2
+    assert "75 km by road" in page.text and "Booked (not cancelled)" in page.text
+    assert _keys(page.text, "month") == ["2030-06", "2030-07"]
+    assert sorted(_keys(page.text, "icc")) == sorted(r["key"] for r in report["by_icc"])
+    viewed = await session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "report.travel.view", AuditEvent.actor_user_id == analyst.id
+        )
+    )
+    assert viewed is not None and viewed.detail["start"] == "2030-05-01"
+
+
+async def test_csv_downloads_equal_the_api_byte_for_byte(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await _appointments(session)
+    analyst, headers = await make_user(session, role="analyst")
+    await sign_in(client, analyst.email)
+    page = await client.get(f"/staff/reports/travel?{QUERY}&basis=attended")
+    links = [
+        unescape(h) for h in re.findall(r'href="(/staff/reports/travel\.csv\?[^"]+)"', page.text)
+    ]
+    assert len(links) == 4 and all("basis=attended" in link for link in links)
+    for by in ("headline", "mode", "month", "icc"):
+        mine = await client.get(f"/staff/reports/travel.csv?{QUERY}&by={by}")
+        api = await client.get(f"/api/v1/reports/travel.csv?{QUERY}&by={by}", headers=headers)
+        assert mine.status_code == api.status_code == 200
+        assert mine.content == api.content and mine.content.count(b"\r\n") >= 2
+        assert mine.headers["content-disposition"] == api.headers["content-disposition"]
+        assert mine.headers["content-type"] == api.headers["content-type"]
+
+
+async def test_only_analysts_and_admins_see_the_report(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    anonymous = await client.get("/staff/reports/travel")
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/staff/login")
+    navigator, _ = await make_user(session, role="navigator")
+    await sign_in(client, navigator.email)
+    assert (await client.get("/staff/reports/travel")).status_code == 403
+    assert (await client.get(f"/staff/reports/travel.csv?{QUERY}")).status_code == 403
+    admin, _ = await make_user(session, role="admin")
+    await sign_in(client, admin.email)
+    assert (await client.get("/staff/reports/travel")).status_code == 200
+
+
+async def test_default_range_is_the_last_twelve_full_months(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    assert pages.last_full_months(date(2026, 3, 15)) == (date(2025, 3, 1), date(2026, 2, 28))
+    assert pages.last_full_months(date(2026, 1, 1)) == (date(2025, 1, 1), date(2025, 12, 31))
+    analyst, _ = await make_user(session, role="analyst")
+    await sign_in(client, analyst.email)
+    page = await client.get("/staff/reports/travel?organisation_id=&mode=")
+    assert page.status_code == 200
+    start = re.search(r'id="start" name="start" type="date" value="([^"]+)"', page.text)
+    assert start and start.group(1).endswith("-01")
+
+
+async def test_a_bad_range_is_an_error_summary_naming_the_field(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    analyst, _ = await make_user(session, role="analyst")
+    await sign_in(client, analyst.email)
+    page = await client.get("/staff/reports/travel?start=2030-06-30&end=2030-06-01")
+    assert page.status_code == 422
+    assert "nhsuk-error-summary" in page.text and 'data-field="end"' in page.text
+    assert "must not be before start" in page.text and 'href="#end"' in page.text
+    assert 'value="2030-06-30"' in page.text  # what was typed is kept
+    garbled = await client.get("/staff/reports/travel?start=soon&end=2030-06-01&site_id=x")
+    assert garbled.status_code == 422
+    assert 'data-field="start"' in garbled.text and 'data-field="site_id"' in garbled.text
+    bad_csv = await client.get("/staff/reports/travel.csv?start=2030-06-30&end=2030-06-01")
+    assert bad_csv.status_code == 422
+
+
+async def test_sorting_a_table_reorders_its_rows(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await _appointments(session)
+    analyst, _ = await make_user(session, role="analyst")
+    await sign_in(client, analyst.email)
+    by_name = await client.get(f"/staff/reports/travel?{QUERY}")
+    assert _keys(by_name.text, "mode") == ["in_person", "video_home", "video_site"]
+    by_miles = await client.get(f"/staff/reports/travel?{QUERY}&sort_mode=-avoided_miles")
+    assert _keys(by_miles.text, "mode") == ["video_home", "video_site", "in_person"]
+    rising = await client.get(f"/staff/reports/travel?{QUERY}&sort_mode=avoided_miles")
+    assert _keys(rising.text, "mode") == ["in_person", "video_site", "video_home"]
+    head = re.search(
+        r'<th scope="col"[^>]*aria-sort="ascending"[^>]*><a href="([^"]+)"', rising.text
+    )
+    assert head and "sort_mode=-avoided_miles" in unescape(head.group(1))
+    assert _keys(rising.text, "month") == ["2030-06", "2030-07"]  # other tables keep their order
+    months = await client.get(f"/staff/reports/travel?{QUERY}&sort_month=-key")
+    assert _keys(months.text, "month") == ["2030-07", "2030-06"]
