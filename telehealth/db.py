@@ -80,7 +80,9 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
         )
         _install_sqlite_hooks(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping (a round trip on every request): a connection found dead mid-request is
+    # invalidated by SQLAlchemy and the request is run again (see `is_retryable`).
+    kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(url, echo=echo, **kwargs)
 
 
@@ -116,6 +118,10 @@ RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 
 
 def is_retryable(error: BaseException) -> bool:
+    """A deadlock victim, a serialisation failure, or a pooled connection the server had
+    closed (a database restart): running the transaction again is safe for all three."""
+    if getattr(error, "connection_invalidated", False):
+        return True
     orig = getattr(error, "orig", None)
     return getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 

@@ -59,3 +59,25 @@ async def test_other_database_errors_are_not_retried(
         response = await c.post("/api/v1/flaky", headers=headers)
     assert response.status_code == 500 and len(calls) == 1
     assert response.json()["error"]["code"] == "internal_error"
+
+
+async def test_a_connection_lost_to_a_database_restart_is_retried(
+    sessionmaker, session: AsyncSession, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    _, headers = await make_user(session, role="navigator")
+    calls: list[int] = []
+    lost = DBAPIError("SELECT 1", {}, _Aborted("08006"), connection_invalidated=True)
+
+    async def flaky_once(ctx: Context) -> dict[str, int]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise lost
+        return {"calls": len(calls)}
+
+    router = ApiRouter()
+    router.operation("POST", "/again", summary="Try again", roles=ALL_STAFF, tag="t")(flaky_once)
+    app = Starlette(routes=router.routes(), exception_handlers=error_handlers())
+    app.state.sessionmaker, app.state.settings = sessionmaker, settings
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.post("/api/v1/again", headers=headers)
+    assert response.status_code == 200 and len(calls) == 2
