@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bench import cpu
 from bench.timing import Timings
 from scheduling import slots
-from scheduling.availability import load_availability, service_rules
 from scheduling.directory import require_service
+from scheduling.slot_inputs import load_availability, service_rules
 from telehealth.db import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.slot_search import INACTIVE, SearchWindow
-from scheduling.availability import LONGEST_APPOINTMENT, local_window
+from scheduling.slot_inputs import LONGEST_APPOINTMENT, local_window
 
 CLINICIANS_SQL = (
     "SELECT DISTINCT s.clinician_id FROM clinician_sessions s "

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from app import create_app
 from bench.timing import Timings, measure_together
 from scheduling import slots
-from scheduling.availability import load_availability, local_window, service_rules
 from scheduling.directory import require_service
+from scheduling.slot_inputs import load_availability, local_window, service_rules
 from telehealth.config import Settings
 from telehealth.db import utcnow
 

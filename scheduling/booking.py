@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import clinic, slots
-from scheduling.availability import load_availability, service_rules
 from scheduling.directory import require_clinician, require_service, require_site
 from scheduling.models import (
     ACTIVE_STATUS_SQL,
@@ -31,6 +30,7 @@ from scheduling.models import (
     Status,
     VideoRoom,
 )
+from scheduling.slot_inputs import load_availability, service_rules
 from scheduling.transitions import Action
 from telehealth import events
 from telehealth.db import utcnow

@@ -9,8 +9,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling.availability import local_window
 from scheduling.models import Appointment, AppointmentEvent, Mode
+from scheduling.slot_inputs import local_window
 from scheduling.slots import to_london
 from scheduling.transitions import (
     Action,

@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling.models import Clinician, Organisation, Service, Site, SiteKind, VideoRoom
-from scheduling.schemas import (
+from scheduling.directory_schemas import (
     ClinicianIn,
     ClinicianOut,
     OrganisationIn,
@@ -19,6 +18,7 @@ from scheduling.schemas import (
     SiteIn,
     SiteOut,
 )
+from scheduling.models import Clinician, Organisation, Service, Site, SiteKind, VideoRoom
 from telehealth.errors import Conflict, InvalidInput, NotFound
 
 

@@ -16,8 +16,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import booking, directory, patients
-from scheduling.availability import create_exception, create_session, load_availability
-from scheduling.availability import service_rules as rules_of
+from scheduling.availability import create_exception, create_session
+from scheduling.directory_schemas import (
+    ClinicianIn,
+    ExceptionIn,
+    OrganisationIn,
+    ServiceIn,
+    SessionIn,
+    SiteIn,
+)
 from scheduling.models import (
     Appointment,
     ClinicianSession,
@@ -26,15 +33,9 @@ from scheduling.models import (
     Service,
     SiteKind,
 )
-from scheduling.schemas import (
-    ClinicianIn,
-    ExceptionIn,
-    OrganisationIn,
-    PatientIn,
-    ServiceIn,
-    SessionIn,
-    SiteIn,
-)
+from scheduling.schemas import PatientIn
+from scheduling.slot_inputs import load_availability
+from scheduling.slot_inputs import service_rules as rules_of
 from scheduling.slots import LONDON, Slot, expand_slots, london_datetime
 from telehealth import demo_data as cast
 from telehealth.auth.models import StaffUser

@@ -6,7 +6,6 @@ import pydantic
 from sqlalchemy import select
 
 from scheduling import booking, patients, slots
-from scheduling.availability import load_availability, local_window, service_rules
 from scheduling.directory import require_service
 from scheduling.endpoints import router
 from scheduling.models import Appointment, Patient
@@ -23,6 +22,7 @@ from scheduling.schemas import (
     SlotList,
     SlotQuery,
 )
+from scheduling.slot_inputs import load_availability, local_window, service_rules
 from telehealth import audit
 from telehealth.api import ALL_STAFF, PATIENT_FACING, Context, validation_fields
 from telehealth.db import utcnow

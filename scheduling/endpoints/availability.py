@@ -3,9 +3,9 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from scheduling import availability, directory
+from scheduling.directory_schemas import ExceptionIn, ExceptionList, LeaveOut, SessionIn, SessionOut
 from scheduling.endpoints import router
 from scheduling.models import Clinician
-from scheduling.schemas import ExceptionIn, ExceptionList, LeaveOut, SessionIn, SessionOut
 from telehealth.api import ALL_STAFF, Context
 from telehealth.auth.models import Role
 from telehealth.errors import Forbidden

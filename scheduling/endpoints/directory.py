@@ -3,9 +3,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from scheduling import directory
-from scheduling.endpoints import router
-from scheduling.models import SiteKind
-from scheduling.schemas import (
+from scheduling.directory_schemas import (
     ClinicianIn,
     ClinicianOut,
     OrganisationIn,
@@ -15,6 +13,8 @@ from scheduling.schemas import (
     SiteIn,
     SiteOut,
 )
+from scheduling.endpoints import router
+from scheduling.models import SiteKind
 from telehealth.api import ADMIN_ONLY, ALL_STAFF, Context
 
 

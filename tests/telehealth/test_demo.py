@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling.availability import load_availability, service_rules
 from scheduling.models import (
     Appointment,
     Clinician,
@@ -19,6 +18,7 @@ from scheduling.models import (
     Site,
     VideoRoom,
 )
+from scheduling.slot_inputs import load_availability, service_rules
 from scheduling.slots import expand_slots
 from telehealth import demo, demo_data
 from telehealth.auth.models import StaffUser

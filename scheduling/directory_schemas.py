@@ -1,0 +1,224 @@
+"""The directory's and availability's request and response shapes: organisations, sites,
+clinicians, services, sessions and their exceptions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from scheduling.models import Mode, SiteKind
+from scheduling.schemas import EMAIL, Id, LocalDate, Strict
+from telehealth.api import FieldError
+from telehealth.identifiers import parse_postcode
+
+
+class OrganisationIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    ods_code: Annotated[str, Field(max_length=10)] | None = None
+
+
+class OrganisationOut(BaseModel):
+    id: int
+    name: str
+    ods_code: str | None
+
+
+class SiteIn(Strict):
+    organisation_id: Id
+    kind: SiteKind
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    address: Annotated[str, Field(max_length=500)] = ""
+    postcode: str
+    icc: Annotated[str, Field(max_length=100)] | None = None
+    video_rooms: Annotated[int, Field(ge=0, le=50)] = 0
+
+    @field_validator("postcode")
+    @classmethod
+    def _postcode(cls, value: str) -> str:
+        return parse_postcode(value)
+
+    @model_validator(mode="after")
+    def _rooms(self) -> SiteIn:
+        if self.video_rooms and self.kind != SiteKind.COMMUNITY_HUB:
+            raise FieldError("video_rooms", "only community hubs have video rooms")
+        return self
+
+
+class SiteOut(BaseModel):
+    id: int
+    organisation_id: int
+    kind: str
+    name: str
+    address: str
+    postcode: str
+    icc: str | None
+    video_rooms: int
+    active: bool
+
+
+class ClinicianIn(Strict):
+    organisation_id: Id
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    profession: Annotated[str, Field(min_length=1, max_length=100)]
+    email: Annotated[str, Field(max_length=254)]
+    user_id: Id | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not EMAIL.match(value):
+            raise ValueError("is not an email address")
+        return value.lower()
+
+
+class ClinicianOut(BaseModel):
+    id: int
+    organisation_id: int
+    user_id: int | None
+    name: str
+    profession: str
+    email: str
+    active: bool
+
+
+class ServiceIn(Strict):
+    organisation_id: Id
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    specialty: Annotated[str, Field(min_length=1, max_length=100)]
+    length_minutes: Annotated[int, Field(ge=5, le=480)]
+    modes: Annotated[list[Mode], Field(min_length=1)]
+    usual_site_id: Id
+    min_notice_minutes: Annotated[int, Field(ge=0, le=60 * 24 * 90)] = 0
+    horizon_days: Annotated[int, Field(ge=1, le=730)] = 56
+    buffer_minutes: Annotated[int, Field(ge=0, le=240)] = 0
+
+    @field_validator("modes")
+    @classmethod
+    def _unique(cls, value: list[Mode]) -> list[Mode]:
+        if len(set(value)) != len(value):
+            raise ValueError("must not repeat a mode")
+        return value
+
+
+class ServiceOut(BaseModel):
+    id: int
+    organisation_id: int
+    name: str
+    specialty: str
+    length_minutes: int
+    modes: list[str]
+    usual_site_id: int
+    min_notice_minutes: int
+    horizon_days: int
+    buffer_minutes: int
+    active: bool
+
+
+class SessionIn(Strict):
+    """A weekly session; give `date` instead of weekday/valid_from/valid_until for a one-off."""
+
+    weekday: Annotated[int, Field(ge=0, le=6, description="0 = Monday")] | None = None
+    date: LocalDate | None = None
+    start_time: time
+    end_time: time
+    valid_from: LocalDate | None = None
+    valid_until: LocalDate | None = None
+    modes: Annotated[list[Mode], Field(min_length=1)]
+    service_ids: Annotated[list[Id], Field(min_length=1)]
+    site_id: Id | None = None
+    hub_ids: list[Id] | None = None
+    bank_holidays: bool | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> SessionIn:
+        if self.end_time <= self.start_time:
+            raise FieldError("end_time", "must be after start_time")
+        if self.date is None and (self.weekday is None or self.valid_from is None):
+            raise FieldError("weekday", "give weekday and valid_from for a weekly session, or date")
+        if self.date is not None and (self.weekday is not None or self.valid_from is not None):
+            raise FieldError("date", "a one-off session takes date only, not weekday or valid_from")
+        if self.valid_until and self.valid_from and self.valid_until < self.valid_from:
+            raise FieldError("valid_until", "must not be before valid_from")
+        if Mode.IN_PERSON in self.modes and self.site_id is None:
+            raise FieldError("site_id", "is required when the session offers in_person")
+        return self
+
+
+class SessionOut(BaseModel):
+    id: int
+    clinician_id: int
+    weekday: int
+    start_time: time
+    end_time: time
+    valid_from: date
+    valid_until: date | None
+    modes: list[str]
+    service_ids: list[int]
+    site_id: int | None
+    hub_ids: list[int] | None
+    bank_holidays: bool
+    one_off: bool
+
+
+class ExceptionIn(Strict):
+    """An availability exception. `leave`: whole local dates (start_date..end_date), or part of
+    a day with start_time/end_time. `extra`: a one-off session on start_date."""
+
+    kind: Literal["leave", "extra"] = "leave"
+    start_date: date
+    end_date: date | None = None
+    start_time: time | None = None
+    end_time: time | None = None
+    reason: Annotated[str, Field(max_length=200)] = ""
+    modes: list[Mode] | None = None
+    service_ids: list[Id] | None = None
+    site_id: Id | None = None
+    hub_ids: list[Id] | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> ExceptionIn:
+        if self.end_date and self.end_date < self.start_date:
+            raise FieldError("end_date", "must not be before start_date")
+        if (self.start_time is None) != (self.end_time is None):
+            raise FieldError("end_time", "give both start_time and end_time, or neither")
+        if self.start_time and self.end_time:
+            last = self.end_date or self.start_date
+            if last == self.start_date and self.end_time <= self.start_time:
+                raise FieldError("end_time", "must be after start_time")
+        if self.kind == "extra":
+            if self.start_time is None or not self.modes or not self.service_ids:
+                raise FieldError(
+                    "modes", "an extra session needs start_time, end_time, modes, service_ids"
+                )
+            if self.end_date not in (None, self.start_date):
+                raise FieldError("end_date", "an extra session is on one date: leave end_date out")
+        return self
+
+    def as_session(self) -> SessionIn:
+        assert self.start_time and self.end_time and self.modes and self.service_ids
+        return SessionIn(
+            date=self.start_date,
+            start_time=self.start_time,
+            end_time=self.end_time,
+            modes=self.modes,
+            service_ids=self.service_ids,
+            site_id=self.site_id,
+            hub_ids=self.hub_ids,
+            bank_holidays=True,
+        )
+
+
+class LeaveOut(BaseModel):
+    id: int
+    clinician_id: int
+    kind: Literal["leave"] = "leave"
+    start: datetime
+    end: datetime
+    reason: str
+
+
+class ExceptionList(BaseModel):
+    leave: list[LeaveOut]
+    extra_sessions: list[SessionOut]
