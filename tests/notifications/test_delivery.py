@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
+from types import SimpleNamespace
 
 import httpx
 import ics
@@ -317,3 +318,98 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
     # Message-ID, which mail systems treat as one message.
     assert set(ids) == {f"<test.{n}@bay-telehealth.invalid>" for n in range(5)}
     assert len(ids) == 6
+
+
+@pytest.mark.parametrize(
+    ("preference", "mobile", "email", "channels"),
+    [
+        ("email", None, "e@example.com", {"email"}),
+        ("sms", "07700 900123", None, {"sms"}),
+        ("both", "07700 900123", "e@example.com", {"email", "sms"}),
+    ],
+)
+async def test_contact_preference_is_honoured(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    preference: str,
+    mobile: str | None,
+    email: str | None,
+    channels: set[str],
+) -> None:
+    c = await make_clinic(session)
+    _, headers = await make_user(session, role="navigator")
+    patient = {
+        "given_name": "Pat",
+        "family_name": "Pref",
+        "date_of_birth": "1950-01-01",
+        "contact_preference": preference,
+        "mobile": mobile,
+        "email": email,
+    }
+    booked = await client.post(
+        "/api/v1/appointments",
+        json={
+            "service_id": c.service.id,
+            "clinician_id": c.clinician.id,
+            "start": london_datetime(next_weekday(1, weeks=2), time(9)).isoformat(),
+            "mode": "video_home",
+            "patient": patient,
+        },
+        headers=headers,
+    )
+    assert booked.status_code == 201, booked.text
+    rows = (
+        await session.execute(
+            select(OutboxMessage.channel, OutboxMessage.recipient).where(
+                OutboxMessage.appointment_id == booked.json()["id"],
+                OutboxMessage.kind == "confirmation",
+            )
+        )
+    ).all()
+    assert {channel for channel, _ in rows} == channels
+    if "sms" in channels:
+        assert ("sms", "+447700900123") in rows
+
+
+async def test_sms_through_notify_carries_no_personal_data_in_its_reference(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GOV.UK Notify's client, replaced by a recorder (no network here): what we send it."""
+    from notifications.delivery import DeliveryError, NotifySmsSender
+
+    calls: list[dict[str, object]] = []
+
+    class FakeClient:
+        def __init__(self, api_key: str) -> None:
+            assert api_key == "key"
+
+        def send_sms_notification(self, **kwargs: object) -> dict[str, str]:
+            calls.append(kwargs)
+            if kwargs["phone_number"] == "+447700900999":
+                from notifications_python_client.errors import HTTPError
+
+                response = SimpleNamespace(
+                    status_code=400,
+                    json=lambda: {"errors": [{"message": "phone_number Not a UK mobile number"}]},
+                )
+                raise HTTPError(response)
+            return {"id": "n1"}
+
+    monkeypatch.setattr(
+        "notifications_python_client.notifications.NotificationsAPIClient", FakeClient
+    )
+    sender = NotifySmsSender("key", "template-1")
+    message = OutboxMessage(id=42, channel="sms", recipient="+447700900123", body_text="Booked")
+    await sender.send(message)
+    assert calls == [
+        {
+            "phone_number": "+447700900123",
+            "template_id": "template-1",
+            "personalisation": {"body": "Booked"},
+            "reference": "outbox-42",
+        }
+    ]
+    refused = OutboxMessage(id=43, channel="sms", recipient="+447700900999", body_text="x")
+    with pytest.raises(DeliveryError) as caught:
+        await sender.send(refused)
+    assert caught.value.permanent

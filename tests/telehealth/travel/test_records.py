@@ -214,3 +214,45 @@ async def test_booking_queues_the_record_and_the_worker_computes_it(
     await records.refresh(sessionmaker)
     await session.refresh(record)
     assert record.status == "cancelled"
+
+
+async def test_new_factors_change_nothing_until_recompute_says_what_changed(
+    session: AsyncSession,
+) -> None:
+    from datetime import date
+
+    from telehealth.travel.models import TravelFactors
+
+    c, patient = await _setup(session)
+    a = await make_appointment(session, c, start=START, patient=patient)
+    before = (await records.compute(session, a.id)).record
+    old_cost, old_version = before.avoided_cost_gbp, before.factor_version
+    session.add(
+        TravelFactors(
+            version="2029.1",
+            valid_from=date(2029, 4, 6),
+            co2e_kg_per_km=Decimal("0.15"),
+            co2e_source="test",
+            cost_per_mile=Decimal("0.60"),
+            cost_source="test",
+            average_speed_kmh=Decimal("48"),
+            default_circuity=Decimal("1.3"),
+            site_circuity={},
+        )
+    )
+    await session.flush()
+    # Adding a factor set rewrites nothing by itself: the stored record keeps its version.
+    stored = await session.get(AppointmentTravel, a.id)
+    assert stored is not None and (stored.factor_version, stored.avoided_cost_gbp) == (
+        old_version,
+        old_cost,
+    )
+    summary = await records.recompute_all(session)
+    assert summary.changed == 1
+    assert summary.by_version == {("2026.1", "2029.1"): 1}
+    assert "1 moved from factor set 2026.1 to 2029.1" in summary.describe()
+    await session.refresh(stored)
+    assert stored.factor_version == "2029.1"
+    assert stored.avoided_cost_gbp == (stored.avoided_miles * Decimal("0.60")).quantize(
+        Decimal("0.01")
+    )
