@@ -20,7 +20,7 @@ from scheduling.endpoints import router as scheduling_router
 from telehealth import calendar_endpoints, live, outbox_pages, wiring
 from telehealth.calendar_endpoints import router as calendar_router
 from telehealth.config import Settings
-from telehealth.db import asyncpg_dsn, create_engine, make_sessionmaker
+from telehealth.db import asyncpg_dsn, create_engine, make_sessionmaker, sessionmaker_of
 from telehealth.http import error_handlers
 from telehealth.openapi import build_document
 from telehealth.travel import pages as travel_pages
@@ -35,7 +35,7 @@ ROUTERS = [scheduling_router, video_router, calendar_router, travel_router]
 
 
 async def health(request: Request) -> Response:
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    sessionmaker = sessionmaker_of(request)
     try:
         async with sessionmaker() as session:
             await session.execute(text("SELECT 1"))

@@ -26,7 +26,7 @@ from telehealth import idempotency
 from telehealth.auth.models import Role, StaffUser
 from telehealth.auth.service import authenticate_token
 from telehealth.config import Settings
-from telehealth.db import is_retryable
+from telehealth.db import is_retryable, sessionmaker_of
 from telehealth.errors import BadRequest, Forbidden, InvalidInput, Unauthenticated
 
 log = logging.getLogger("telehealth.api")
@@ -205,7 +205,7 @@ async def run_operation(op: Operation, request: Request) -> Response:
 
 
 async def _run_operation(op: Operation, request: Request) -> Response:
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    sessionmaker = sessionmaker_of(request)
     settings: Settings = request.app.state.settings
     key = request.headers.get(idempotency.HEADER)
     if op.idempotent and key is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -14,6 +13,7 @@ from telehealth import audit, calendars, messaging
 from telehealth.api import ApiRouter, Context
 from telehealth.auth.models import Role
 from telehealth.config import Settings
+from telehealth.db import sessionmaker_of
 from telehealth.errors import Forbidden
 from telehealth.video.pages import not_found
 
@@ -46,11 +46,6 @@ async def reset_feed(ctx: Context) -> FeedOut:
     return FeedOut(webcal_url="webcal://" + https.split("://", 1)[1], https_url=https)
 
 
-def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return maker
-
-
 async def invite_file(request: Request) -> Response:
     """The patient's invite in its current state: moved or cancelled appointments give the
     current REQUEST or the CANCEL, so re-importing it always puts the calendar right."""
@@ -58,7 +53,7 @@ async def invite_file(request: Request) -> Response:
     appointment_id = calendars.read_invite_token(settings, request.path_params["token"])
     if appointment_id is None:
         return not_found(request)
-    async with _sessionmaker(request)() as session:
+    async with sessionmaker_of(request)() as session:
         appointment = await session.get(Appointment, appointment_id)
         if appointment is None:
             return not_found(request)
@@ -75,7 +70,7 @@ async def invite_file(request: Request) -> Response:
 
 async def feed_file(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    async with _sessionmaker(request)() as session, session.begin():
+    async with sessionmaker_of(request)() as session, session.begin():
         clinician_id = await calendars.feed_owner(session, request.path_params["token"])
         if clinician_id is None:
             return not_found(request)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+from starlette.requests import HTTPConnection
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -128,6 +129,12 @@ def is_retryable(error: BaseException) -> bool:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def sessionmaker_of(request: HTTPConnection) -> async_sessionmaker[AsyncSession]:
+    """The app's sessionmaker (built in the lifespan, or handed in by the tests)."""
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
 
 
 @asynccontextmanager

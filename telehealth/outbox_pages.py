@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -12,7 +11,7 @@ from notifications.models import OutboxMessage, OutboxStatus
 from telehealth import audit
 from telehealth.auth.models import Role
 from telehealth.config import Settings
-from telehealth.db import utcnow
+from telehealth.db import sessionmaker_of, utcnow
 from telehealth.errors import NotFound
 from telehealth.web.staff import check_csrf, page_context, signed_in
 from telehealth.web.templating import templates
@@ -21,17 +20,12 @@ ROLES = (Role.ADMIN, Role.NAVIGATOR, Role.RECEPTION)
 PAGE = 100
 
 
-def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return maker
-
-
 async def outbox_page(request: Request) -> Response:
     status = request.query_params.get("status") or None
     if status not in (None, *OutboxStatus):
         status = None
     settings: Settings = request.app.state.settings
-    async with _sessionmaker(request)() as session, session.begin():
+    async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, ROLES)
         statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(PAGE)
         if status:
@@ -68,7 +62,7 @@ async def outbox_page(request: Request) -> Response:
 
 
 async def message_page(request: Request) -> Response:
-    async with _sessionmaker(request)() as session, session.begin():
+    async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, ROLES)
         message = await session.get(OutboxMessage, int(request.path_params["id"]))
         if message is None:
@@ -89,7 +83,7 @@ async def message_page(request: Request) -> Response:
 
 async def retry(request: Request) -> Response:
     await check_csrf(request)
-    async with _sessionmaker(request)() as session, session.begin():
+    async with sessionmaker_of(request)() as session, session.begin():
         await signed_in(request, session, ROLES)
         await session.execute(
             update(OutboxMessage)

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import pydantic
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -24,7 +24,7 @@ from scheduling.slots import to_london
 from telehealth import audit
 from telehealth.api import invalid_from
 from telehealth.auth.models import StaffUser
-from telehealth.db import utcnow
+from telehealth.db import sessionmaker_of, utcnow
 from telehealth.travel.charts import bar_chart, column_chart, number
 from telehealth.travel.endpoints import ANALYSTS, CsvParams, ReportParams
 from telehealth.travel.reports import MEASURES, csv_text
@@ -144,11 +144,6 @@ async def _choices(session: AsyncSession) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return maker
-
-
 def _figures_context(
     request: Request, report: dict[str, Any], filters: dict[str, str]
 ) -> dict[str, Any]:
@@ -170,7 +165,7 @@ def _figures_context(
 
 
 async def report_page(request: Request) -> Response:
-    async with _sessionmaker(request)() as session, session.begin():
+    async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, ANALYSTS)
         raw = _raw(request)
         context: dict[str, Any] = {"form": raw, "choices": await _choices(session)}
@@ -214,7 +209,7 @@ def _render(
 
 async def report_csv(request: Request) -> Response:
     """The CSV the API gives, for a browser signed in to the staff pages."""
-    async with _sessionmaker(request)() as session, session.begin():
+    async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, ANALYSTS)
         try:
             params = CsvParams.model_validate(_raw(request))

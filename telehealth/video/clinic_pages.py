@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette.sse import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -25,7 +25,7 @@ from scheduling.transitions import Action
 from telehealth import audit, live
 from telehealth.auth.models import Role, StaffUser
 from telehealth.config import Settings
-from telehealth.db import utcnow
+from telehealth.db import sessionmaker_of, utcnow
 from telehealth.errors import Forbidden, InvalidInput
 from telehealth.video.pages import HEARTBEAT_SECONDS
 from telehealth.video.providers import Participant, provider_from
@@ -34,11 +34,6 @@ from telehealth.web.templating import templates
 
 CLINIC_ROLES = (Role.CLINICIAN, Role.ADMIN, Role.NAVIGATOR)
 RECEPTION_ROLES = (Role.RECEPTION, Role.ADMIN)
-
-
-def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return maker
 
 
 def _day(request: Request) -> date:
@@ -138,21 +133,21 @@ def _abilities(user: StaffUser) -> dict[str, bool]:
 
 
 async def clinic_page(request: Request) -> Response:
-    async with _sessionmaker(request)() as session, session.begin():
+    async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, CLINIC_ROLES)
         context = await _clinic_context(request, session, user)
     return templates.TemplateResponse(request, "staff/clinic.html", context)
 
 
 async def clinic_table(request: Request) -> Response:
-    async with _sessionmaker(request)() as session, session.begin():
+    async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, CLINIC_ROLES)
         context = await _clinic_context(request, session, user)
     return templates.TemplateResponse(request, "staff/_clinic_table.html", context)
 
 
 async def clinic_events(request: Request) -> Response:
-    async with _sessionmaker(request)() as session:
+    async with sessionmaker_of(request)() as session:
         user = await signed_in(request, session, CLINIC_ROLES)
         clinician = await _clinician_for(request, session, user)
     if clinician is None:
@@ -181,7 +176,7 @@ async def act(request: Request) -> Response:
     except ValueError:
         raise InvalidInput.field("action", "is not a clinic action") from None
     settings: Settings = request.app.state.settings
-    async with _sessionmaker(request)() as session, session.begin():
+    async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session)
         clinic.require_role_for(action, user.role)
         appointment = await booking.lock_appointment(session, int(request.path_params["id"]))
@@ -216,7 +211,7 @@ def _back(form: dict[str, str]) -> str:
 
 async def message(request: Request) -> Response:
     form = await check_csrf(request)
-    async with _sessionmaker(request)() as session, session.begin():
+    async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, (Role.CLINICIAN, Role.ADMIN))
         appointment = await booking.get_appointment(session, int(request.path_params["id"]))
         await clinic.send_message(
@@ -259,21 +254,21 @@ async def _reception_context(
 
 
 async def reception_page(request: Request) -> Response:
-    async with _sessionmaker(request)() as session, session.begin():
+    async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, RECEPTION_ROLES)
         context = await _reception_context(request, session, user)
     return templates.TemplateResponse(request, "staff/reception.html", context)
 
 
 async def reception_table(request: Request) -> Response:
-    async with _sessionmaker(request)() as session, session.begin():
+    async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, RECEPTION_ROLES)
         context = await _reception_context(request, session, user)
     return templates.TemplateResponse(request, "staff/_reception_table.html", context)
 
 
 async def reception_events(request: Request) -> Response:
-    async with _sessionmaker(request)() as session:
+    async with sessionmaker_of(request)() as session:
         await signed_in(request, session, RECEPTION_ROLES)
     site_id = _int_param(request, "site_id")
     if site_id is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette.sse import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -24,7 +24,7 @@ from scheduling.models import Appointment, AppointmentEvent, Clinician, Patient,
 from scheduling.transitions import Action, Live, live_state
 from telehealth import live
 from telehealth.config import Settings
-from telehealth.db import utcnow
+from telehealth.db import sessionmaker_of, utcnow
 from telehealth.video.join import JoinClaim, Verdict, make_token, read_token, verdict
 from telehealth.video.providers import Participant, provider_from
 from telehealth.web.templating import templates
@@ -53,11 +53,6 @@ def not_found(request: Request) -> Response:
     return templates.TemplateResponse(
         request, "not_found.html", {"title": "Page not found"}, status_code=404
     )
-
-
-def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return maker
 
 
 async def _visit(request: Request, session: AsyncSession, *, lock: bool = False) -> Visit | None:
@@ -101,7 +96,7 @@ def _context(visit: Visit, request: Request, **extra: object) -> dict[str, objec
 
 
 async def join_page(request: Request) -> Response:
-    async with _sessionmaker(request)() as session:
+    async with sessionmaker_of(request)() as session:
         visit = await _visit(request, session)
         if visit is None:
             return not_found(request)
@@ -111,7 +106,7 @@ async def join_page(request: Request) -> Response:
 
 
 async def check_in(request: Request) -> Response:
-    async with _sessionmaker(request)() as session, session.begin():
+    async with sessionmaker_of(request)() as session, session.begin():
         visit = await _visit(request, session, lock=True)
         if visit is None:
             return not_found(request)
@@ -137,7 +132,7 @@ async def _last_message(session: AsyncSession, appointment_id: int) -> str | Non
 
 
 async def waiting_room(request: Request) -> Response:
-    async with _sessionmaker(request)() as session:
+    async with sessionmaker_of(request)() as session:
         visit = await _visit(request, session)
         if visit is None:
             return not_found(request)
@@ -154,7 +149,7 @@ async def waiting_room(request: Request) -> Response:
 
 async def into_call(request: Request) -> Response:
     """The patient's way into the call: only once the clinician has started it."""
-    async with _sessionmaker(request)() as session:
+    async with sessionmaker_of(request)() as session:
         visit = await _visit(request, session)
         if visit is None:
             return not_found(request)
@@ -171,7 +166,7 @@ async def into_call(request: Request) -> Response:
 
 
 async def events(request: Request) -> Response:
-    async with _sessionmaker(request)() as session:
+    async with sessionmaker_of(request)() as session:
         visit = await _visit(request, session)
         if visit is None:
             return not_found(request)

@@ -10,13 +10,14 @@ import hmac
 import secrets
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from telehealth.auth.models import Role, StaffUser
 from telehealth.auth.service import authenticate_password
+from telehealth.db import sessionmaker_of
 from telehealth.errors import Forbidden, Unauthenticated
 from telehealth.web.templating import templates
 
@@ -85,7 +86,7 @@ def _safe_next(value: str) -> str | None:
 
 async def login(request: Request) -> Response:
     form = await check_csrf(request)
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    sessionmaker = sessionmaker_of(request)
     async with sessionmaker() as session:
         try:
             user = await authenticate_password(
