@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -230,9 +232,57 @@ async def _place_into(
     raise SlotUnavailable("no video room is free at that hub at that time")
 
 
+async def _insert(
+    session: AsyncSession, placement: Placement, patient_id: int, booked_by: int | None
+) -> Appointment:
+    """The booking path without a room to choose: one INSERT that skips a clashing random
+    reference (ON CONFLICT DO NOTHING, then draw again) instead of a savepoint around it. An
+    overlap still aborts it, and the request with it, as a 409."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for _ in range(_REFERENCE_ATTEMPTS):
+        values = {
+            "reference": new_reference(),
+            "uid": f"{uuid.uuid4()}@{UID_DOMAIN}",
+            "video_room": new_video_room(),
+            "patient_id": patient_id,
+            "status": Status.BOOKED.value,
+            "booked_by_user_id": booked_by,
+            "service_id": placement.service.id,
+            "clinician_id": placement.clinician.id,
+            "mode": placement.mode,
+            "site_id": placement.site_id,
+            "room_id": None,
+            "starts_at": placement.start,
+            "ends_at": placement.end,
+            "busy_until": placement.busy_until,
+            "sequence": 0,
+        }
+        statement = (
+            insert(Appointment)
+            .on_conflict_do_nothing(index_elements=["reference"])
+            .returning(Appointment)
+        )
+        try:
+            found = (await session.scalars(statement, [values])).first()
+        except IntegrityError as exc:
+            conflict = conflict_from(exc)
+            if conflict is None:
+                raise
+            raise conflict from exc
+        if found is not None:
+            return found
+    raise AssertionError("five random references in a row were taken")
+
+
 async def book(
     session: AsyncSession, *, placement: Placement, patient_id: int, booked_by: int | None
 ) -> Appointment:
+    """Insert the appointment. A refusal (409) leaves the transaction unusable on PostgreSQL:
+    a caller that wants to carry on after one wraps the call in `session.begin_nested()`."""
+    if placement.mode != Mode.VIDEO_SITE:
+        appointment = await _insert(session, placement, patient_id, booked_by)
+        await events.publish(session, events.AppointmentChanged(appointment.id, "booked"))
+        return appointment
     for attempt in range(_REFERENCE_ATTEMPTS):
         appointment = Appointment(
             reference=new_reference(),

@@ -368,12 +368,14 @@ async def _appointments(
                         start=slot.start,
                         now=now,
                     )
-                    appointment = await booking.book(
-                        session,
-                        placement=placement,
-                        patient_id=rng.choice(patient_ids),
-                        booked_by=booked_by,
-                    )
+                    # A savepoint, since a refused booking ends its transaction otherwise.
+                    async with session.begin_nested():
+                        appointment = await booking.book(
+                            session,
+                            placement=placement,
+                            patient_id=rng.choice(patient_ids),
+                            booked_by=booked_by,
+                        )
                 except (SlotUnavailable, PatientUnavailable):
                     continue  # taken by an earlier demo booking: try another slot
                 booked.append(appointment)
