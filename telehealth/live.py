@@ -12,13 +12,14 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 
 log = logging.getLogger("telehealth.live")
 
@@ -100,6 +101,30 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+async def follow(
+    request: Request,
+    topic: str,
+    *,
+    first: tuple[str, dict[str, Any]],
+    event_of: Callable[[dict[str, Any]], str],
+    heartbeat: float,
+    until: Callable[[dict[str, Any]], bool] = lambda _: False,
+) -> AsyncIterator[dict[str, str]]:
+    """Server-sent events for one topic: `first`, then each announcement, until the client
+    leaves or `until` says the story is over. Subscribed before `first` is sent, so nothing
+    announced in between is missed."""
+    async with broker.subscribe([topic]) as queue:
+        yield {"event": first[0], "data": json.dumps(first[1])}
+        while not await request.is_disconnected():
+            try:
+                payload = await asyncio.wait_for(queue.get(), timeout=heartbeat)
+            except TimeoutError:
+                continue
+            yield {"event": event_of(payload), "data": json.dumps(payload)}
+            if until(payload):
+                return
 
 
 class PostgresRelay:

@@ -6,10 +6,9 @@ listens to a server-sent event stream and re-fetches its table when anything hap
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,22 +68,32 @@ async def _clinician_for(
     return await session.get(Clinician, chosen) if chosen else None
 
 
+async def _by_id(session: AsyncSession, model: Any, ids: set[int | None]) -> dict[int, Any]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {row.id: row for row in await session.scalars(select(model).where(model.id.in_(wanted)))}
+
+
 async def _rows(session: AsyncSession, entries: list[clinic.DayEntry]) -> list[dict[str, object]]:
-    """What the tables show: patient names are shown to staff, so the read is audited."""
+    """What the tables show, read in one query per table; showing patient names to staff is
+    audited by the callers."""
+    appointments = [e.appointment for e in entries]
+    patients = await _by_id(session, Patient, {a.patient_id for a in appointments})
+    services = await _by_id(session, Service, {a.service_id for a in appointments})
+    sites = await _by_id(session, Site, {a.site_id for a in appointments})
+    rooms = await _by_id(session, VideoRoom, {a.room_id for a in appointments})
     rows = []
     for entry in entries:
         a = entry.appointment
-        patient = await session.get(Patient, a.patient_id)
-        service = await session.get(Service, a.service_id)
-        site = await session.get(Site, a.site_id) if a.site_id else None
-        room = await session.get(VideoRoom, a.room_id) if a.room_id else None
-        assert patient is not None and service is not None
+        patient, site = patients[a.patient_id], sites.get(a.site_id or 0)
+        room = rooms.get(a.room_id or 0)
         rows.append(
             {
                 "appointment": a,
                 "patient": f"{patient.given_name} {patient.family_name}",
                 "interpreter": patient.interpreter_language,
-                "service": service.name,
+                "service": services[a.service_id].name,
                 "site": site.name if site else "Home",
                 "room": room.name if room else None,
                 "live": entry.live.value,
@@ -132,18 +141,21 @@ def _abilities(user: StaffUser) -> dict[str, bool]:
     return {a.value: user.role in clinic.ACTION_ROLES[a] for a in Action}
 
 
-async def clinic_page(request: Request) -> Response:
-    async with sessionmaker_of(request)() as session, session.begin():
-        user = await signed_in(request, session, CLINIC_ROLES)
-        context = await _clinic_context(request, session, user)
-    return templates.TemplateResponse(request, "staff/clinic.html", context)
+ContextBuilder = Callable[[Request, AsyncSession, StaffUser], Awaitable[dict[str, object]]]
 
 
-async def clinic_table(request: Request) -> Response:
-    async with sessionmaker_of(request)() as session, session.begin():
-        user = await signed_in(request, session, CLINIC_ROLES)
-        context = await _clinic_context(request, session, user)
-    return templates.TemplateResponse(request, "staff/_clinic_table.html", context)
+def _screen(
+    template: str, roles: Sequence[Role], build: ContextBuilder
+) -> Callable[[Request], Awaitable[Response]]:
+    """A staff screen, or the table it re-fetches on a live change: same context, same rules."""
+
+    async def endpoint(request: Request) -> Response:
+        async with sessionmaker_of(request)() as session, session.begin():
+            user = await signed_in(request, session, roles)
+            context = await build(request, session, user)
+        return templates.TemplateResponse(request, template, context)
+
+    return endpoint
 
 
 async def clinic_events(request: Request) -> Response:
@@ -152,20 +164,19 @@ async def clinic_events(request: Request) -> Response:
         clinician = await _clinician_for(request, session, user)
     if clinician is None:
         raise InvalidInput.field("clinician_id", "choose a clinician")
-    return EventSourceResponse(
-        relay_topic(request, f"clinician:{clinician.id}"), ping=HEARTBEAT_SECONDS
+    return _follow(request, f"clinician:{clinician.id}")
+
+
+def _follow(request: Request, topic: str) -> EventSourceResponse:
+    """Screens re-fetch their table on any change, so each event only says that one happened."""
+    stream = live.follow(
+        request,
+        topic,
+        first=("ready", {}),
+        event_of=lambda _: "change",
+        heartbeat=HEARTBEAT_SECONDS,
     )
-
-
-async def relay_topic(request: Request, topic: str) -> AsyncIterator[dict[str, str]]:
-    async with live.broker.subscribe([topic]) as queue:
-        yield {"event": "ready", "data": "{}"}
-        while not await request.is_disconnected():
-            try:
-                payload = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
-            except TimeoutError:
-                continue
-            yield {"event": "change", "data": json.dumps(payload)}
+    return EventSourceResponse(stream, ping=HEARTBEAT_SECONDS)
 
 
 async def act(request: Request) -> Response:
@@ -253,36 +264,31 @@ async def _reception_context(
     )
 
 
-async def reception_page(request: Request) -> Response:
-    async with sessionmaker_of(request)() as session, session.begin():
-        user = await signed_in(request, session, RECEPTION_ROLES)
-        context = await _reception_context(request, session, user)
-    return templates.TemplateResponse(request, "staff/reception.html", context)
-
-
-async def reception_table(request: Request) -> Response:
-    async with sessionmaker_of(request)() as session, session.begin():
-        user = await signed_in(request, session, RECEPTION_ROLES)
-        context = await _reception_context(request, session, user)
-    return templates.TemplateResponse(request, "staff/_reception_table.html", context)
-
-
 async def reception_events(request: Request) -> Response:
     async with sessionmaker_of(request)() as session:
         await signed_in(request, session, RECEPTION_ROLES)
     site_id = _int_param(request, "site_id")
     if site_id is None:
         raise InvalidInput.field("site_id", "choose a hub")
-    return EventSourceResponse(relay_topic(request, f"site:{site_id}"), ping=HEARTBEAT_SECONDS)
+    return _follow(request, f"site:{site_id}")
 
 
 def routes() -> list[Route]:
     return [
-        Route("/staff/clinic", clinic_page, methods=["GET"]),
-        Route("/staff/clinic/table", clinic_table, methods=["GET"]),
+        Route("/staff/clinic", _screen("staff/clinic.html", CLINIC_ROLES, _clinic_context)),
+        Route(
+            "/staff/clinic/table",
+            _screen("staff/_clinic_table.html", CLINIC_ROLES, _clinic_context),
+        ),
         Route("/staff/clinic/events", clinic_events, methods=["GET"]),
-        Route("/staff/reception", reception_page, methods=["GET"]),
-        Route("/staff/reception/table", reception_table, methods=["GET"]),
+        Route(
+            "/staff/reception",
+            _screen("staff/reception.html", RECEPTION_ROLES, _reception_context),
+        ),
+        Route(
+            "/staff/reception/table",
+            _screen("staff/_reception_table.html", RECEPTION_ROLES, _reception_context),
+        ),
         Route("/staff/reception/events", reception_events, methods=["GET"]),
         Route("/staff/appointments/{id:int}/action", act, methods=["POST"]),
         Route("/staff/appointments/{id:int}/message", message, methods=["POST"]),

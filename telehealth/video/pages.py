@@ -6,9 +6,6 @@ so a guessed or altered link learns nothing about which appointments exist.
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -30,6 +27,7 @@ from telehealth.video.providers import Participant, provider_from
 from telehealth.web.templating import templates
 
 HEARTBEAT_SECONDS = 15
+ENDED = (Live.FINISHED, Live.CANCELLED, Live.DID_NOT_ATTEND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,24 +170,15 @@ async def events(request: Request) -> Response:
             return not_found(request)
         first = clinic.live_payload(visit.appointment, kind="state")
     topic = f"appointment:{visit.appointment.id}"
-    return EventSourceResponse(
-        _stream(request, topic, first), ping=HEARTBEAT_SECONDS, send_timeout=30
+    stream = live.follow(
+        request,
+        topic,
+        first=("state", first),
+        event_of=lambda payload: str(payload.get("kind", "state")),
+        heartbeat=HEARTBEAT_SECONDS,
+        until=lambda payload: payload.get("live") in ENDED,
     )
-
-
-async def _stream(
-    request: Request, topic: str, first: dict[str, object]
-) -> AsyncIterator[dict[str, str]]:
-    async with live.broker.subscribe([topic]) as queue:
-        yield {"event": "state", "data": json.dumps(first)}
-        while not await request.is_disconnected():
-            try:
-                payload = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
-            except TimeoutError:
-                continue
-            yield {"event": str(payload.get("kind", "state")), "data": json.dumps(payload)}
-            if payload.get("live") in (Live.FINISHED, Live.CANCELLED, Live.DID_NOT_ATTEND):
-                return
+    return EventSourceResponse(stream, ping=HEARTBEAT_SECONDS, send_timeout=30)
 
 
 def routes() -> list[Route]:
