@@ -310,15 +310,6 @@ async def get_appointment(session: AsyncSession, appointment_id: int) -> Appoint
     return found
 
 
-async def lock_appointment(session: AsyncSession, appointment_id: int) -> Appointment:
-    found = await session.scalar(
-        select(Appointment).where(Appointment.id == appointment_id).with_for_update()
-    )
-    if found is None:
-        raise NotFound(f"no appointment with id {appointment_id}")
-    return found
-
-
 async def reschedule(
     session: AsyncSession,
     *,

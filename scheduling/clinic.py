@@ -20,10 +20,10 @@ from scheduling.transitions import (
     live_state,
     next_status,
 )
-from telehealth import events, live
+from telehealth import audit, events, live
 from telehealth.auth.models import Role
 from telehealth.db import utcnow
-from telehealth.errors import Conflict, Forbidden, InvalidInput
+from telehealth.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 MAX_MESSAGE = 280
 
@@ -77,6 +77,41 @@ def live_payload(a: Appointment, *, kind: str, message: str | None = None) -> di
         "call_started_at": to_london(a.call_started_at).isoformat() if a.call_started_at else None,
         "message": message,
     }
+
+
+async def lock_appointment(session: AsyncSession, appointment_id: int) -> Appointment:
+    found = await session.scalar(
+        select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+    )
+    if found is None:
+        raise NotFound(f"no appointment with id {appointment_id}")
+    return found
+
+
+async def staff_action(
+    session: AsyncSession,
+    *,
+    appointment_id: int,
+    action: Action,
+    user_id: int,
+    role: str,
+    reason: str | None,
+) -> Appointment:
+    """A status change asked for by a member of staff, from the API or a screen: the role
+    check, the row lock, the validated change and its audit row."""
+    require_role_for(action, role)
+    if action == Action.CANCEL and not reason:
+        raise InvalidInput.field("reason", "is required to cancel")
+    appointment = await lock_appointment(session, appointment_id)
+    await apply(session, appointment, action, actor="staff", actor_user_id=user_id, reason=reason)
+    await audit.record(
+        session,
+        actor_user_id=user_id,
+        action=f"appointment.{action.value}",
+        entity_type="appointment",
+        entity_id=appointment.id,
+    )
+    return appointment
 
 
 async def apply(

@@ -5,7 +5,7 @@ from datetime import datetime
 import pydantic
 from sqlalchemy import select
 
-from scheduling import booking, patients, slots
+from scheduling import booking, clinic, patients, slots
 from scheduling.directory import require_service
 from scheduling.endpoints import router
 from scheduling.models import Appointment, Patient
@@ -224,7 +224,7 @@ async def get_appointment(ctx: Context) -> AppointmentOut:
     errors=(404, 409),
 )
 async def reschedule(ctx: Context, body: RescheduleIn) -> AppointmentOut:
-    appointment = await booking.lock_appointment(ctx.session, ctx.path_int("appointment_id"))
+    appointment = await clinic.lock_appointment(ctx.session, ctx.path_int("appointment_id"))
     mode = body.mode or appointment.mode
     site_id = body.site_id if body.site_id is not None or body.mode else appointment.site_id
     placement = await booking.place(
@@ -254,7 +254,7 @@ async def reschedule(ctx: Context, body: RescheduleIn) -> AppointmentOut:
     errors=(404, 409),
 )
 async def cancel(ctx: Context, body: CancelIn) -> AppointmentOut:
-    appointment = await booking.lock_appointment(ctx.session, ctx.path_int("appointment_id"))
+    appointment = await clinic.lock_appointment(ctx.session, ctx.path_int("appointment_id"))
     await booking.cancel(
         ctx.session, appointment=appointment, reason=body.reason, actor_user_id=ctx.user.id
     )

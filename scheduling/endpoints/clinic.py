@@ -14,10 +14,8 @@ from scheduling.schemas import (
 )
 from scheduling.slots import to_london
 from scheduling.transitions import Action
-from telehealth import audit
 from telehealth.api import ALL_STAFF, PATIENT_FACING, Context
 from telehealth.auth.models import Role
-from telehealth.errors import InvalidInput
 
 
 def event_out(e: object) -> EventOut:
@@ -36,25 +34,13 @@ def event_out(e: object) -> EventOut:
 )
 async def change_status(ctx: Context, body: StatusChangeIn) -> AppointmentOut:
     """Check in, arrive, start the call, finish, did not attend, switch to telephone, cancel."""
-    action = Action(body.action)
-    clinic.require_role_for(action, ctx.user.role)
-    if action == Action.CANCEL and not body.reason:
-        raise InvalidInput.field("reason", "is required to cancel")
-    appointment = await booking.lock_appointment(ctx.session, ctx.path_int("appointment_id"))
-    await clinic.apply(
+    appointment = await clinic.staff_action(
         ctx.session,
-        appointment,
-        action,
-        actor="staff",
-        actor_user_id=ctx.user.id,
+        appointment_id=ctx.path_int("appointment_id"),
+        action=Action(body.action),
+        user_id=ctx.user.id,
+        role=ctx.user.role,
         reason=body.reason,
-    )
-    await audit.record(
-        ctx.session,
-        actor_user_id=ctx.user.id,
-        action=f"appointment.{action.value}",
-        entity_type="appointment",
-        entity_id=appointment.id,
     )
     return appointment_out(appointment)
 

@@ -189,22 +189,13 @@ async def act(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session)
-        clinic.require_role_for(action, user.role)
-        appointment = await booking.lock_appointment(session, int(request.path_params["id"]))
-        await clinic.apply(
+        appointment = await clinic.staff_action(
             session,
-            appointment,
-            action,
-            actor="staff",
-            actor_user_id=user.id,
+            appointment_id=int(request.path_params["id"]),
+            action=action,
+            user_id=user.id,
+            role=user.role,
             reason=form.get("reason") or None,
-        )
-        await audit.record(
-            session,
-            actor_user_id=user.id,
-            action=f"appointment.{action.value}",
-            entity_type="appointment",
-            entity_id=appointment.id,
         )
         if action == Action.START_CALL and appointment.video_room:
             who = Participant(
