@@ -120,7 +120,7 @@ async def compute(
     if mode == "video_site" and to_hub is None:
         to_hub = NO_ESTIMATE
     record = travel_record(mode, baseline, to_hub, factors)
-    return await _store(session, a, record, note)
+    return await _store(session, a, service, record, note)
 
 
 async def _leg_to(
@@ -134,11 +134,9 @@ async def _leg_to(
 
 
 async def _store(
-    session: AsyncSession, a: Appointment, record: TravelRecord, note: str | None
+    session: AsyncSession, a: Appointment, service: Service, record: TravelRecord, note: str | None
 ) -> Outcome:
     day = to_london(a.starts_at).date()
-    service = await session.get(Service, a.service_id)
-    assert service is not None
     at = await session.get(Site, a.site_id) if a.site_id else None
     usual = await session.get(Site, service.usual_site_id)
     values = {
