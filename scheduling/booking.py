@@ -32,7 +32,7 @@ from scheduling.models import (
     Status,
     VideoRoom,
 )
-from scheduling.slot_inputs import load_availability, service_rules
+from scheduling.slot_inputs import load_clinic_day, service_rules
 from scheduling.transitions import Action
 from telehealth import events
 from telehealth.db import utcnow
@@ -117,13 +117,8 @@ async def place(
             "start", f"is beyond the booking horizon of {service.horizon_days} days"
         )
     day = slots.to_london(start).date()
-    shape = await load_availability(
-        session,
-        service_id=service.id,
-        start_date=day,
-        end_date=day,
-        clinician_id=clinician_id,
-        ignore_bookings=True,
+    shape = await load_clinic_day(
+        session, service_id=service.id, clinician_id=clinician_id, day=day
     )
     offered = slots.expand_slots(
         shape,

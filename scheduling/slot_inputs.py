@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, and_, func, select, text, type_coerce
+from sqlalchemy import ColumnElement, DateTime, and_, bindparam, func, select, text, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -70,13 +70,8 @@ async def load_availability(
     start_date: date,
     end_date: date,
     clinician_id: int | None = None,
-    ignore_bookings: bool = False,
 ) -> slots.Availability:
-    """Sessions offering the service in the window, with leave, bookings and room use.
-
-    `ignore_bookings` gives the clinic's shape alone: booking uses it to tell a start time
-    that was never offered (422) from one that is taken (409, decided by the database).
-    """
+    """Sessions offering the service in the window, with leave, bookings and room use."""
     window = local_window(start_date, end_date)
     session_rows = await _sessions_for(session, service_id, start_date, end_date, clinician_id)
     offers_video_site = any(Mode.VIDEO_SITE in r.modes for r in session_rows)
@@ -88,7 +83,7 @@ async def load_availability(
     leave = await _leave_for(session, clinician_ids, window)
     busy: dict[int, list[slots.Interval]] = {}
     room_busy: dict[int, list[slots.Interval]] = {}
-    if not ignore_bookings and clinician_ids:
+    if clinician_ids:
         # A booking just after the window can still block its last slot through the buffer.
         busy = await _clinician_busy(
             session, clinician_ids, slots.Interval(window.start, window.end + timedelta(days=1))
@@ -96,27 +91,72 @@ async def load_availability(
         if hub_rooms:
             room_busy = await _room_busy(session, list(hub_rooms), window)
     return slots.Availability(
-        sessions=[
-            slots.Session(
-                clinician_id=r.clinician_id,
-                weekday=r.weekday,
-                start=r.start_time,
-                end=r.end_time,
-                valid_from=r.valid_from,
-                valid_until=r.valid_until,
-                modes=frozenset(r.modes),
-                service_ids=frozenset({service_id}),
-                site_id=r.site_id,
-                hub_ids=frozenset(hubs[r.id]) if r.id in hubs else None,
-                bank_holidays=r.bank_holidays,
-            )
-            for r in session_rows
-        ],
+        sessions=_sessions_of(session_rows, service_id, hubs),
         leave=leave,
         busy=busy,
         hub_rooms=hub_rooms,
         room_busy=room_busy,
         bank_holidays=slots.bank_holidays_between(start_date, end_date),
+    )
+
+
+def _sessions_of(
+    rows: Sequence[Any], service_id: int, hubs: dict[int, list[int]]
+) -> list[slots.Session]:
+    return [
+        slots.Session(
+            clinician_id=r.clinician_id,
+            weekday=r.weekday,
+            start=r.start_time,
+            end=r.end_time,
+            valid_from=r.valid_from,
+            valid_until=r.valid_until,
+            modes=frozenset(r.modes),
+            service_ids=frozenset({service_id}),
+            site_id=r.site_id,
+            hub_ids=frozenset(hubs[r.id]) if r.id in hubs else None,
+            bank_holidays=r.bank_holidays,
+        )
+        for r in rows
+    ]
+
+
+async def load_clinic_day(
+    session: AsyncSession, *, service_id: int, clinician_id: int, day: date
+) -> slots.Availability:
+    """One clinician's clinic for one service on local `day`, bookings ignored: what a booking
+    checks its start time against. The sessions and the day's leave come in one round trip
+    (joined: a day has a session or two and rarely any leave), as the booking path is hot."""
+    window = local_window(day, day)
+    rows = (
+        await session.execute(
+            _CLINIC_DAY,
+            {
+                "service_id": service_id,
+                "clinician_id": clinician_id,
+                "weekday": day.weekday(),
+                "day": day,
+                "window_start": window.start,
+                "window_end": window.end,
+            },
+        )
+    ).all()
+    by_id = {r.id: r for r in rows}
+    # Each leave period comes once per session row: keep one of each.
+    leave = {
+        clinician_id: list(
+            dict.fromkeys(slots.Interval(r.leave_start, r.leave_end) for r in rows if r.leave_start)
+        )
+    }
+    offers_video_site = any(Mode.VIDEO_SITE in r.modes for r in by_id.values())
+    hubs = await hubs_of(session, list(by_id)) if offers_video_site else {}
+    return slots.Availability(
+        sessions=_sessions_of(list(by_id.values()), service_id, hubs),
+        leave=leave,
+        busy={},
+        hub_rooms=await _hub_rooms(session) if offers_video_site else {},
+        room_busy={},
+        bank_holidays=slots.bank_holidays_between(day, day),
     )
 
 
@@ -131,6 +171,33 @@ _SESSION_COLUMNS = (
     ClinicianSession.modes,
     ClinicianSession.site_id,
     ClinicianSession.bank_holidays,
+)
+
+
+_CLINIC_DAY = (
+    select(
+        *_SESSION_COLUMNS,
+        Leave.starts_at.label("leave_start"),
+        Leave.ends_at.label("leave_end"),
+    )
+    .join(SessionService, SessionService.session_id == ClinicianSession.id)
+    .join(Clinician, Clinician.id == ClinicianSession.clinician_id)
+    .outerjoin(
+        Leave,
+        and_(
+            Leave.clinician_id == ClinicianSession.clinician_id,
+            Leave.starts_at < bindparam("window_end"),
+            Leave.ends_at > bindparam("window_start"),
+        ),
+    )
+    .where(
+        SessionService.service_id == bindparam("service_id"),
+        ClinicianSession.clinician_id == bindparam("clinician_id"),
+        ClinicianSession.weekday == bindparam("weekday"),
+        Clinician.active.is_(True),
+        ClinicianSession.valid_from <= bindparam("day"),
+        ClinicianSession.valid_until.is_(None) | (ClinicianSession.valid_until >= bindparam("day")),
+    )
 )
 
 

@@ -14,6 +14,7 @@ well defined.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -128,15 +129,27 @@ def session_intervals(
     return Interval(start, end) if start < end else None
 
 
+@functools.cache
+def _bank_holidays_in(year: int) -> frozenset[date]:
+    # Building the `holidays` calendar costs about a third of a millisecond, on every booking
+    # otherwise; a year's list never changes while the process runs.
+    calendar = holidays.country_holidays("GB", subdiv="ENG", years=year)
+    # `holidays` also lists a holiday falling on a weekend (Saturday 2026-12-26, Boxing Day)
+    # beside its substitute Monday. Only the substitute is a bank holiday (gov.uk lists
+    # 2026-12-25 and 2026-12-28), and a Saturday clinic should not close for Boxing Day.
+    return frozenset(day for day in calendar if day.weekday() < 5)
+
+
 def bank_holidays_between(start: date, end: date) -> frozenset[date]:
     """England bank holidays (including substitute days) from `start` to `end` inclusive."""
     if end < start:
         return frozenset()
-    calendar = holidays.country_holidays("GB", subdiv="ENG", years=range(start.year, end.year + 1))
-    # `holidays` also lists a holiday falling on a weekend (Saturday 2026-12-26, Boxing Day)
-    # beside its substitute Monday. Only the substitute is a bank holiday (gov.uk lists
-    # 2026-12-25 and 2026-12-28), and a Saturday clinic should not close for Boxing Day.
-    return frozenset(day for day in calendar if start <= day <= end and day.weekday() < 5)
+    return frozenset(
+        day
+        for year in range(start.year, end.year + 1)
+        for day in _bank_holidays_in(year)
+        if start <= day <= end
+    )
 
 
 def _wall_exists(wall: datetime) -> bool:
