@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import clinic, slots
-from scheduling.directory import require_clinician, require_service, require_site
+from scheduling.directory import require_service_and_clinician, require_site
 from scheduling.models import (
     ACTIVE_STATUS_SQL,
     Appointment,
@@ -98,10 +98,9 @@ async def place(
 ) -> Placement:
     """Validate a requested slot against the service and the clinician's clinic (not against
     other bookings: the database decides those)."""
-    service = await require_service(session, service_id)
+    service, clinician = await require_service_and_clinician(session, service_id, clinician_id)
     if mode not in service.modes:
         raise InvalidInput.field("mode", f"the service offers {', '.join(service.modes)} only")
-    clinician = await require_clinician(session, clinician_id)
     site_id = await _check_site(session, mode, site_id)
     start = start.astimezone(UTC)
     now = now or utcnow()
