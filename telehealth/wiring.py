@@ -8,7 +8,6 @@ from functools import partial
 
 from telehealth import events, messaging
 from telehealth.config import Settings
-from telehealth.travel import records
 
 _installed: dict[str, events.Handler] = {}
 
@@ -21,4 +20,3 @@ def install(settings: Settings) -> None:
     handler = partial(messaging.on_appointment_changed, settings=settings)
     events.subscribe("appointment", handler)
     _installed["messaging"] = handler
-    events.subscribe("appointment", records.on_appointment_changed)

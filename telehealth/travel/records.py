@@ -1,8 +1,9 @@
 """One travel record per appointment, computed off the booking path.
 
-The worker (and `telehealth travel recompute`) finds appointments whose record is missing or
-older than the appointment's last change, and (re)computes them: a move, a change of mode or
-a switch to telephone is reflected within seconds, and bookings pay nothing for it.
+Every insert and update of an appointment queues it in `travel_queue` (a database trigger,
+migration 0006, so no writer can forget); the worker (and `telehealth travel recompute`)
+takes queued appointments and (re)computes their records: a move, a change of mode or a
+switch to telephone is reflected within seconds, and bookings pay nothing for it.
 """
 
 from __future__ import annotations
@@ -13,15 +14,12 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduling.models import Appointment, Patient, Service, Site
 from scheduling.slots import to_london
 from telehealth.db import utcnow
 from telehealth.errors import InvalidInput
-from telehealth.events import AppointmentChanged
 from telehealth.travel.estimators import (
     Estimator,
     MatrixEstimator,
@@ -175,23 +173,6 @@ async def _store(
     existing.computed_at = utcnow()
     await session.flush()
     return Outcome(existing, changed=changed)
-
-
-async def enqueue(session: AsyncSession, appointment_id: int) -> None:
-    """Mark the appointment's record for (re)computing, in the caller's transaction."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(TravelQueue)
-        .values(appointment_id=appointment_id, queued_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["appointment_id"])
-    )
-
-
-async def on_appointment_changed(session: AsyncSession, event: AppointmentChanged) -> None:
-    """Every change can move the figures: a new time or mode, a cancellation, a telephone
-    consultation, an attended appointment for the `attended` basis."""
-    await enqueue(session, event.appointment_id)
 
 
 async def stale(session: AsyncSession, *, limit: int = BATCH) -> list[int]:
