@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.models import OutboxMessage, OutboxStatus
-from telehealth.db import utcnow
+from telehealth.db import table_of, utcnow
 
 LEASE = timedelta(minutes=5)
 BASE_DELAY = timedelta(seconds=30)
@@ -57,6 +57,15 @@ class NewMessage:
     not_before: datetime | None = None
 
 
+# Built once per dialect, on the table (see `table_of`): booking runs this on every request.
+_ENQUEUE = {
+    name: insert(table_of(OutboxMessage))
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(table_of(OutboxMessage).c.id)
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 async def enqueue(session: AsyncSession, messages: Sequence[NewMessage]) -> int:
     """Add messages; any whose dedupe key is already queued are skipped. Returns how many
     were added."""
@@ -85,10 +94,7 @@ async def enqueue(session: AsyncSession, messages: Sequence[NewMessage]) -> int:
         }
         for m in messages
     ]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = await session.execute(statement.returning(OutboxMessage.id), rows)
+    result = await session.execute(_ENQUEUE[session.get_bind().dialect.name], rows)
     return len(result.all())
 
 

@@ -226,13 +226,22 @@ async def _place_into(
     raise SlotUnavailable("no video room is free at that hub at that time")
 
 
+# Built once per dialect: the statement is the same on every booking.
+_INSERT = {
+    name: insert(Appointment)
+    .on_conflict_do_nothing(index_elements=["reference"])
+    .returning(Appointment)
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 async def _insert(
     session: AsyncSession, placement: Placement, patient_id: int, booked_by: int | None
 ) -> Appointment:
     """The booking path without a room to choose: one INSERT that skips a clashing random
     reference (ON CONFLICT DO NOTHING, then draw again) instead of a savepoint around it. An
     overlap still aborts it, and the request with it, as a 409."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = _INSERT[session.get_bind().dialect.name]
     for _ in range(_REFERENCE_ATTEMPTS):
         values = {
             "reference": new_reference(),
@@ -251,11 +260,6 @@ async def _insert(
             "busy_until": placement.busy_until,
             "sequence": 0,
         }
-        statement = (
-            insert(Appointment)
-            .on_conflict_do_nothing(index_elements=["reference"])
-            .returning(Appointment)
-        )
         try:
             found = (await session.scalars(statement, [values])).first()
         except IntegrityError as exc:

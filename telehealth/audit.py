@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from telehealth.db import Base, UTCDateTime, utcnow
+from telehealth.db import Base, UTCDateTime, table_of, utcnow
 
 
 class AuditEvent(Base):
@@ -30,6 +30,9 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+_INSERT = insert(table_of(AuditEvent))
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -39,12 +42,16 @@ async def record(
     entity_id: int | None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
-            actor_user_id=actor_user_id,
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            detail=detail or {},
-        )
+    # A plain INSERT rather than an entity for the unit of work: nothing reads the row back in
+    # the request, and every patient-data request pays for this.
+    await session.execute(
+        _INSERT,
+        {
+            "at": utcnow(),
+            "actor_user_id": actor_user_id,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "detail": detail or {},
+        },
     )
