@@ -75,6 +75,7 @@ class BookingResult:
     app: LoadResult
     bare: LoadResult
     concurrency: int
+    round_ratios: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -170,36 +171,83 @@ def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log_path:
     raise RuntimeError(f"uvicorn did not answer within {STARTUP_SECONDS:.0f} s")
 
 
-async def drive(
-    name: str,
-    server: tuple[str, int],
-    path: str,
-    bodies: list[dict[str, Any]],
-    *,
-    headers: dict[str, str],
-    concurrency: int,
-    warmup: int,
-    max_seconds: float,
-) -> LoadResult:
-    """POST the bodies with `concurrency` requests in flight: the first `warmup` untimed,
-    then the rest until they run out or `max_seconds` pass. `server` is (base URL, pid)."""
-    base_url, pid = server
+@dataclass(frozen=True)
+class Target:
+    """One server under load: where to POST, with what, and what it did."""
+
+    result: LoadResult
+    server: tuple[str, int]  # base URL, uvicorn master pid
+    path: str
+    bodies: list[dict[str, Any]]
+    headers: dict[str, str]
+
+
+def _client(target: Target, concurrency: int) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    timeout = httpx.Timeout(30.0)
-    async with httpx.AsyncClient(
-        base_url=base_url, headers=headers, limits=limits, timeout=timeout
-    ) as client:
-        await _pump(client, path, bodies[:warmup], concurrency, LoadResult(name), None)
-        result = LoadResult(name)
-        started, client_cpu = time.perf_counter(), time.process_time()
-        server_cpu, database_cpu = cpu.tree_seconds(pid), cpu.postgres_seconds()
-        deadline = started + max_seconds
-        await _pump(client, path, bodies[warmup:], concurrency, result, deadline)
-        result.seconds = time.perf_counter() - started
-        result.client_cpu_seconds = time.process_time() - client_cpu
-        result.server_cpu_seconds = cpu.tree_seconds(pid) - server_cpu
-        result.database_cpu_seconds = cpu.postgres_seconds() - database_cpu
-    return result
+    return httpx.AsyncClient(
+        base_url=target.server[0],
+        headers=target.headers,
+        limits=limits,
+        timeout=httpx.Timeout(30.0),
+    )
+
+
+async def _timed(
+    client: httpx.AsyncClient,
+    target: Target,
+    bodies: list[dict[str, Any]],
+    concurrency: int,
+    deadline: float,
+) -> LoadResult:
+    """One timed round against one server, added to its result; returns the round alone."""
+    pid = target.server[1]
+    part = LoadResult(target.result.name)
+    started, client_cpu = time.perf_counter(), time.process_time()
+    server_cpu, database_cpu = cpu.tree_seconds(pid), cpu.postgres_seconds()
+    await _pump(client, target.path, bodies, concurrency, part, deadline)
+    part.seconds = time.perf_counter() - started
+    part.client_cpu_seconds = time.process_time() - client_cpu
+    part.server_cpu_seconds = cpu.tree_seconds(pid) - server_cpu
+    part.database_cpu_seconds = cpu.postgres_seconds() - database_cpu
+    whole = target.result
+    whole.requests += part.requests
+    whole.seconds += part.seconds
+    whole.statuses.update(part.statuses)
+    whole.errors += part.errors[: max(0, 5 - len(whole.errors))]
+    whole.latency.samples += part.latency.samples
+    whole.client_cpu_seconds += part.client_cpu_seconds
+    whole.server_cpu_seconds += part.server_cpu_seconds
+    whole.database_cpu_seconds += part.database_cpu_seconds
+    return part
+
+
+async def alternate(
+    app: Target, bare: Target, *, rounds: int, concurrency: int, warmup: int, max_seconds: float
+) -> list[float]:
+    """Drive both servers in alternating rounds (app first in even rounds, bare first in odd
+    ones), so a change in the machine's background load during the run weighs on both alike
+    instead of on whichever ran second. Each target's first `warmup` bodies go untimed.
+    Returns each round's app/bare rate ratio."""
+    async with _client(app, concurrency) as app_client, _client(bare, concurrency) as bare_client:
+        clients = {app.result.name: app_client, bare.result.name: bare_client}
+        for target in (app, bare):
+            warm = LoadResult(target.result.name)
+            await _pump(clients[target.result.name], target.path, target.bodies[:warmup],
+                        concurrency, warm, None)  # fmt: skip
+        per_round = (len(app.bodies) - warmup) // rounds
+        ratios = []
+        for r in range(rounds):
+            rates: dict[str, float] = {}
+            order = (app, bare) if r % 2 == 0 else (bare, app)
+            for target in order:
+                chunk = target.bodies[warmup + r * per_round : warmup + (r + 1) * per_round]
+                deadline = time.perf_counter() + max_seconds / rounds
+                part = await _timed(
+                    clients[target.result.name], target, chunk, concurrency, deadline
+                )
+                rates[target.result.name] = part.rate
+            ratios.append(rates[app.result.name] / rates[bare.result.name])
+    return ratios
 
 
 async def _pump(
@@ -244,24 +292,28 @@ async def run(
     concurrency: int,
     max_seconds: float,
     log_dir: Path,
+    rounds: int = 1,
 ) -> BookingResult:
-    """Book `requests` slots (after `warmup`) through each server in turn; patients 1..2n."""
+    """Book `requests` slots (after `warmup`) through each server, in `rounds` alternating
+    rounds; patients 1..2n. `max_seconds` bounds each server's timed rounds together."""
     per_run = warmup + requests
     found = await free_slots(sessionmaker, service_id, 2 * per_run)
     patients = range(1, 2 * per_run + 1)
     pairs = list(zip(found, patients, strict=True))
     app_bodies = [app_body(s, service_id, p) for s, p in pairs[:per_run]]
     bare_bodies = [bare_body(s, service_id, p) for s, p in pairs[per_run:]]
-    bounds: dict[str, Any] = {
-        "concurrency": concurrency,
-        "warmup": warmup,
-        "max_seconds": max_seconds,
-    }
-    with uvicorn_server("app:app", database_url, log_dir / "bench-app.log") as server:
-        app = await drive(
-            "app", server, "/api/v1/appointments", app_bodies,
-            headers={"Authorization": f"Bearer {token}"}, **bounds,
+    log_app, log_bare = log_dir / "bench-app.log", log_dir / "bench-bare.log"
+    with (
+        uvicorn_server("app:app", database_url, log_app) as app_server,
+        uvicorn_server("bench.bare_app:app", database_url, log_bare) as bare_server,
+    ):
+        app = Target(
+            LoadResult("app"), app_server, "/api/v1/appointments", app_bodies,
+            {"Authorization": f"Bearer {token}"},
         )  # fmt: skip
-    with uvicorn_server("bench.bare_app:app", database_url, log_dir / "bench-bare.log") as server:
-        bare = await drive("bare", server, "/appointments", bare_bodies, headers={}, **bounds)
-    return BookingResult(app, bare, concurrency)
+        bare = Target(LoadResult("bare"), bare_server, "/appointments", bare_bodies, {})
+        ratios = await alternate(
+            app, bare, rounds=rounds, concurrency=concurrency, warmup=warmup,
+            max_seconds=max_seconds,
+        )  # fmt: skip
+    return BookingResult(app.result, bare.result, concurrency, ratios)

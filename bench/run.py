@@ -56,6 +56,7 @@ class Plan:
     booking_seconds: float
     profile_calls: int
     outbox_appointments: int
+    booking_rounds: int
 
     @property
     def patients(self) -> int:
@@ -64,8 +65,8 @@ class Plan:
 
 def plan_for(args: argparse.Namespace) -> Plan:
     if args.quick:
-        return Plan(20, 5_000, 10, 2, 10.0, 200, 16, 8, 10.0, 5, 100)
-    return Plan(args.clinicians, args.appointments, 50, 5, 60.0, 2_000, 64, 16, 20.0, 20, 1_000)
+        return Plan(20, 5_000, 10, 2, 10.0, 200, 16, 8, 10.0, 5, 100, 2)
+    return Plan(args.clinicians, args.appointments, 50, 5, 60.0, 3_000, 64, 16, 30.0, 20, 1_000, 6)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -131,6 +132,7 @@ async def main(args: argparse.Namespace) -> report.Results:
                 concurrency=plan.booking_concurrency,
                 max_seconds=plan.booking_seconds,
                 log_dir=Path(logs),
+                rounds=plan.booking_rounds,
             )
         print(f"booking: {bookings.app.rate:.0f} vs {bookings.bare.rate:.0f} req/s", flush=True)
         mail = await outbox.run(

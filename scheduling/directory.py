@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -160,10 +160,7 @@ async def get_clinician_out(session: AsyncSession, clinician_id: int) -> Clinici
 
 
 async def require_clinician(session: AsyncSession, clinician_id: int) -> Clinician:
-    return _active_clinician(await session.get(Clinician, clinician_id), clinician_id)
-
-
-def _active_clinician(found: Clinician | None, clinician_id: int) -> Clinician:
+    found = await session.get(Clinician, clinician_id)
     if found is None or not found.active:
         raise InvalidInput.field("clinician_id", f"no active clinician with id {clinician_id}")
     return found
@@ -215,34 +212,7 @@ async def get_service_out(session: AsyncSession, service_id: int) -> ServiceOut:
 
 
 async def require_service(session: AsyncSession, service_id: int) -> Service:
-    return _active_service(await session.get(Service, service_id), service_id)
-
-
-def _active_service(found: Service | None, service_id: int) -> Service:
+    found = await session.get(Service, service_id)
     if found is None or not found.active:
         raise InvalidInput.field("service_id", f"no active service with id {service_id}")
     return found
-
-
-_SERVICE_AND_CLINICIAN = (
-    select(Service, Clinician)
-    .join(Clinician, Clinician.id == bindparam("clinician_id"))
-    .where(Service.id == bindparam("service_id"))
-)
-
-
-async def require_service_and_clinician(
-    session: AsyncSession, service_id: int, clinician_id: int
-) -> tuple[Service, Clinician]:
-    """Both, active, in one round trip (booking needs both); the same 422s as asking for
-    each, the service's first."""
-    row = (
-        await session.execute(
-            _SERVICE_AND_CLINICIAN, {"service_id": service_id, "clinician_id": clinician_id}
-        )
-    ).first()
-    service, clinician = row if row is not None else (None, None)
-    if service is None:
-        # No row says one of them is missing, not which: ask for the service alone.
-        service = await session.get(Service, service_id)
-    return _active_service(service, service_id), _active_clinician(clinician, clinician_id)

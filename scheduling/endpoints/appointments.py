@@ -147,6 +147,7 @@ async def book(ctx: Context, body: BookingIn) -> AppointmentOut:
         mode=body.mode,
         site_id=body.site_id,
         start=body.start,
+        patient_id=body.patient if isinstance(body.patient, int) else None,
     )
     patient = await _patient_for(ctx, body.patient)
     appointment = await booking.book(

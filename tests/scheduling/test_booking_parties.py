@@ -1,23 +1,35 @@
-"""Directory look-ups the booking path relies on."""
+"""The booking check's one look-up of service, clinician and patient: the same answers, and
+the same 422s naming the field, as asking for each."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling.directory import require_service_and_clinician
+from scheduling.booking import _parties
 from telehealth.errors import InvalidInput
-from tests.builders import make_clinic
+from tests.builders import make_clinic, make_patient
 
 MISSING = 987_654
 
 
-async def test_service_and_clinician_come_together(session: AsyncSession) -> None:
+@pytest.mark.parametrize("with_patient", [True, False])
+async def test_all_come_together(session: AsyncSession, with_patient: bool) -> None:
     clinic = await make_clinic(session)
-    service, clinician = await require_service_and_clinician(
-        session, clinic.service.id, clinic.clinician.id
+    patient = await make_patient(session)
+    service, clinician, found = await _parties(
+        session, clinic.service.id, clinic.clinician.id, patient.id if with_patient else None
     )
     assert (service.id, clinician.id) == (clinic.service.id, clinic.clinician.id)
+    assert found is (patient if with_patient else None)
+
+
+async def test_a_missing_patient_is_left_to_its_own_look_up(session: AsyncSession) -> None:
+    clinic = await make_clinic(session)
+    service, clinician, patient = await _parties(
+        session, clinic.service.id, clinic.clinician.id, MISSING
+    )
+    assert (service, clinician, patient) == (clinic.service, clinic.clinician, None)
 
 
 @pytest.mark.parametrize(
@@ -25,7 +37,7 @@ async def test_service_and_clinician_come_together(session: AsyncSession) -> Non
     [
         (True, False, None, "service_id"),
         (False, True, None, "clinician_id"),
-        (True, True, None, "service_id"),  # the service is named first, as before
+        (True, True, None, "service_id"),  # the service is named first
         (False, False, "service", "service_id"),
         (False, False, "clinician", "clinician_id"),
     ],
@@ -38,15 +50,17 @@ async def test_a_missing_or_inactive_one_is_named(
     field: str,
 ) -> None:
     clinic = await make_clinic(session)
+    patient = await make_patient(session)
     if inactive == "service":
         clinic.service.active = False
     if inactive == "clinician":
         clinic.clinician.active = False
     await session.flush()
     with pytest.raises(InvalidInput) as raised:
-        await require_service_and_clinician(
+        await _parties(
             session,
             MISSING if service_missing else clinic.service.id,
             MISSING if clinician_missing else clinic.clinician.id,
+            patient.id,
         )
     assert list(raised.value.fields) == [field]
