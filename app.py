@@ -68,7 +68,7 @@ def create_app(
         if not owns_engine:
             yield
             return
-        engine = create_engine(settings.database_url, echo=settings.log_sql)
+        engine = create_engine(settings.database_url, **settings.engine_options)
         app.state.sessionmaker = make_sessionmaker(engine)
         relay = None
         if engine.dialect.name == "postgresql":

@@ -6,8 +6,11 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.config import Config
+
+from telehealth.db import MAX_OVERFLOW, POOL_SIZE
 
 DEFAULT_SQLITE_PATH = Path("var") / "telehealth.db"
 DEV_SECRET_HINT = "dev-only-"
@@ -28,6 +31,12 @@ def parse_offsets(value: str) -> tuple[int, ...]:
     return tuple(sorted(set(minutes), reverse=True))
 
 
+def _at_least(low: int, name: str, value: int) -> int:
+    if value < low:
+        raise ValueError(f"{name} must be at least {low}, not {value}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = field(default_factory=_default_database_url)
@@ -37,6 +46,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     log_sql: bool = False
+    database_pool_size: int = POOL_SIZE  # PostgreSQL connections kept per process
+    database_max_overflow: int = MAX_OVERFLOW
     # Where patients reach this service; used to build join and invite links.
     public_base_url: str = "http://127.0.0.1:8000"
     video_provider: str = "jitsi"  # jitsi | link
@@ -63,6 +74,15 @@ class Settings:
     osrm_url: str = ""  # an OSRM routing server for travel estimates, if there is one
 
     @property
+    def engine_options(self) -> dict[str, Any]:
+        """`db.create_engine` keywords for the long-running processes (server, worker)."""
+        return {
+            "echo": self.log_sql,
+            "pool_size": self.database_pool_size,
+            "max_overflow": self.database_max_overflow,
+        }
+
+    @property
     def is_development(self) -> bool:
         return self.environment in {"development", "test"}
 
@@ -84,6 +104,14 @@ class Settings:
             host=config("HOST", default="127.0.0.1"),
             port=config("PORT", cast=int, default=8000),
             log_sql=config("LOG_SQL", cast=bool, default=False),
+            database_pool_size=_at_least(
+                1, "DATABASE_POOL_SIZE", config("DATABASE_POOL_SIZE", cast=int, default=POOL_SIZE)
+            ),
+            database_max_overflow=_at_least(
+                0,
+                "DATABASE_MAX_OVERFLOW",
+                config("DATABASE_MAX_OVERFLOW", cast=int, default=MAX_OVERFLOW),
+            ),
             public_base_url=config("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/"),
             video_provider=config("VIDEO_PROVIDER", default="jitsi"),
             jitsi_base_url=config("JITSI_BASE_URL", default="https://meet.jit.si").rstrip("/"),

@@ -75,7 +75,7 @@ async def _travel_loop(
 
 
 async def run(settings: Settings, *, once: bool = False) -> None:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, **settings.engine_options)
     sessionmaker = make_sessionmaker(engine)
     senders = senders_from(settings)
     try:
