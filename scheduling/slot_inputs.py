@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, and_, bindparam, func, select, text, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from scheduling import slots
 from scheduling.models import (
@@ -28,9 +27,21 @@ from scheduling.models import (
     SiteKind,
     VideoRoom,
 )
+from telehealth.db import table_of
 
 # Services are at most 8 hours long with at most 4 hours of buffer (ServiceIn's limits).
 LONGEST_APPOINTMENT = timedelta(hours=12)
+# Queries on the tables, not the mapped classes: these are plain rows, and Core hands back
+# thousands of them (a month of bookings) at a fraction of the ORM's cost per row.
+_sessions = table_of(ClinicianSession)
+_session_services = table_of(SessionService)
+_session_hubs = table_of(SessionHub)
+_clinicians = table_of(Clinician)
+_leave = table_of(Leave)
+_appointments = table_of(Appointment)
+_rooms = table_of(VideoRoom)
+_sites = table_of(Site)
+_closures = table_of(RoomClosure)
 _ACTIVE = text(ACTIVE_STATUS_SQL.replace("status", "appointments.status"))
 
 
@@ -44,8 +55,8 @@ def local_window(start_date: date, end_date: date) -> slots.Interval:
 async def hubs_of(session: AsyncSession, session_ids: list[int]) -> dict[int, list[int]]:
     hubs: dict[int, list[int]] = defaultdict(list)
     for sid, hub_id in await session.execute(
-        select(SessionHub.session_id, SessionHub.site_id).where(
-            SessionHub.session_id.in_(session_ids)
+        select(_session_hubs.c.session_id, _session_hubs.c.site_id).where(
+            _session_hubs.c.session_id.in_(session_ids)
         )
     ):
         hubs[sid].append(hub_id)
@@ -161,42 +172,42 @@ async def load_clinic_day(
 
 
 _SESSION_COLUMNS = (
-    ClinicianSession.id,
-    ClinicianSession.clinician_id,
-    ClinicianSession.weekday,
-    ClinicianSession.start_time,
-    ClinicianSession.end_time,
-    ClinicianSession.valid_from,
-    ClinicianSession.valid_until,
-    ClinicianSession.modes,
-    ClinicianSession.site_id,
-    ClinicianSession.bank_holidays,
+    _sessions.c.id,
+    _sessions.c.clinician_id,
+    _sessions.c.weekday,
+    _sessions.c.start_time,
+    _sessions.c.end_time,
+    _sessions.c.valid_from,
+    _sessions.c.valid_until,
+    _sessions.c.modes,
+    _sessions.c.site_id,
+    _sessions.c.bank_holidays,
 )
 
 
 _CLINIC_DAY = (
     select(
         *_SESSION_COLUMNS,
-        Leave.starts_at.label("leave_start"),
-        Leave.ends_at.label("leave_end"),
+        _leave.c.starts_at.label("leave_start"),
+        _leave.c.ends_at.label("leave_end"),
     )
-    .join(SessionService, SessionService.session_id == ClinicianSession.id)
-    .join(Clinician, Clinician.id == ClinicianSession.clinician_id)
+    .join(_session_services, _session_services.c.session_id == _sessions.c.id)
+    .join(_clinicians, _clinicians.c.id == _sessions.c.clinician_id)
     .outerjoin(
-        Leave,
+        _leave,
         and_(
-            Leave.clinician_id == ClinicianSession.clinician_id,
-            Leave.starts_at < bindparam("window_end"),
-            Leave.ends_at > bindparam("window_start"),
+            _leave.c.clinician_id == _sessions.c.clinician_id,
+            _leave.c.starts_at < bindparam("window_end"),
+            _leave.c.ends_at > bindparam("window_start"),
         ),
     )
     .where(
-        SessionService.service_id == bindparam("service_id"),
-        ClinicianSession.clinician_id == bindparam("clinician_id"),
-        ClinicianSession.weekday == bindparam("weekday"),
-        Clinician.active.is_(True),
-        ClinicianSession.valid_from <= bindparam("day"),
-        ClinicianSession.valid_until.is_(None) | (ClinicianSession.valid_until >= bindparam("day")),
+        _session_services.c.service_id == bindparam("service_id"),
+        _sessions.c.clinician_id == bindparam("clinician_id"),
+        _sessions.c.weekday == bindparam("weekday"),
+        _clinicians.c.active.is_(True),
+        _sessions.c.valid_from <= bindparam("day"),
+        _sessions.c.valid_until.is_(None) | (_sessions.c.valid_until >= bindparam("day")),
     )
 )
 
@@ -212,30 +223,30 @@ async def _sessions_for(
     # share of a slot search.
     statement = (
         select(*_SESSION_COLUMNS)
-        .join(SessionService, SessionService.session_id == ClinicianSession.id)
-        .join(Clinician, Clinician.id == ClinicianSession.clinician_id)
+        .join(_session_services, _session_services.c.session_id == _sessions.c.id)
+        .join(_clinicians, _clinicians.c.id == _sessions.c.clinician_id)
         .where(
-            SessionService.service_id == service_id,
-            Clinician.active.is_(True),
-            ClinicianSession.valid_from <= end_date,
-            (ClinicianSession.valid_until.is_(None)) | (ClinicianSession.valid_until >= start_date),
+            _session_services.c.service_id == service_id,
+            _clinicians.c.active.is_(True),
+            _sessions.c.valid_from <= end_date,
+            (_sessions.c.valid_until.is_(None)) | (_sessions.c.valid_until >= start_date),
         )
     )
     if clinician_id is not None:
-        statement = statement.where(ClinicianSession.clinician_id == clinician_id)
+        statement = statement.where(_sessions.c.clinician_id == clinician_id)
     return (await session.execute(statement)).all()
 
 
 async def _hub_rooms(session: AsyncSession) -> dict[int, int]:
     rows = await session.execute(
-        select(VideoRoom.site_id, func.count())
-        .join(Site, Site.id == VideoRoom.site_id)
+        select(_rooms.c.site_id, func.count())
+        .join(_sites, _sites.c.id == _rooms.c.site_id)
         .where(
-            VideoRoom.active.is_(True),
-            Site.active.is_(True),
-            Site.kind == SiteKind.COMMUNITY_HUB.value,
+            _rooms.c.active.is_(True),
+            _sites.c.active.is_(True),
+            _sites.c.kind == SiteKind.COMMUNITY_HUB.value,
         )
-        .group_by(VideoRoom.site_id)
+        .group_by(_rooms.c.site_id)
     )
     return {site_id: count for site_id, count in rows}
 
@@ -247,10 +258,10 @@ async def _leave_for(
     if not clinician_ids:
         return result
     rows = await session.execute(
-        select(Leave.clinician_id, Leave.starts_at, Leave.ends_at).where(
-            Leave.clinician_id.in_(clinician_ids),
-            Leave.starts_at < window.end,
-            Leave.ends_at > window.start,
+        select(_leave.c.clinician_id, _leave.c.starts_at, _leave.c.ends_at).where(
+            _leave.c.clinician_id.in_(clinician_ids),
+            _leave.c.starts_at < window.end,
+            _leave.c.ends_at > window.start,
         )
     )
     for clinician_id, start, end in rows:
@@ -260,8 +271,8 @@ async def _leave_for(
 
 def _overlapping(
     session: AsyncSession,
-    start: InstrumentedAttribute[datetime],
-    end: InstrumentedAttribute[datetime],
+    start: ColumnElement[datetime],
+    end: ColumnElement[datetime],
     window: slots.Interval,
 ) -> ColumnElement[bool]:
     """Appointments overlapping the window, written so an index answers it. On PostgreSQL that
@@ -275,9 +286,7 @@ def _overlapping(
     return and_(start < window.end, start > window.start - LONGEST_APPOINTMENT, end > window.start)
 
 
-def _instant(
-    session: AsyncSession, column: InstrumentedAttribute[datetime]
-) -> ColumnElement[datetime] | InstrumentedAttribute[datetime]:
+def _instant(session: AsyncSession, column: ColumnElement[datetime]) -> ColumnElement[datetime]:
     """asyncpg already returns aware UTC datetimes: read them as they come on the searches'
     biggest result sets, skipping UTCDateTime's per-value conversion."""
     if session.get_bind().dialect.name == "postgresql":
@@ -291,12 +300,12 @@ async def _clinician_busy(
     result: dict[int, list[slots.Interval]] = defaultdict(list)
     rows = await session.execute(
         select(
-            Appointment.clinician_id,
-            _instant(session, Appointment.starts_at),
-            _instant(session, Appointment.busy_until),
+            _appointments.c.clinician_id,
+            _instant(session, _appointments.c.starts_at),
+            _instant(session, _appointments.c.busy_until),
         ).where(
-            Appointment.clinician_id.in_(clinician_ids),
-            _overlapping(session, Appointment.starts_at, Appointment.busy_until, window),
+            _appointments.c.clinician_id.in_(clinician_ids),
+            _overlapping(session, _appointments.c.starts_at, _appointments.c.busy_until, window),
             _ACTIVE,
         )
     )
@@ -311,14 +320,14 @@ async def _room_busy(
     result: dict[int, list[slots.Interval]] = defaultdict(list)
     rows = await session.execute(
         select(
-            VideoRoom.site_id,
-            _instant(session, Appointment.starts_at),
-            _instant(session, Appointment.ends_at),
+            _rooms.c.site_id,
+            _instant(session, _appointments.c.starts_at),
+            _instant(session, _appointments.c.ends_at),
         )
-        .join(VideoRoom, VideoRoom.id == Appointment.room_id)
+        .join(_rooms, _rooms.c.id == _appointments.c.room_id)
         .where(
-            VideoRoom.site_id.in_(hub_ids),
-            _overlapping(session, Appointment.starts_at, Appointment.ends_at, window),
+            _rooms.c.site_id.in_(hub_ids),
+            _overlapping(session, _appointments.c.starts_at, _appointments.c.ends_at, window),
             _ACTIVE,
         )
     )
@@ -326,12 +335,12 @@ async def _room_busy(
         result[site_id].append(slots.Interval(start, end))
     # A room out of service takes one room's capacity for as long as it is closed.
     closures = await session.execute(
-        select(VideoRoom.site_id, RoomClosure.starts_at, RoomClosure.ends_at)
-        .join(VideoRoom, VideoRoom.id == RoomClosure.room_id)
+        select(_rooms.c.site_id, _closures.c.starts_at, _closures.c.ends_at)
+        .join(_rooms, _rooms.c.id == _closures.c.room_id)
         .where(
-            VideoRoom.site_id.in_(hub_ids),
-            RoomClosure.starts_at < window.end,
-            RoomClosure.ends_at > window.start,
+            _rooms.c.site_id.in_(hub_ids),
+            _closures.c.starts_at < window.end,
+            _closures.c.ends_at > window.start,
         )
     )
     for site_id, start, end in closures:
