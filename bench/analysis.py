@@ -74,11 +74,21 @@ def _booking(results: Results) -> list[str]:
         "- Both servers keep up to 20 PostgreSQL connections per process (`DATABASE_POOL_SIZE`). "
         "With SQLAlchemy's default of five, connections opened past the pool at 16 requests in "
         "flight were closed on return and reopened: a PostgreSQL backend forked per few "
-        "requests, with every statement prepared again, which cost the app about two fifths of "
-        "its rate and hid from the per-process CPU figures (the backends had exited).",
-        f"- Caveat: the load generator used {bare_cpu[0]:.1f} ms of CPU per bare request, "
-        f"{100 * b.bare.client_cpu_seconds / max(b.bare.seconds, 1e-9):.0f}% of a core, on "
-        "the same two cores: the bare rate is probably understated.",
+        "requests, with every statement prepared again, which cost the app a quarter of its "
+        "rate (348 against 456 requests/s) and hid from the per-process CPU figures (the "
+        "backends had exited).",
+        f"- The load generator is wrk ({bare_cpu[0]:.2f} ms of CPU per bare request), so "
+        "both servers get the machine. Until this run the benchmark drove them with httpx, "
+        "which spent 1.5 ms of CPU per request on the same two cores and held the bare "
+        "endpoint near 600 requests/s; measured that way the ratio read 0.6 to 0.7, which "
+        "said more about the client than about the app.",
+        f"- What the gap is made of, per booking: the app's {app_cpu[1] + app_cpu[2]:.1f} ms of "
+        f"server and PostgreSQL CPU against the bare endpoint's {bare_cpu[1] + bare_cpu[2]:.1f} "
+        "ms. Each extra round trip costs about 0.3 ms of the machine all told (Python, "
+        "PostgreSQL and the kernel); a cached token look-up alone, tried by hand, raised the "
+        "app's rate by a fifth. Left to do: a token cache invalidated across processes by "
+        "NOTIFY; one query for the parties and the clinic day; the outbox and audit rows in "
+        "one round trip; the appointment insert on the table rather than through the ORM.",
         (
             "- Every booking got 201, and the HTTP endpoint returned exactly the handler's slots."
             if b.app.failures == 0 and b.bare.failures == 0

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import resource
+import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -25,7 +29,6 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench import cpu
-from bench.timing import Timings
 from scheduling import slots
 from scheduling.directory import require_service
 from scheduling.slot_inputs import load_availability, service_rules
@@ -44,7 +47,8 @@ class LoadResult:
     seconds: float = 0.0
     statuses: Counter[int] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
-    latency: Timings = field(default_factory=Timings)
+    # wrk's p50 and p95 latency (ms) of each timed round.
+    round_latencies: list[tuple[float, float]] = field(default_factory=list)
     # CPU seconds while timed: the load generator, the uvicorn workers, PostgreSQL.
     client_cpu_seconds: float = 0.0
     server_cpu_seconds: float = 0.0
@@ -68,6 +72,16 @@ class LoadResult:
     @property
     def failures(self) -> int:
         return self.requests - self.statuses.get(201, 0)
+
+    @property
+    def p50(self) -> float:
+        """The median of the rounds' p50 latencies, ms."""
+        return statistics.median(p50 for p50, _ in self.round_latencies)
+
+    @property
+    def p95(self) -> float:
+        """The median of the rounds' p95 latencies, ms."""
+        return statistics.median(p95 for _, p95 in self.round_latencies)
 
 
 @dataclass(frozen=True)
@@ -192,93 +206,113 @@ def _client(target: Target, concurrency: int) -> httpx.AsyncClient:
     )
 
 
-async def _timed(
-    client: httpx.AsyncClient,
-    target: Target,
-    bodies: list[dict[str, Any]],
-    concurrency: int,
-    deadline: float,
-) -> LoadResult:
-    """One timed round against one server, added to its result; returns the round alone."""
-    pid = target.server[1]
-    part = LoadResult(target.result.name)
-    started, client_cpu = time.perf_counter(), time.process_time()
+WRK_SCRIPT = Path(__file__).with_name("wrk_post.lua")
+WRK_THREADS = 2
+
+
+def require_wrk() -> str:
+    found = shutil.which("wrk")
+    if found is None:
+        raise SystemExit(
+            "the booking benchmark drives the servers with wrk, a load generator in C that "
+            "leaves the CPU to the servers: install it (Debian: apt-get install wrk)"
+        )
+    return found
+
+
+def _timed(target: Target, bodies: list[dict[str, Any]], concurrency: int, seconds: float,
+           work_dir: Path) -> LoadResult:  # fmt: skip
+    """One timed round of `seconds` against one server, driven by wrk, added to the target's
+    result; returns the round alone. Python's own HTTP clients cost a millisecond or more of
+    CPU per request on the same cores, capping the bare endpoint before the server does."""
+    base_url, pid = target.server
+    bodies_file = work_dir / f"{target.result.name}-bodies.jsonl"
+    bodies_file.write_text("".join(json.dumps(b) + "\n" for b in bodies))
+    env = {
+        **os.environ,
+        "BODIES_FILE": str(bodies_file),
+        "WRK_PATH": target.path,
+        "WRK_AUTH": target.headers.get("Authorization", ""),
+        "WRK_THREADS": str(WRK_THREADS),
+    }
+    command = [require_wrk(), "-t", str(WRK_THREADS), "-c", str(concurrency)]
+    command += ["-d", f"{seconds:.0f}s", "--timeout", "30s", "-s", str(WRK_SCRIPT), base_url]
+    client_cpu = _children_cpu_seconds()
     server_cpu, database_cpu = cpu.tree_seconds(pid), cpu.postgres_seconds()
-    await _pump(client, target.path, bodies, concurrency, part, deadline)
-    part.seconds = time.perf_counter() - started
-    part.client_cpu_seconds = time.process_time() - client_cpu
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    part = LoadResult(target.result.name)
     part.server_cpu_seconds = cpu.tree_seconds(pid) - server_cpu
     part.database_cpu_seconds = cpu.postgres_seconds() - database_cpu
+    part.client_cpu_seconds = _children_cpu_seconds() - client_cpu
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    if summary["exhausted"]:
+        raise RuntimeError(f"{target.result.name}: wrk ran out of bodies; give it more")
+    part.requests = summary["created"] + summary["other"]
+    part.seconds = summary["seconds"]
+    part.statuses[201] = summary["created"]
+    part.statuses[0] = summary["other"] + summary["socket_errors"]
+    if summary["first_error"]:
+        part.errors.append(summary["first_error"])
+    part.round_latencies.append((summary["p50_ms"], summary["p95_ms"]))
     whole = target.result
     whole.requests += part.requests
     whole.seconds += part.seconds
     whole.statuses.update(part.statuses)
     whole.errors += part.errors[: max(0, 5 - len(whole.errors))]
-    whole.latency.samples += part.latency.samples
+    whole.round_latencies += part.round_latencies
     whole.client_cpu_seconds += part.client_cpu_seconds
     whole.server_cpu_seconds += part.server_cpu_seconds
     whole.database_cpu_seconds += part.database_cpu_seconds
     return part
 
 
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def alternate(
-    app: Target, bare: Target, *, rounds: int, concurrency: int, warmup: int, max_seconds: float
+    app: Target,
+    bare: Target,
+    *,
+    rounds: int,
+    concurrency: int,
+    warmup: int,
+    round_seconds: float,
+    work_dir: Path,
 ) -> list[float]:
     """Drive both servers in alternating rounds (app first in even rounds, bare first in odd
     ones), so a change in the machine's background load during the run weighs on both alike
     instead of on whichever ran second. Each target's first `warmup` bodies go untimed.
     Returns each round's app/bare rate ratio."""
-    async with _client(app, concurrency) as app_client, _client(bare, concurrency) as bare_client:
-        clients = {app.result.name: app_client, bare.result.name: bare_client}
-        for target in (app, bare):
-            warm = LoadResult(target.result.name)
-            await _pump(clients[target.result.name], target.path, target.bodies[:warmup],
-                        concurrency, warm, None)  # fmt: skip
-        per_round = (len(app.bodies) - warmup) // rounds
-        ratios = []
-        for r in range(rounds):
-            rates: dict[str, float] = {}
-            order = (app, bare) if r % 2 == 0 else (bare, app)
-            for target in order:
-                chunk = target.bodies[warmup + r * per_round : warmup + (r + 1) * per_round]
-                deadline = time.perf_counter() + max_seconds / rounds
-                part = await _timed(
-                    clients[target.result.name], target, chunk, concurrency, deadline
-                )
-                rates[target.result.name] = part.rate
-            ratios.append(rates[app.result.name] / rates[bare.result.name])
+    for target in (app, bare):
+        await _warm_up(target, target.bodies[:warmup], concurrency)
+    ratios = []
+    for r in range(rounds):
+        rates: dict[str, float] = {}
+        for target in (app, bare) if r % 2 == 0 else (bare, app):
+            per_round = (len(target.bodies) - warmup) // rounds
+            chunk = target.bodies[warmup + r * per_round : warmup + (r + 1) * per_round]
+            part = await asyncio.to_thread(
+                _timed, target, chunk, concurrency, round_seconds, work_dir
+            )
+            rates[target.result.name] = part.statuses[201] / part.seconds
+        ratios.append(rates[app.result.name] / rates[bare.result.name])
     return ratios
 
 
-async def _pump(
-    client: httpx.AsyncClient,
-    path: str,
-    bodies: list[dict[str, Any]],
-    concurrency: int,
-    result: LoadResult,
-    deadline: float | None,
-) -> None:
+async def _warm_up(target: Target, bodies: list[dict[str, Any]], concurrency: int) -> None:
+    """Untimed bookings through httpx: fills the servers' pools and statement caches."""
     pending = iter(bodies)
+    async with _client(target, concurrency) as client:
 
-    async def worker() -> None:
-        for body in pending:
-            if deadline is not None and time.perf_counter() > deadline:
-                return
-            started = time.perf_counter()
-            try:
-                response = await client.post(path, json=body)
-            except httpx.HTTPError as exc:
-                result.requests += 1
-                result.statuses[0] += 1
-                result.errors.append(f"{type(exc).__name__}: {exc}")
-                continue
-            result.latency.samples.append(time.perf_counter() - started)
-            result.requests += 1
-            result.statuses[response.status_code] += 1
-            if response.status_code != 201 and len(result.errors) < 5:
-                result.errors.append(f"{response.status_code}: {response.text[:300]}")
+        async def worker() -> None:
+            for body in pending:
+                response = await client.post(target.path, json=body)
+                if response.status_code != 201:
+                    raise RuntimeError(f"warm-up booking refused: {response.text[:300]}")
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
 async def run(
@@ -287,16 +321,18 @@ async def run(
     service_id: int,
     token: str,
     *,
-    requests: int,
+    bodies_per_round: int,
     warmup: int,
     concurrency: int,
-    max_seconds: float,
+    rounds: int,
+    round_seconds: float,
     log_dir: Path,
-    rounds: int = 1,
 ) -> BookingResult:
-    """Book `requests` slots (after `warmup`) through each server, in `rounds` alternating
-    rounds; patients 1..2n. `max_seconds` bounds each server's timed rounds together."""
-    per_run = warmup + requests
+    """Book through each server for `rounds` alternating rounds of `round_seconds`, each with
+    `bodies_per_round` distinct free slots on offer (more than a round can take), after
+    `warmup` untimed bookings; patients 1..2n."""
+    require_wrk()
+    per_run = warmup + rounds * bodies_per_round
     found = await free_slots(sessionmaker, service_id, 2 * per_run)
     patients = range(1, 2 * per_run + 1)
     pairs = list(zip(found, patients, strict=True))
@@ -314,6 +350,6 @@ async def run(
         bare = Target(LoadResult("bare"), bare_server, "/appointments", bare_bodies, {})
         ratios = await alternate(
             app, bare, rounds=rounds, concurrency=concurrency, warmup=warmup,
-            max_seconds=max_seconds,
+            round_seconds=round_seconds, work_dir=log_dir,
         )  # fmt: skip
     return BookingResult(app.result, bare.result, concurrency, ratios)

@@ -45,7 +45,7 @@ SPECIALTIES = (
 # Per service, cycling: appointment length and buffer in minutes.
 LENGTHS = (20, 30, 20, 25, 30, 20, 25, 20, 30, 20)
 BUFFERS = (0, 0, 5, 0, 10, 0, 0, 10, 0, 5)
-BENCH_CLINICIANS = 10
+BENCH_CLINICIANS = 16
 BENCH_HOURS = (time(8), time(20))
 
 

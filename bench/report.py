@@ -125,7 +125,7 @@ def _load_row(result: LoadResult) -> str:
     client, server, database = result.cpu_ms_per_request()
     return (
         f"| {result.name} | {result.requests} | {result.seconds:.1f} | {result.rate:.0f} "
-        f"| {result.latency.p50:.1f} | {result.latency.p95:.1f} | {result.failures} "
+        f"| {result.p50:.1f} | {result.p95:.1f} | {result.failures} "
         f"| {client:.1f} / {server:.1f} / {database:.1f} |"
     )
 
@@ -145,8 +145,9 @@ def tables(results: Results) -> list[str]:
         _timing_row("GET /api/v1/slots (ASGI, auth, JSON)", s.http, f"{s.http_ratio:.2f}x"),
         _timing_row("Bare SQL fetch of the same rows", s.bare, "1.00x"),
         "",
-        f"Booking: {b.concurrency} concurrent requests, uvicorn with 2 workers each; the two "
-        "servers are driven in alternating rounds so background load weighs on both alike.",
+        f"Booking: wrk with {b.concurrency} connections, uvicorn with 2 workers each; the two "
+        "servers are driven in alternating rounds so background load weighs on both alike. "
+        "Latencies are the medians of the rounds' p50 and p95.",
         "",
         "| Booking | requests | seconds | req/s | p50 ms | p95 ms | failures "
         "| CPU ms per request: client / server / PostgreSQL |",

@@ -82,7 +82,7 @@ def is_sqlite_url(url: str) -> bool:
 # Size the pool to the requests a process serves at once: a connection opened past it is
 # closed again on return, and a fresh PostgreSQL backend (a fork, its catalogue caches, every
 # prepared statement again) costs more CPU than the requests it serves; measured, the
-# default of five cost booking two fifths of its throughput at 16 requests in flight.
+# default of five cost booking a quarter of its throughput at 16 requests in flight.
 # Processes x POOL_SIZE must stay under PostgreSQL's max_connections (100 by default).
 POOL_SIZE = 20
 MAX_OVERFLOW = 10
