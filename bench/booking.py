@@ -245,6 +245,8 @@ def _timed(target: Target, bodies: list[dict[str, Any]], concurrency: int, secon
     part.database_cpu_seconds = cpu.postgres_seconds() - database_cpu
     part.client_cpu_seconds = _children_cpu_seconds() - client_cpu
     summary = json.loads(done.stdout.strip().splitlines()[-1])
+    if not summary["created"]:
+        raise RuntimeError(f"{target.result.name}: no booking succeeded: {summary['first_error']}")
     if summary["exhausted"]:
         raise RuntimeError(f"{target.result.name}: wrk ran out of bodies; give it more")
     part.requests = summary["created"] + summary["other"]
@@ -327,14 +329,16 @@ async def run(
     rounds: int,
     round_seconds: float,
     log_dir: Path,
+    patient_count: int,
 ) -> BookingResult:
     """Book through each server for `rounds` alternating rounds of `round_seconds`, each with
     `bodies_per_round` distinct free slots on offer (more than a round can take), after
-    `warmup` untimed bookings; patients 1..2n."""
+    `warmup` untimed bookings. Patients are taken in turn from 1..patient_count: one comes
+    round again only thousands of slots later, never at a time they are already booked."""
     require_wrk()
     per_run = warmup + rounds * bodies_per_round
     found = await free_slots(sessionmaker, service_id, 2 * per_run)
-    patients = range(1, 2 * per_run + 1)
+    patients = [i % patient_count + 1 for i in range(2 * per_run)]
     pairs = list(zip(found, patients, strict=True))
     app_bodies = [app_body(s, service_id, p) for s, p in pairs[:per_run]]
     bare_bodies = [bare_body(s, service_id, p) for s, p in pairs[per_run:]]

@@ -65,8 +65,8 @@ class Plan:
 
 def plan_for(args: argparse.Namespace) -> Plan:
     if args.quick:
-        return Plan(20, 5_000, 10, 2, 10.0, 1_500, 16, 8, 1.0, 5, 100, 2)
-    return Plan(args.clinicians, args.appointments, 50, 5, 60.0, 3_500, 64, 16, 2.0, 20, 1_000, 6)
+        return Plan(20, 5_000, 10, 2, 10.0, 3_000, 16, 8, 1.0, 5, 100, 2)
+    return Plan(args.clinicians, args.appointments, 50, 5, 60.0, 5_500, 64, 16, 2.0, 20, 1_000, 5)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -122,6 +122,7 @@ async def main(args: argparse.Namespace) -> report.Results:
             max_seconds=plan.search_seconds,
         )
         print(f"slot search: {search.orm.p50:.1f} ms p50, {search.slots} slots", flush=True)
+        profiled_patients = plan.patients - 2 * plan.profile_calls - 2
         with tempfile.TemporaryDirectory(prefix="telehealth-bench-") as logs:
             bookings = await booking.run(
                 sessionmaker,
@@ -134,6 +135,7 @@ async def main(args: argparse.Namespace) -> report.Results:
                 rounds=plan.booking_rounds,
                 round_seconds=plan.booking_round_seconds,
                 log_dir=Path(logs),
+                patient_count=profiled_patients,  # the rest are the profile's
             )
         print(f"booking: {bookings.app.rate:.0f} vs {bookings.bare.rate:.0f} req/s", flush=True)
         mail = await outbox.run(
@@ -151,7 +153,7 @@ async def main(args: argparse.Namespace) -> report.Results:
             data.bench_service_id,
             token,
             calls=plan.profile_calls,
-            first_patient=plan.patients - 2 * plan.profile_calls - 2,
+            first_patient=profiled_patients,
         )
         query_plans = await plans.run(engine, window)
     finally:
