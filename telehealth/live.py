@@ -9,6 +9,7 @@ announcements wait in the session and are handed to this process's broker after 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import defaultdict
@@ -128,17 +129,40 @@ async def follow(
 
 
 class PostgresRelay:
-    """LISTENs on one dedicated connection and feeds this process's broker."""
+    """LISTENs on one dedicated connection and feeds this process's broker. A lost connection
+    (PostgreSQL restarted, a network blip, an administrator's pg_terminate_backend) is
+    reopened with backoff: without that, every waiting room and clinic screen served by this
+    process would go quiet for good. Announcements made while it was away are not replayed;
+    each page fetches the full state when it (re)connects."""
+
+    RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self._connection: Any = None
+        self._stopping = False
+        self._reconnecting: asyncio.Task[None] | None = None
+
+    @property
+    def listening(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed()
+
+    @property
+    def server_pid(self) -> int | None:
+        """The PostgreSQL backend doing the listening (for tests and diagnostics)."""
+        return int(self._connection.get_server_pid()) if self.listening else None
 
     async def start(self) -> None:
+        self._stopping = False
+        await self._connect()
+
+    async def _connect(self) -> None:
         import asyncpg
 
-        self._connection = await asyncpg.connect(self.dsn)
-        await self._connection.add_listener(CHANNEL, self._on_notify)
+        connection = await asyncpg.connect(self.dsn)
+        connection.add_termination_listener(self._on_lost)
+        await connection.add_listener(CHANNEL, self._on_notify)
+        self._connection = connection
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, raw: str) -> None:
         try:
@@ -146,7 +170,35 @@ class PostgresRelay:
         except (ValueError, KeyError):
             log.exception("ignoring a malformed live notification")
 
+    def _on_lost(self, _conn: Any) -> None:
+        if self._stopping:
+            return
+        log.warning("lost the connection listening for live updates; reconnecting")
+        self._connection = None
+        self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            try:
+                await self._connect()
+            except Exception as exc:
+                # asyncpg's own errors, OSError, timeouts: whichever it was, try again.
+                delay = self.RETRY_SECONDS[min(attempt, len(self.RETRY_SECONDS) - 1)]
+                attempt += 1
+                log.warning("live updates: reconnect failed (%s); again in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+            else:
+                log.info("listening for live updates again")
+                return
+
     async def stop(self) -> None:
+        self._stopping = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconnecting
+            self._reconnecting = None
         if self._connection is not None:
             await self._connection.close()
             self._connection = None

@@ -99,3 +99,32 @@ async def test_news_from_another_process(relay: str, project_root: Path) -> None
         assert result.returncode == 0, result.stderr
         got = await asyncio.wait_for(queue.get(), timeout=5)
     assert got["message"] == "from another process"
+
+
+async def test_the_relay_listens_again_after_losing_its_connection(fresh_database: str) -> None:
+    # Not the `relay` fixture: this relay must be the only one listening.
+    relay = fresh_database
+    if not relay.startswith("postgresql"):
+        return  # SQLite has no listening connection to lose.
+    dsn = make_url(relay).set(drivername="postgresql").render_as_string(False)
+    listener = live.PostgresRelay(dsn)
+    await listener.start()
+    try:
+        lost = listener.server_pid
+        engine = create_engine(relay)
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql(f"SELECT pg_terminate_backend({lost})")
+        await engine.dispose()
+        for _ in range(100):  # reconnecting takes a moment: allow up to 10 seconds
+            if listener.listening and listener.server_pid != lost:
+                break
+            await asyncio.sleep(0.1)
+        assert listener.listening and listener.server_pid != lost
+        appointment, clinician_id = await _appointment(relay)
+        async with live.broker.subscribe([f"clinician:{clinician_id}"]) as queue:
+            await _message(relay, appointment.id, "after the reconnect", commit=True)
+            got = await asyncio.wait_for(queue.get(), timeout=5)
+        assert got["message"] == "after the reconnect"
+    finally:
+        await listener.stop()
+    assert not listener.listening
