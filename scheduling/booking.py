@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -236,6 +236,20 @@ def _apply(appointment: Appointment, placement: Placement, room_id: int | None) 
     appointment.busy_until = placement.busy_until
 
 
+# pg_advisory_xact_lock(class, key): the class keeps our keys apart from anyone else's.
+_HUB_ROOMS_LOCK = 7_301
+
+
+async def _lock_hub_rooms(session: AsyncSession, hub_id: int | None) -> None:
+    """On PostgreSQL, one room choice at a time per hub, until commit. Concurrent bookings
+    would otherwise all reach for the hub's first free room: exclusion constraints checked
+    by two inserts at once can deadlock, each waiting on the other (PostgreSQL breaks it
+    after a second, and every retry collides the same way). Waiting here instead, the next
+    booking's room query sees the committed one. SQLite writers are serialised anyway."""
+    if hub_id is not None and session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(_HUB_ROOMS_LOCK, hub_id)))
+
+
 async def _place_into(
     session: AsyncSession, appointment: Appointment, placement: Placement, sequence: int
 ) -> None:
@@ -246,6 +260,7 @@ async def _place_into(
         appointment.sequence = sequence
         await _write(session, appointment)
         return
+    await _lock_hub_rooms(session, placement.site_id)
     # Rooms that looked free a moment ago may be taken by a concurrent booking; the database
     # refuses those, and we move on to the next room rather than failing the patient.
     for room_id in await _free_rooms(session, placement, exclude=appointment.id):
