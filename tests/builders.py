@@ -27,6 +27,17 @@ from telehealth.auth.service import create_token, create_user
 _counter = itertools.count(1)
 
 
+# A new patient's details as a booking request gives them: valid NHS number, a real postcode.
+NEW_PATIENT: dict[str, object] = {
+    "given_name": "Mary",
+    "family_name": "Atkinson",
+    "date_of_birth": "1948-02-29",
+    "nhs_number": "943 476 5919",
+    "email": "mary@example.com",
+    "postcode": "la4 5rj",
+}
+
+
 def _n() -> int:
     return next(_counter)
 

@@ -10,16 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Appointment
 from scheduling.slots import london_datetime
-from tests.builders import make_clinic, make_patient, make_user, next_weekday
-
-NEW_PATIENT = {
-    "given_name": "Mary",
-    "family_name": "Atkinson",
-    "date_of_birth": "1948-02-29",
-    "nhs_number": "943 476 5919",
-    "email": "mary@example.com",
-    "postcode": "la4 5rj",
-}
+from tests.builders import NEW_PATIENT, make_clinic, make_patient, make_user, next_weekday
 
 
 def _start(day_offset_weeks: int = 2, at: time = time(9)) -> datetime:

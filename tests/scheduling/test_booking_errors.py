@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.models import Appointment, Leave, Patient
 from scheduling.slots import london_datetime
 from tests.builders import (
+    NEW_PATIENT,
     Clinic,
     make_appointment,
     make_clinic,
@@ -26,14 +27,6 @@ from tests.builders import (
     next_weekday,
 )
 
-NEW_PATIENT: dict[str, object] = {
-    "given_name": "Mary",
-    "family_name": "Atkinson",
-    "date_of_birth": "1948-02-29",
-    "nhs_number": "943 476 5919",
-    "email": "mary@example.com",
-    "postcode": "la4 5rj",
-}
 MISSING = 999_999
 
 

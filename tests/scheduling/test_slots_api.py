@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.models import Service
 from scheduling.slots import LONDON, bank_holidays_between, london_datetime, to_london
 from tests.builders import (
+    NEW_PATIENT,
     Clinic,
     make_clinic,
     make_clinician,
@@ -22,14 +23,6 @@ from tests.builders import (
     next_weekday,
 )
 
-NEW_PATIENT: dict[str, object] = {
-    "given_name": "Mary",
-    "family_name": "Atkinson",
-    "date_of_birth": "1948-02-29",
-    "nhs_number": "943 476 5919",
-    "email": "mary@example.com",
-    "postcode": "la4 5rj",
-}
 CLINIC_STARTS = [time(9, m) for m in (0, 20, 40)] + [
     time(h, m) for h in (10, 11) for m in (0, 20, 40)
 ]
