@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from scheduling.endpoints import router as scheduling_router
-from telehealth import calendar_endpoints, live, outbox_pages, wiring
+from telehealth import calendar_endpoints, live, outbox_pages
 from telehealth.calendar_endpoints import router as calendar_router
 from telehealth.config import Settings
 from telehealth.db import asyncpg_dsn, create_engine, make_sessionmaker, sessionmaker_of
@@ -60,7 +60,6 @@ def create_app(
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
 ) -> Starlette:
     settings = settings or Settings.from_environment()
-    wiring.install(settings)
     owns_engine = sessionmaker is None
 
     @asynccontextmanager

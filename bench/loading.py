@@ -35,7 +35,8 @@ LOAD_ORDER = (
     "appointments",
 )
 BENCH_USER_EMAIL = "bench.navigator@bay-telehealth.nhs.uk"
-QUEUE_TRIGGER = "trg_appointments_queue_travel"  # migration 0006
+# Migrations 0006 (travel queue) and 0007 (change feed for messages).
+TRIGGERS = ("trg_appointments_queue_travel", "trg_appointments_record_change")
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,10 @@ async def load(engine: AsyncEngine, dataset: Dataset) -> LoadReport:
         raise SystemExit("the bench database already holds appointments: give an empty one")
     copy_seconds: dict[str, float] = {}
     async with engine.begin() as connection:
-        # Loaded bookings stand for the past: their travel records are not what is measured,
-        # so keep the queue trigger from queueing all of them for the worker.
-        await connection.execute(text(f"ALTER TABLE appointments DISABLE TRIGGER {QUEUE_TRIGGER}"))
+        # Loaded bookings stand for the past: their travel records and messages are not what
+        # is measured, so keep the triggers from queueing all of them for the worker.
+        for trigger in TRIGGERS:
+            await connection.execute(text(f"ALTER TABLE appointments DISABLE TRIGGER {trigger}"))
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
@@ -93,7 +95,8 @@ async def load(engine: AsyncEngine, dataset: Dataset) -> LoadReport:
                 table, records=dataset.rows[table], columns=list(COLUMNS[table])
             )
             copy_seconds[table] = time.perf_counter() - started
-        await connection.execute(text(f"ALTER TABLE appointments ENABLE TRIGGER {QUEUE_TRIGGER}"))
+        for trigger in TRIGGERS:
+            await connection.execute(text(f"ALTER TABLE appointments ENABLE TRIGGER {trigger}"))
         for table in LOAD_ORDER:
             if "id" in COLUMNS[table]:
                 # Ids were given explicitly: move each sequence past them for the app's inserts.

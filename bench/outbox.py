@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from notifications.models import OutboxMessage
 from telehealth.config import Settings
-from telehealth.events import AppointmentChanged
-from telehealth.messaging.queue import on_appointment_changed
+from telehealth.messaging.queue import messages_from_changes
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 2
@@ -74,10 +73,20 @@ async def _queue(
     settings = Settings(environment="development", secret_key="bench", reminder_offsets=())
     async with sessionmaker() as session, session.begin():
         await session.execute(text("DELETE FROM outbox_messages"))
-        for appointment_id in ids:
-            await on_appointment_changed(
-                session, AppointmentChanged(appointment_id, "booked"), settings=settings
-            )
+        await session.execute(text("DELETE FROM appointment_changes"))
+        # What the booking trigger records for each (the bench loader bypassed it).
+        await session.execute(
+            text(
+                "INSERT INTO appointment_changes (appointment_id, change, sequence, status, "
+                "starts_at, ends_at, mode, site_id, clinician_id, patient_id, cancel_reason, at) "
+                "SELECT id, 'booked', sequence, status, starts_at, ends_at, mode, site_id, "
+                "clinician_id, patient_id, cancel_reason, now() FROM appointments "
+                "WHERE id = ANY(:ids)"
+            ),
+            {"ids": list(ids)},
+        )
+        while await messages_from_changes(session, settings):
+            pass
         return int(await session.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
 
 

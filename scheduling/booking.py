@@ -35,7 +35,6 @@ from scheduling.models import (
 )
 from scheduling.slot_inputs import load_clinic_day, service_rules
 from scheduling.transitions import Action
-from telehealth import events
 from telehealth.db import utcnow
 from telehealth.errors import (
     Conflict,
@@ -327,9 +326,7 @@ async def book(
     """Insert the appointment. A refusal (409) leaves the transaction unusable on PostgreSQL:
     a caller that wants to carry on after one wraps the call in `session.begin_nested()`."""
     if placement.mode != Mode.VIDEO_SITE:
-        appointment = await _insert(session, placement, patient_id, booked_by)
-        await events.publish(session, events.AppointmentChanged(appointment.id, "booked"))
-        return appointment
+        return await _insert(session, placement, patient_id, booked_by)
     for attempt in range(_REFERENCE_ATTEMPTS):
         appointment = Appointment(
             reference=new_reference(),
@@ -341,7 +338,6 @@ async def book(
         )
         try:
             await _place_into(session, appointment, placement, sequence=0)
-            await events.publish(session, events.AppointmentChanged(appointment.id, "booked"))
             return appointment
         except IntegrityError as exc:
             # A clash of random references (1 in 10^11): draw another.
@@ -374,10 +370,6 @@ async def reschedule(
         "reschedule",
         actor_user_id=actor_user_id,
         message=f"moved from {slots.to_london(before[0]).isoformat()} ({before[2]})",
-    )
-    await events.publish(
-        session,
-        events.AppointmentChanged(appointment.id, "rescheduled", appointment.sequence - 1),
     )
     return appointment
 

@@ -20,7 +20,7 @@ from scheduling.transitions import (
     live_state,
     next_status,
 )
-from telehealth import audit, events, live
+from telehealth import audit, live
 from telehealth.auth.models import Role
 from telehealth.db import utcnow
 from telehealth.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -146,8 +146,6 @@ async def apply(
     session.add(event)
     await session.flush()
     await live.announce(session, topics_for(appointment), live_payload(appointment, kind="status"))
-    change = "cancelled" if action == Action.CANCEL else f"status:{action.value}"
-    await events.publish(session, events.AppointmentChanged(appointment.id, change))
     return event
 
 

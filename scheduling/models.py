@@ -287,6 +287,30 @@ class AppointmentEvent(Base):
     message: Mapped[str | None] = mapped_column(Text)
 
 
+class AppointmentChange(Base):
+    """The change feed: a booking, move or cancellation with a copy of the appointment as it
+    then was. Written only by the database (trigger trg_appointments_record_change, migration
+    0007); the worker turns each into messages in order and deletes it."""
+
+    __tablename__ = "appointment_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    change: Mapped[str] = mapped_column(String(20))  # booked, rescheduled or cancelled
+    sequence: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mode: Mapped[str] = mapped_column(String(20))
+    site_id: Mapped[int | None] = mapped_column(Integer)
+    clinician_id: Mapped[int] = mapped_column(Integer)
+    patient_id: Mapped[int] = mapped_column(Integer)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class RoomClosure(Base):
     """A video room out of service for a period: its slots disappear while it lasts."""
 

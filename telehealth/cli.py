@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from telehealth import migrations, wiring
+from telehealth import migrations
 from telehealth.auth import service as auth
 from telehealth.auth.models import ROLE_VALUES
 from telehealth.config import Settings
@@ -238,7 +238,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_environment()
-    wiring.install(settings)
     try:
         args.run(args, settings)
     except TelehealthError as exc:

@@ -1,4 +1,5 @@
-"""`telehealth worker`: delivers the outbox with the senders the settings call for."""
+"""`telehealth worker`: turns appointment changes into messages, delivers the outbox with the
+senders the settings call for, and keeps travel records up to date."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from telehealth.travel.estimators import OsrmEstimator
 
 log = logging.getLogger("telehealth.worker")
 TRAVEL_POLL_SECONDS = 5.0
+# A confirmation should reach the patient while they are still on the phone to the navigator.
+CHANGES_POLL_SECONDS = 1.0
 
 
 def senders_from(settings: Settings) -> dict[str, Sender]:
@@ -57,21 +61,29 @@ def senders_from(settings: Settings) -> dict[str, Sender]:
     return {Channel.EMAIL.value: email, Channel.SMS.value: sms}
 
 
+async def _poll(
+    what: str, step: Callable[[], Awaitable[int]], *, seconds: float, stop: asyncio.Event
+) -> None:
+    """Run `step` until `stop`; when it finds nothing to do, wait `seconds` first."""
+    while not stop.is_set():
+        try:
+            done = await step()
+        except Exception:  # the database may be restarting: wait and try again
+            log.exception("%s failed; retrying shortly", what)
+            done = 0
+        if done == 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
 async def _travel_loop(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, *, stop: asyncio.Event
 ) -> None:
     """Keeps every appointment's travel record in step with its latest change."""
     async with httpx.AsyncClient() as client:
         extra = [OsrmEstimator(settings.osrm_url, client)] if settings.osrm_url else []
-        while not stop.is_set():
-            try:
-                done = await records.refresh(sessionmaker, extra=extra)
-            except Exception:  # the database may be restarting: wait and try again
-                log.exception("travel refresh failed; retrying shortly")
-                done = 0
-            if done == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=TRAVEL_POLL_SECONDS)
+        step = partial(records.refresh, sessionmaker, extra=extra)
+        await _poll("travel refresh", step, seconds=TRAVEL_POLL_SECONDS, stop=stop)
 
 
 async def run(settings: Settings, *, once: bool = False) -> None:
@@ -81,6 +93,8 @@ async def run(settings: Settings, *, once: bool = False) -> None:
     try:
         render = partial(messaging.render, settings=settings)
         if once:
+            while await messaging.queue_messages(sessionmaker, settings):
+                pass
             tally = await worker.run_once(sessionmaker, senders, batch=1000, render=render)
             print(f"sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}")
             travel = await records.refresh(sessionmaker, limit=100_000)
@@ -91,7 +105,9 @@ async def run(settings: Settings, *, once: bool = False) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         log.info("worker started")
+        queue = partial(messaging.queue_messages, sessionmaker, settings)
         await asyncio.gather(
+            _poll("queueing messages", queue, seconds=CHANGES_POLL_SECONDS, stop=stop),
             worker.run(sessionmaker, senders, stop=stop, render=render),
             _travel_loop(sessionmaker, settings, stop=stop),
         )

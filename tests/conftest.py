@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import create_app
-from telehealth import migrations, wiring
+from telehealth import migrations
 from telehealth.config import Settings
 from telehealth.db import create_engine
 
@@ -31,8 +31,6 @@ TEST_SETTINGS = Settings(environment="test", secret_key="test-secret-key-not-for
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("CI") and not os.environ.get("TEST_DATABASE_URL"):
         raise pytest.UsageError("CI must set TEST_DATABASE_URL: PostgreSQL tests may not skip")
-    # Booking through the services queues messages, as in every real process.
-    wiring.install(TEST_SETTINGS)
 
 
 class Databases:

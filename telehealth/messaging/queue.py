@@ -1,4 +1,9 @@
-"""Queueing messages for an appointment change: facts now, words later (see `render`)."""
+"""Turning the appointment change feed into queued messages: facts now, words later (see
+`render`). The database records every booking, move and cancellation in
+`appointment_changes` (migration 0007); the worker calls `queue_messages`, which writes one
+small outbox row per message holding the facts of the change, and deletes the change, in one
+transaction: each change becomes its messages exactly once.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,21 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from notifications import outbox
 from notifications.models import Channel
-from scheduling.models import Appointment, Clinician, Patient
+from scheduling.models import AppointmentChange, Clinician, Patient
 from telehealth.config import Settings
 from telehealth.db import utcnow
-from telehealth.events import AppointmentChanged
 
+BATCH = 200
 KIND_FOR_CHANGE = {"booked": "confirmation", "rescheduled": "change", "cancelled": "cancellation"}
 
 
-def facts_of(a: Appointment, *, kind: str, audience: str) -> dict[str, Any]:
+def facts_of(a: AppointmentChange, *, kind: str, audience: str) -> dict[str, Any]:
     return {
         "kind": kind,
         "audience": audience,
@@ -48,7 +55,7 @@ def patient_channels(p: Patient) -> list[tuple[Channel, str]]:
 
 
 def for_patient(
-    a: Appointment,
+    a: AppointmentChange,
     p: Patient,
     kind: str,
     settings: Settings,
@@ -58,7 +65,7 @@ def for_patient(
 ) -> list[outbox.NewMessage]:
     messages = []
     for channel, address in patient_channels(p):
-        key = f"appt{a.id}:seq{a.sequence}:{kind}{tag}:{channel.value}:patient"
+        key = f"appt{a.appointment_id}:seq{a.sequence}:{kind}{tag}:{channel.value}:patient"
         messages.append(
             outbox.NewMessage(
                 dedupe_key=key,
@@ -68,15 +75,17 @@ def for_patient(
                 recipient_name=f"{p.given_name} {p.family_name}",
                 message_id=_message_id(settings, key),
                 facts=facts_of(a, kind=kind, audience="patient"),
-                appointment_id=a.id,
+                appointment_id=a.appointment_id,
                 not_before=not_before,
             )
         )
     return messages
 
 
-def for_clinician(a: Appointment, c: Clinician, kind: str, settings: Settings) -> outbox.NewMessage:
-    key = f"appt{a.id}:seq{a.sequence}:{kind}:email:clinician"
+def for_clinician(
+    a: AppointmentChange, c: Clinician, kind: str, settings: Settings
+) -> outbox.NewMessage:
+    key = f"appt{a.appointment_id}:seq{a.sequence}:{kind}:email:clinician"
     return outbox.NewMessage(
         dedupe_key=key,
         kind="clinician_notice",
@@ -85,12 +94,12 @@ def for_clinician(a: Appointment, c: Clinician, kind: str, settings: Settings) -
         recipient_name=c.name,
         message_id=_message_id(settings, key),
         facts=facts_of(a, kind=kind, audience="clinician"),
-        appointment_id=a.id,
+        appointment_id=a.appointment_id,
     )
 
 
 def reminders(
-    a: Appointment, p: Patient, settings: Settings, *, now: datetime
+    a: AppointmentChange, p: Patient, settings: Settings, *, now: datetime
 ) -> list[outbox.NewMessage]:
     found = []
     for minutes in settings.reminder_offsets:
@@ -101,24 +110,85 @@ def reminders(
     return found
 
 
-async def on_appointment_changed(
-    session: AsyncSession, event: AppointmentChanged, *, settings: Settings
-) -> None:
-    kind = KIND_FOR_CHANGE.get(event.change)
-    if kind is None:
-        return
-    a = await session.get(Appointment, event.appointment_id)
-    assert a is not None
-    patient = await session.get(Patient, a.patient_id)
-    clinician = await session.get(Clinician, a.clinician_id)
-    assert patient is not None and clinician is not None
-    if kind != "confirmation":
-        # A move or a cancellation replaces every reminder of the old time.
-        await outbox.cancel_pending(session, appointment_id=a.id, kinds=["reminder"])
+def messages_for(
+    change: AppointmentChange,
+    patient: Patient,
+    clinician: Clinician,
+    settings: Settings,
+    *,
+    now: datetime,
+) -> list[outbox.NewMessage]:
+    kind = KIND_FOR_CHANGE[change.change]
     messages = [
-        *for_patient(a, patient, kind, settings),
-        for_clinician(a, clinician, kind, settings),
+        *for_patient(change, patient, kind, settings),
+        for_clinician(change, clinician, kind, settings),
     ]
     if kind != "cancellation":
-        messages += reminders(a, patient, settings, now=utcnow())
+        messages += reminders(change, patient, settings, now=now)
+    return messages
+
+
+_older = aliased(AppointmentChange)
+# Oldest first, and only an appointment's oldest change: a move taken by one worker while
+# another still holds the booking would cancel reminders that the booking then writes.
+_CLAIM = (
+    select(AppointmentChange)
+    .where(
+        ~select(_older.id)
+        .where(
+            _older.appointment_id == AppointmentChange.appointment_id,
+            _older.id < AppointmentChange.id,
+        )
+        .exists()
+    )
+    .order_by(AppointmentChange.id)
+)
+
+
+async def messages_from_changes(
+    session: AsyncSession, settings: Settings, *, limit: int = BATCH
+) -> int:
+    """Queue the messages of up to `limit` changes and delete those changes; returns how many
+    were taken. Workers share the feed (SKIP LOCKED on PostgreSQL; SQLite serialises
+    writers). The caller commits."""
+    claim = _CLAIM.limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        claim = claim.with_for_update(skip_locked=True, of=AppointmentChange)
+    changes = list(await session.scalars(claim))
+    if not changes:
+        return 0
+    patients = {
+        p.id: p
+        for p in await session.scalars(
+            select(Patient).where(Patient.id.in_({c.patient_id for c in changes}))
+        )
+    }
+    clinicians = {
+        c.id: c
+        for c in await session.scalars(
+            select(Clinician).where(Clinician.id.in_({c.clinician_id for c in changes}))
+        )
+    }
+    now = utcnow()
+    messages: list[outbox.NewMessage] = []
+    for change in changes:
+        if change.change != "booked":
+            # A move or a cancellation replaces every reminder of the old time.
+            await outbox.cancel_pending(
+                session, appointment_id=change.appointment_id, kinds=["reminder"]
+            )
+        patient, clinician = patients[change.patient_id], clinicians[change.clinician_id]
+        messages += messages_for(change, patient, clinician, settings, now=now)
     await outbox.enqueue(session, messages)
+    await session.execute(
+        delete(AppointmentChange).where(AppointmentChange.id.in_([c.id for c in changes]))
+    )
+    return len(changes)
+
+
+async def queue_messages(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, *, limit: int = BATCH
+) -> int:
+    """One batch of `messages_from_changes` in its own transaction."""
+    async with sessionmaker() as session, session.begin():
+        return await messages_from_changes(session, settings, limit=limit)

@@ -58,6 +58,12 @@ def calendar_of(message) -> tuple[str, Calendar, bytes]:  # type: ignore[no-unty
     raise AssertionError("no text/calendar part")
 
 
+async def queue_changes(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """What the worker does first: the change feed into outbox messages."""
+    while await messaging.queue_messages(sessionmaker, TEST_SETTINGS):
+        pass
+
+
 async def _book(client: httpx.AsyncClient, headers: dict[str, str], c, start: datetime) -> dict:  # type: ignore[no-untyped-def]
     response = await client.post(
         "/api/v1/appointments",
@@ -102,6 +108,7 @@ async def test_book_move_cancel_arrive_as_calendar_messages(
         headers=headers,
     )
     assert cancelled.status_code == 200
+    await queue_changes(sessionmaker)
     tally = await worker.run_once(sessionmaker, senders(smtp), batch=100, render=RENDER)
     assert tally.failed == tally.retrying == 0
 
@@ -141,7 +148,9 @@ async def test_book_move_cancel_arrive_as_calendar_messages(
 
 
 async def test_reminders_follow_the_appointment(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     c = await make_clinic(session)
     _, headers = await make_user(session, role="navigator")
@@ -149,6 +158,7 @@ async def test_reminders_follow_the_appointment(
     booked = await _book(client, headers, c, start)
 
     async def pending_reminders() -> list[datetime]:
+        await queue_changes(sessionmaker)
         rows = await session.scalars(
             select(OutboxMessage.next_attempt_at)
             .where(
@@ -175,7 +185,9 @@ async def test_reminders_follow_the_appointment(
 
 
 async def test_no_reminder_for_a_time_already_past(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     c = await make_clinic(session)
     _, headers = await make_user(session, role="navigator")
@@ -187,6 +199,7 @@ async def test_no_reminder_for_a_time_already_past(
     first = soonest.json()["slots"][0]
     start = datetime.fromisoformat(first["start"])
     booked = await _book(client, headers, c, start)
+    await queue_changes(sessionmaker)
     due = list(
         await session.scalars(
             select(OutboxMessage.next_attempt_at).where(
@@ -207,6 +220,7 @@ async def test_smtp_down_delays_but_loses_nothing(
     c = await make_clinic(session)
     _, headers = await make_user(session, role="navigator")
     await _book(client, headers, c, london_datetime(next_weekday(1, weeks=2), time(9)))
+    await queue_changes(sessionmaker)
     due_now = await session.scalar(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind != "reminder")
     )
@@ -331,6 +345,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
 async def test_contact_preference_is_honoured(
     client: httpx.AsyncClient,
     session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
     preference: str,
     mobile: str | None,
     email: str | None,
@@ -358,6 +373,7 @@ async def test_contact_preference_is_honoured(
         headers=headers,
     )
     assert booked.status_code == 201, booked.text
+    await queue_changes(sessionmaker)
     rows = (
         await session.execute(
             select(OutboxMessage.channel, OutboxMessage.recipient).where(
