@@ -12,12 +12,15 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Row, bindparam, func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql import Executable
 
 from scheduling import clinic, slots
 from scheduling.directory import require_clinician, require_service, require_site
@@ -35,7 +38,8 @@ from scheduling.models import (
 )
 from scheduling.slot_inputs import load_clinic_day, service_rules
 from scheduling.transitions import Action
-from telehealth.db import utcnow
+from telehealth import audit
+from telehealth.db import table_of, utcnow
 from telehealth.errors import (
     Conflict,
     InvalidInput,
@@ -274,13 +278,76 @@ async def _place_into(
     raise SlotUnavailable("no video room is free at that hub at that time")
 
 
-# Built once per dialect: the statement is the same on every booking.
-_INSERT = {
-    name: insert(Appointment)
-    .on_conflict_do_nothing(index_elements=["reference"])
-    .returning(Appointment)
-    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+_APPOINTMENTS = table_of(Appointment)
+_ACTION = "appointment.book"
+# What a new booking sets; the rest (check-in times, the medium, ...) starts empty.
+_BOOKED_COLUMNS = (
+    "reference",
+    "uid",
+    "video_room",
+    "patient_id",
+    "status",
+    "booked_by_user_id",
+    "service_id",
+    "clinician_id",
+    "mode",
+    "site_id",
+    "room_id",
+    "starts_at",
+    "ends_at",
+    "busy_until",
+    "sequence",
+    "created_at",
+    "updated_at",
+)
+
+
+def _audit_detail(patient_id: int) -> dict[str, object]:
+    return {"patient_id": patient_id}
+
+
+def _insert_statement(dialect: str) -> Executable:
+    """INSERT ... ON CONFLICT (reference) DO NOTHING RETURNING the row, on the table (not the
+    entity: the ORM's bulk-insert path costs several times more). On PostgreSQL the booking's
+    audit row goes in the same statement, the insert being a data-modifying CTE; SQLite has
+    none, and its statements cost no round trip anyway."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(_APPOINTMENTS)
+        .values(
+            {name: bindparam(name, type_=_APPOINTMENTS.c[name].type) for name in _BOOKED_COLUMNS}
+        )
+        .on_conflict_do_nothing(index_elements=["reference"])
+        .returning(*_APPOINTMENTS.c)
+    )
+    if dialect != "postgresql":
+        return statement
+    booked = statement.cte("booked")
+    audit_row = audit.insert_from(
+        select(
+            booked.c.created_at,
+            booked.c.booked_by_user_id,
+            literal(_ACTION),
+            literal("appointment"),
+            booked.c.id,
+            func.json_build_object("patient_id", booked.c.patient_id),
+        )
+    )
+    return select(booked).add_cte(audit_row.cte("audited"))
+
+
+# Built once: the statements are the same on every booking.
+_INSERT = {name: _insert_statement(name) for name in ("postgresql", "sqlite")}
+# An audit row that the dialect's statement has not written already.
+_AUDIT_SEPARATELY = {"postgresql": False, "sqlite": True}
+
+
+def _persistent(session: AsyncSession, row: Row[Any]) -> Appointment:
+    """The inserted row as an entity of the session, as if loaded by a query."""
+    appointment = Appointment(**row._mapping)
+    make_transient_to_detached(appointment)
+    session.add(appointment)
+    return appointment
 
 
 async def _insert(
@@ -289,8 +356,9 @@ async def _insert(
     """The booking path without a room to choose: one INSERT that skips a clashing random
     reference (ON CONFLICT DO NOTHING, then draw again) instead of a savepoint around it. An
     overlap still aborts it, and the request with it, as a 409."""
-    statement = _INSERT[session.get_bind().dialect.name]
+    dialect = session.get_bind().dialect.name
     for _ in range(_REFERENCE_ATTEMPTS):
+        now = utcnow()
         values = {
             "reference": new_reference(),
             "uid": f"{uuid.uuid4()}@{UID_DOMAIN}",
@@ -307,24 +375,42 @@ async def _insert(
             "ends_at": placement.end,
             "busy_until": placement.busy_until,
             "sequence": 0,
+            "created_at": now,
+            "updated_at": now,
         }
         try:
-            found = (await session.scalars(statement, [values])).first()
+            row = (await session.execute(_INSERT[dialect], values)).first()
         except IntegrityError as exc:
             conflict = conflict_from(exc)
             if conflict is None:
                 raise
             raise conflict from exc
-        if found is not None:
-            return found
+        if row is None:
+            continue
+        appointment = _persistent(session, row)
+        if _AUDIT_SEPARATELY[dialect]:
+            await _audit_booking(session, appointment)
+        return appointment
     raise AssertionError("five random references in a row were taken")
+
+
+async def _audit_booking(session: AsyncSession, appointment: Appointment) -> None:
+    await audit.record(
+        session,
+        actor_user_id=appointment.booked_by_user_id,
+        action=_ACTION,
+        entity_type="appointment",
+        entity_id=appointment.id,
+        detail=_audit_detail(appointment.patient_id),
+    )
 
 
 async def book(
     session: AsyncSession, *, placement: Placement, patient_id: int, booked_by: int | None
 ) -> Appointment:
-    """Insert the appointment. A refusal (409) leaves the transaction unusable on PostgreSQL:
-    a caller that wants to carry on after one wraps the call in `session.begin_nested()`."""
+    """Insert the appointment, and its audit row (the booking user is the actor). A refusal
+    (409) leaves the transaction unusable on PostgreSQL: a caller that wants to carry on
+    after one wraps the call in `session.begin_nested()`."""
     if placement.mode != Mode.VIDEO_SITE:
         return await _insert(session, placement, patient_id, booked_by)
     for attempt in range(_REFERENCE_ATTEMPTS):
@@ -338,11 +424,13 @@ async def book(
         )
         try:
             await _place_into(session, appointment, placement, sequence=0)
-            return appointment
         except IntegrityError as exc:
             # A clash of random references (1 in 10^11): draw another.
             if "reference" not in str(exc.orig) or attempt == _REFERENCE_ATTEMPTS - 1:
                 raise
+            continue
+        await _audit_booking(session, appointment)
+        return appointment
     raise AssertionError("unreachable")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, insert
+from sqlalchemy import JSON, ForeignKey, Insert, Integer, Select, String, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,7 +30,16 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-_INSERT = insert(table_of(AuditEvent))
+_TABLE = table_of(AuditEvent)
+_INSERT = insert(_TABLE)
+COLUMNS = ("at", "actor_user_id", "action", "entity_type", "entity_id", "detail")
+
+
+def insert_from(rows: Select[Any]) -> Insert:
+    """An INSERT of audit rows selected by `rows` (its columns in the order of `COLUMNS`): a
+    change and its audit row can then go to the database in one statement, the change in a
+    data-modifying CTE (PostgreSQL) that `rows` selects from."""
+    return _INSERT.from_select(COLUMNS, rows)
 
 
 async def record(

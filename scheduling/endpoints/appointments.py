@@ -152,8 +152,7 @@ async def book(ctx: Context, body: BookingIn) -> AppointmentOut:
     patient = await _patient_for(ctx, body.patient)
     appointment = await booking.book(
         ctx.session, placement=placement, patient_id=patient.id, booked_by=ctx.user.id
-    )
-    await _audit(ctx, "appointment.book", appointment)
+    )  # audited by `book` itself, in the same statement where it can
     return appointment_out(appointment)
 
 

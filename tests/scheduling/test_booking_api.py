@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Appointment
 from scheduling.slots import london_datetime
+from telehealth.audit import AuditEvent
 from tests.builders import NEW_PATIENT, make_clinic, make_patient, make_user, next_weekday
 
 
@@ -47,6 +48,53 @@ async def test_book_returns_the_appointment(
     assert len(data["reference"]) == 8 and not set(data["reference"]) & set("0O1IL25SB8Z")
     fetched = await client.get(f"/api/v1/appointments/{data['id']}", headers=headers)
     assert fetched.json() == data
+
+
+async def test_each_booking_is_audited_once_with_who_booked_it(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """In every mode: video_home goes through the one-statement path (with the audit row in
+    the same statement on PostgreSQL), video_site through the room choice."""
+    clinic = await make_clinic(session)
+    user, headers = await make_user(session, role="navigator")
+    patient = await make_patient(session)
+    home = await _book(client, headers, clinic, _start(), patient=patient.id)
+    hub = await _book(
+        client,
+        headers,
+        clinic,
+        _start(at=time(10)),
+        patient=patient.id,
+        mode="video_site",
+        site_id=clinic.hub.id,
+    )
+    assert home.status_code == hub.status_code == 201, (home.text, hub.text)
+    rows = (
+        await session.execute(
+            select(
+                AuditEvent.actor_user_id,
+                AuditEvent.entity_type,
+                AuditEvent.entity_id,
+                AuditEvent.detail,
+            )
+            .where(AuditEvent.action == "appointment.book")
+            .order_by(AuditEvent.id)
+        )
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        (user.id, "appointment", home.json()["id"], {"patient_id": patient.id}),
+        (user.id, "appointment", hub.json()["id"], {"patient_id": patient.id}),
+    ]
+    failed = await _book(client, headers, clinic, _start(), patient=patient.id)
+    assert failed.status_code == 409
+    assert (
+        await session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "appointment.book")
+        )
+        == 2
+    )
 
 
 async def test_second_booking_of_same_slot_is_409(
