@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from scheduling.endpoints import router as scheduling_router
 from telehealth import calendar_endpoints, live, outbox_pages
+from telehealth.auth import cache as auth_cache
 from telehealth.calendar_endpoints import router as calendar_router
 from telehealth.config import Settings
 from telehealth.db import asyncpg_dsn, create_engine, make_sessionmaker, sessionmaker_of
@@ -61,6 +62,7 @@ def create_app(
 ) -> Starlette:
     settings = settings or Settings.from_environment()
     owns_engine = sessionmaker is None
+    token_cache = auth_cache.TokenCache()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -71,15 +73,22 @@ def create_app(
         app.state.sessionmaker = make_sessionmaker(engine)
         relay = None
         if engine.dialect.name == "postgresql":
-            # Live updates from every process reach this one's waiting rooms and screens.
-            relay = live.PostgresRelay(asyncpg_dsn(settings.database_url))
+            # Live updates from every process reach this one's waiting rooms and screens, and
+            # token revocations its token cache, which is used only while they can arrive.
+            relay = live.PostgresRelay(
+                asyncpg_dsn(settings.database_url),
+                also={auth_cache.CHANNEL: token_cache.invalidate},
+                on_gap=token_cache.invalidate,
+            )
             await relay.start()
+            token_cache.live_when(lambda: relay is not None and relay.listening)
         # Everything imported and built so far lives for the whole process: keep it out of the
         # garbage collector's full passes, which otherwise pause large slot searches.
         gc.freeze()
         try:
             yield
         finally:
+            token_cache.live_when(lambda: False)
             if relay is not None:
                 await relay.stop()
             await engine.dispose()
@@ -115,6 +124,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.token_cache = token_cache
     app.state.sessionmaker = sessionmaker
     app.state.openapi = build_document(
         operations,

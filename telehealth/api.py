@@ -23,7 +23,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from telehealth import idempotency
-from telehealth.auth.models import Role, StaffUser
+from telehealth.auth.cache import Principal
+from telehealth.auth.models import Role
 from telehealth.auth.service import authenticate_token
 from telehealth.config import Settings
 from telehealth.db import is_retryable, sessionmaker_of
@@ -38,10 +39,10 @@ ADMIN_ONLY = (Role.ADMIN,)
 
 @dataclass(slots=True)
 class Context:
-    """What a handler gets: the request, the signed-in staff user and the request's session."""
+    """What a handler gets: the request, who is asking and the request's session."""
 
     request: Request
-    user: StaffUser
+    user: Principal
     session: AsyncSession
     settings: Settings
 
@@ -172,12 +173,14 @@ async def _parse_body(op: Operation, request: Request) -> tuple[pydantic.BaseMod
         raise invalid_from(exc) from None
 
 
-async def _authenticate(request: Request, session: AsyncSession) -> StaffUser:
+async def _authenticate(request: Request, session: AsyncSession) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send an API token as 'Authorization: Bearer <token>'")
-    return await authenticate_token(session, token.strip())
+    # An app built without a cache (a test's, a tool's) looks every token up.
+    cache = getattr(request.app.state, "token_cache", None)
+    return await authenticate_token(session, token.strip(), cache)
 
 
 def _serialise(op: Operation, result: Any) -> Response:

@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -133,12 +133,24 @@ class PostgresRelay:
     (PostgreSQL restarted, a network blip, an administrator's pg_terminate_backend) is
     reopened with backoff: without that, every waiting room and clinic screen served by this
     process would go quiet for good. Announcements made while it was away are not replayed;
-    each page fetches the full state when it (re)connects."""
+    each page fetches the full state when it (re)connects.
+
+    `also` listens on more channels, each calling its function on every notification;
+    `on_gap` is called when the connection is lost and again once it is back, for whoever
+    must forget what the notifications missed in between would have changed."""
 
     RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        also: Mapping[str, Callable[[], None]] | None = None,
+        on_gap: Callable[[], None] = lambda: None,
+    ) -> None:
         self.dsn = dsn
+        self._also = dict(also or {})
+        self._on_gap = on_gap
         self._connection: Any = None
         self._stopping = False
         self._reconnecting: asyncio.Task[None] | None = None
@@ -162,6 +174,8 @@ class PostgresRelay:
         connection = await asyncpg.connect(self.dsn)
         connection.add_termination_listener(self._on_lost)
         await connection.add_listener(CHANNEL, self._on_notify)
+        for channel, call in self._also.items():
+            await connection.add_listener(channel, lambda *_, call=call: call())
         self._connection = connection
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, raw: str) -> None:
@@ -175,6 +189,7 @@ class PostgresRelay:
             return
         log.warning("lost the connection listening for live updates; reconnecting")
         self._connection = None
+        self._on_gap()
         self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
 
     async def _reconnect(self) -> None:
@@ -189,6 +204,7 @@ class PostgresRelay:
                 log.warning("live updates: reconnect failed (%s); again in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
             else:
+                self._on_gap()
                 log.info("listening for live updates again")
                 return
 

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from telehealth.auth.cache import Principal, TokenCache
 from telehealth.auth.models import ROLE_VALUES, ApiToken, StaffUser
 from telehealth.auth.passwords import hash_password, verify_password
 from telehealth.db import utcnow
@@ -66,19 +67,34 @@ async def create_token(session: AsyncSession, *, user: StaffUser, name: str = ""
     return token
 
 
-# Built once: every API request runs it, and building a statement costs more than running it.
-_USER_BY_TOKEN = (
-    select(StaffUser)
+# Built once: every API request that misses the cache runs it.
+_PRINCIPAL_BY_TOKEN = (
+    select(StaffUser.id, StaffUser.email, StaffUser.name, StaffUser.role)
     .join(ApiToken, ApiToken.user_id == StaffUser.id)
-    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        StaffUser.active.is_(True),
+    )
 )
 
 
-async def authenticate_token(session: AsyncSession, token: str) -> StaffUser:
-    user = await session.scalar(_USER_BY_TOKEN, {"token_hash": hash_token(token)})
-    if user is None or not user.active:
+async def authenticate_token(
+    session: AsyncSession, token: str, cache: TokenCache | None = None
+) -> Principal:
+    token_hash = hash_token(token)
+    if cache is not None:
+        found = cache.get(token_hash)
+        if found is not None:
+            return found
+        generation = cache.generation
+    row = (await session.execute(_PRINCIPAL_BY_TOKEN, {"token_hash": token_hash})).first()
+    if row is None:
         raise Unauthenticated("the bearer token is unknown or revoked")
-    return user
+    principal = Principal(row.id, row.email, row.name, row.role)
+    if cache is not None:
+        cache.put(token_hash, principal, generation)
+    return principal
 
 
 async def revoke_tokens(
