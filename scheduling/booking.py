@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, literal, select, text
+from sqlalchemy import Row, Select, bindparam, func, literal, select, text, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -36,7 +37,12 @@ from scheduling.models import (
     Status,
     VideoRoom,
 )
-from scheduling.slot_inputs import load_clinic_day, service_rules
+from scheduling.slot_inputs import (
+    CLINIC_DAY,
+    clinic_day_from,
+    clinic_day_params,
+    service_rules,
+)
 from scheduling.transitions import Action
 from telehealth import audit
 from telehealth.db import table_of, utcnow
@@ -92,33 +98,48 @@ def conflict_from(error: IntegrityError) -> Conflict | None:
     return None
 
 
-_PARTIES = (
-    select(Service, Clinician)
-    .join_from(Service, Clinician, Clinician.id == bindparam("clinician_id"))
-    .where(Service.id == bindparam("service_id"))
-)
-_PARTIES_AND_PATIENT = _PARTIES.add_columns(Patient).join_from(
-    Service, Patient, Patient.id == bindparam("patient_id")
-)
+def _parties_statement(*, with_patient: bool) -> Select[Any]:
+    entities: tuple[type[Any], ...] = (
+        (Service, Clinician, Patient) if with_patient else (Service, Clinician)
+    )
+    statement = select(*entities, *CLINIC_DAY.c).join_from(
+        Service, Clinician, Clinician.id == bindparam("clinician_id")
+    )
+    if with_patient:
+        statement = statement.outerjoin(Patient, Patient.id == bindparam("patient_id"))
+    return statement.outerjoin(CLINIC_DAY, true()).where(Service.id == bindparam("service_id"))
+
+
+_PARTIES = _parties_statement(with_patient=False)
+_PARTIES_AND_PATIENT = _parties_statement(with_patient=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parties:
+    service: Service
+    clinician: Clinician
+    patient: Patient | None
+    clinic_day: Sequence[Row[Any]]  # rows of CLINIC_DAY
 
 
 async def _parties(
-    session: AsyncSession, service_id: int, clinician_id: int, patient_id: int | None
-) -> tuple[Service, Clinician, Patient | None]:
-    """The service, the clinician and (given an id) the patient in one round trip, as the
-    booking path is hot. When one is missing or inactive the usual look-ups name it (from the
-    identity map where the row came back); a missing patient is named by its own look-up."""
-    params = {"service_id": service_id, "clinician_id": clinician_id, "patient_id": patient_id}
-    row = (
-        await session.execute(_PARTIES if patient_id is None else _PARTIES_AND_PATIENT, params)
-    ).first()
-    if row is None or not (row[0].active and row[1].active):
-        return (
-            await require_service(session, service_id),
-            await require_clinician(session, clinician_id),
-            None,
-        )
-    return row[0], row[1], row[2] if patient_id is not None else None
+    session: AsyncSession, service_id: int, clinician_id: int, patient_id: int | None, day: date
+) -> _Parties:
+    """The service, the clinician, (given an id) the patient and the clinician's clinic that
+    day in one round trip, as the booking path is hot. When one is missing or inactive the
+    usual look-ups name it (from the identity map where the row came back); a missing patient
+    comes back as None, for its own look-up to name."""
+    params = clinic_day_params(service_id=service_id, clinician_id=clinician_id, day=day)
+    params["patient_id"] = patient_id
+    statement = _PARTIES if patient_id is None else _PARTIES_AND_PATIENT
+    rows = (await session.execute(statement, params)).all()
+    if not rows or not (rows[0].Service.active and rows[0].Clinician.active):
+        await require_service(session, service_id)
+        await require_clinician(session, clinician_id)
+        raise AssertionError("the look-ups above name what is missing")
+    first = rows[0]
+    patient = first.Patient if patient_id is not None else None
+    return _Parties(first.Service, first.Clinician, patient, rows)
 
 
 async def place(
@@ -135,11 +156,13 @@ async def place(
     """Validate a requested slot against the service and the clinician's clinic (not against
     other bookings: the database decides those). `patient_id` only saves the caller a round
     trip: the patient comes along with the service and the clinician."""
-    service, clinician, patient = await _parties(session, service_id, clinician_id, patient_id)
+    start = start.astimezone(UTC)
+    day = slots.to_london(start).date()
+    parties = await _parties(session, service_id, clinician_id, patient_id, day)
+    service, clinician = parties.service, parties.clinician
     if mode not in service.modes:
         raise InvalidInput.field("mode", f"the service offers {', '.join(service.modes)} only")
     site_id = await _check_site(session, mode, site_id)
-    start = start.astimezone(UTC)
     now = now or utcnow()
     rules = service_rules(service)
     if start < now:
@@ -152,9 +175,8 @@ async def place(
         raise InvalidInput.field(
             "start", f"is beyond the booking horizon of {service.horizon_days} days"
         )
-    day = slots.to_london(start).date()
-    shape = await load_clinic_day(
-        session, service_id=service.id, clinician_id=clinician_id, day=day
+    shape = await clinic_day_from(
+        session, parties.clinic_day, service_id=service.id, clinician_id=clinician_id, day=day
     )
     offered = slots.expand_slots(
         shape,
@@ -174,7 +196,9 @@ async def place(
             code="not_a_slot",
         )
     end = start + rules.length
-    return Placement(service, clinician, patient, mode, site_id, start, end, end + rules.buffer)
+    return Placement(
+        service, clinician, parties.patient, mode, site_id, start, end, end + rules.buffer
+    )
 
 
 async def _check_site(session: AsyncSession, mode: str, site_id: int | None) -> int | None:

@@ -132,27 +132,45 @@ def _sessions_of(
     ]
 
 
+def clinic_day_params(*, service_id: int, clinician_id: int, day: date) -> dict[str, Any]:
+    """The parameters of `CLINIC_DAY` (and of `_CLINIC_DAY`)."""
+    window = local_window(day, day)
+    return {
+        "service_id": service_id,
+        "clinician_id": clinician_id,
+        "weekday": day.weekday(),
+        "day": day,
+        "window_start": window.start,
+        "window_end": window.end,
+    }
+
+
 async def load_clinic_day(
     session: AsyncSession, *, service_id: int, clinician_id: int, day: date
 ) -> slots.Availability:
     """One clinician's clinic for one service on local `day`, bookings ignored: what a booking
     checks its start time against. The sessions and the day's leave come in one round trip
-    (joined: a day has a session or two and rarely any leave), as the booking path is hot."""
-    window = local_window(day, day)
-    rows = (
-        await session.execute(
-            _CLINIC_DAY,
-            {
-                "service_id": service_id,
-                "clinician_id": clinician_id,
-                "weekday": day.weekday(),
-                "day": day,
-                "window_start": window.start,
-                "window_end": window.end,
-            },
-        )
-    ).all()
-    by_id = {r.id: r for r in rows}
+    (joined: a day has a session or two and rarely any leave)."""
+    params = clinic_day_params(service_id=service_id, clinician_id=clinician_id, day=day)
+    rows = (await session.execute(_CLINIC_DAY, params)).all()
+    return await clinic_day_from(
+        session, rows, service_id=service_id, clinician_id=clinician_id, day=day
+    )
+
+
+async def clinic_day_from(
+    session: AsyncSession,
+    rows: Sequence[Any],
+    *,
+    service_id: int,
+    clinician_id: int,
+    day: date,
+) -> slots.Availability:
+    """`load_clinic_day` from rows of `CLINIC_DAY` already fetched (the booking path joins it
+    to its other look-ups, to save a round trip). Rows without a session id are ignored."""
+    # A row without a session is the outer join's empty side: no clinic that day (and, the
+    # subquery being joined as a whole, no leave either).
+    by_id = {r.id: r for r in rows if r.id is not None}
     # Each leave period comes once per session row: keep one of each.
     leave = {
         clinician_id: list(
@@ -210,6 +228,8 @@ _CLINIC_DAY = (
         _sessions.c.valid_until.is_(None) | (_sessions.c.valid_until >= bindparam("day")),
     )
 )
+# The same as a subquery, for a look-up to LEFT JOIN ... ON true (`clinic_day_params`).
+CLINIC_DAY = _CLINIC_DAY.subquery("clinic_day")
 
 
 async def _sessions_for(

@@ -1,14 +1,19 @@
-"""The booking check's one look-up of service, clinician and patient: the same answers, and
-the same 422s naming the field, as asking for each."""
+"""The booking check's one look-up of service, clinician, patient and the clinician's clinic
+that day: the same answers, and the same 422s naming the field, as asking for each."""
 
 from __future__ import annotations
+
+from datetime import time
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduling import slots
 from scheduling.booking import _parties
+from scheduling.models import Leave
+from scheduling.slot_inputs import clinic_day_from, load_clinic_day
 from telehealth.errors import InvalidInput
-from tests.builders import make_clinic, make_patient
+from tests.builders import make_clinic, make_patient, next_weekday
 
 MISSING = 987_654
 
@@ -17,19 +22,53 @@ MISSING = 987_654
 async def test_all_come_together(session: AsyncSession, with_patient: bool) -> None:
     clinic = await make_clinic(session)
     patient = await make_patient(session)
-    service, clinician, found = await _parties(
-        session, clinic.service.id, clinic.clinician.id, patient.id if with_patient else None
+    found = await _parties(
+        session,
+        clinic.service.id,
+        clinic.clinician.id,
+        patient.id if with_patient else None,
+        next_weekday(1),
     )
-    assert (service.id, clinician.id) == (clinic.service.id, clinic.clinician.id)
-    assert found is (patient if with_patient else None)
+    assert (found.service.id, found.clinician.id) == (clinic.service.id, clinic.clinician.id)
+    assert found.patient is (patient if with_patient else None)
+
+
+@pytest.mark.parametrize("with_leave", [False, True])
+@pytest.mark.parametrize("weekday", [1, 2])  # the clinic's day, and a day without one
+async def test_the_clinic_day_comes_along(
+    session: AsyncSession, weekday: int, with_leave: bool
+) -> None:
+    clinic = await make_clinic(session)
+    patient = await make_patient(session)
+    day = next_weekday(weekday)
+    if with_leave:
+        session.add(
+            Leave(
+                clinician_id=clinic.clinician.id,
+                starts_at=slots.london_datetime(day, time(10)),
+                ends_at=slots.london_datetime(day, time(11)),
+            )
+        )
+        await session.flush()
+    found = await _parties(session, clinic.service.id, clinic.clinician.id, patient.id, day)
+    ids = dict(service_id=clinic.service.id, clinician_id=clinic.clinician.id, day=day)
+    joined = await clinic_day_from(session, found.clinic_day, **ids)
+    alone = await load_clinic_day(session, **ids)
+    assert joined == alone
+    assert len(joined.sessions) == (weekday == 1)
+    assert bool(joined.leave[clinic.clinician.id]) == (with_leave and weekday == 1)
 
 
 async def test_a_missing_patient_is_left_to_its_own_look_up(session: AsyncSession) -> None:
     clinic = await make_clinic(session)
-    service, clinician, patient = await _parties(
-        session, clinic.service.id, clinic.clinician.id, MISSING
+    found = await _parties(
+        session, clinic.service.id, clinic.clinician.id, MISSING, next_weekday(1)
     )
-    assert (service, clinician, patient) == (clinic.service, clinic.clinician, None)
+    assert (found.service, found.clinician, found.patient) == (
+        clinic.service,
+        clinic.clinician,
+        None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -62,5 +101,6 @@ async def test_a_missing_or_inactive_one_is_named(
             MISSING if service_missing else clinic.service.id,
             MISSING if clinician_missing else clinic.clinician.id,
             patient.id,
+            next_weekday(1),
         )
     assert list(raised.value.fields) == [field]
