@@ -187,7 +187,10 @@ def _serialise(op: Operation, result: Any) -> Response:
     if isinstance(result, Response):
         return result
     if isinstance(result, pydantic.BaseModel):
-        result = result.model_dump(mode="json")
+        # Straight to JSON: no intermediate dict of the whole response.
+        return Response(
+            result.model_dump_json(), status_code=op.status, media_type="application/json"
+        )
     return json_response(result, status_code=op.status)
 
 

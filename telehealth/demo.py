@@ -370,7 +370,7 @@ async def _appointments(
                     )
                     # A savepoint, since a refused booking ends its transaction otherwise.
                     async with session.begin_nested():
-                        appointment = await booking.book(
+                        made = await booking.book(
                             session,
                             placement=placement,
                             patient_id=rng.choice(patient_ids),
@@ -378,7 +378,7 @@ async def _appointments(
                         )
                 except (SlotUnavailable, PatientUnavailable):
                     continue  # taken by an earlier demo booking: try another slot
-                booked.append(appointment)
+                booked.append(await booking.get_appointment(session, made.id))
                 break
         turn += 1
     booked.sort(key=lambda a: (a.starts_at, a.clinician_id))

@@ -6,6 +6,7 @@ import pydantic
 from sqlalchemy import select
 
 from scheduling import booking, clinic, patients, slots
+from scheduling.booking import AppointmentView
 from scheduling.directory import require_service
 from scheduling.endpoints import router
 from scheduling.models import Appointment, Patient
@@ -29,7 +30,7 @@ from telehealth.db import utcnow
 from telehealth.errors import InvalidInput
 
 
-def appointment_out(a: Appointment) -> AppointmentOut:
+def appointment_out(a: AppointmentView) -> AppointmentOut:
     return AppointmentOut(
         id=a.id,
         reference=a.reference,

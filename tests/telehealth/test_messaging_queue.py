@@ -42,7 +42,8 @@ async def _book(session: AsyncSession, clinic, start: datetime, patient_id: int)
         site_id=None,
         start=start,
     )
-    return await booking.book(session, placement=placement, patient_id=patient_id, booked_by=None)
+    made = await booking.book(session, placement=placement, patient_id=patient_id, booked_by=None)
+    return await booking.get_appointment(session, made.id)
 
 
 async def test_bookings_moves_and_cancellations_are_recorded_as_they_were(
