@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, DateTime, and_, bindparam, func, select, text, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +20,6 @@ from scheduling.models import (
     Leave,
     Mode,
     RoomClosure,
-    Service,
     SessionHub,
     SessionService,
     Site,
@@ -63,7 +62,24 @@ async def hubs_of(session: AsyncSession, session_ids: list[int]) -> dict[int, li
     return hubs
 
 
-def service_rules(service: Service) -> slots.ServiceRules:
+class ServiceTerms(Protocol):
+    """What the slot rules need of a service: the entity, or a row of its columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def length_minutes(self) -> int: ...
+    @property
+    def buffer_minutes(self) -> int: ...
+    @property
+    def min_notice_minutes(self) -> int: ...
+    @property
+    def horizon_days(self) -> int: ...
+    @property
+    def modes(self) -> list[str]: ...
+
+
+def service_rules(service: ServiceTerms) -> slots.ServiceRules:
     return slots.ServiceRules(
         id=service.id,
         length=timedelta(minutes=service.length_minutes),

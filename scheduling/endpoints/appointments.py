@@ -150,9 +150,9 @@ async def book(ctx: Context, body: BookingIn) -> AppointmentOut:
         start=body.start,
         patient_id=body.patient if isinstance(body.patient, int) else None,
     )
-    patient = await _patient_for(ctx, body.patient)
+    patient_id = placement.patient_id or (await _patient_for(ctx, body.patient)).id
     appointment = await booking.book(
-        ctx.session, placement=placement, patient_id=patient.id, booked_by=ctx.user.id
+        ctx.session, placement=placement, patient_id=patient_id, booked_by=ctx.user.id
     )  # audited by `book` itself, in the same statement where it can
     return appointment_out(appointment)
 
