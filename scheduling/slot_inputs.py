@@ -8,7 +8,17 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, DateTime, and_, bindparam, func, select, text, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    and_,
+    bindparam,
+    func,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import slots
@@ -100,11 +110,10 @@ async def load_availability(
 ) -> slots.Availability:
     """Sessions offering the service in the window, with leave, bookings and room use."""
     window = local_window(start_date, end_date)
-    session_rows = await _sessions_for(session, service_id, start_date, end_date, clinician_id)
+    session_rows, hubs = await _sessions_for(
+        session, service_id, start_date, end_date, clinician_id
+    )
     offers_video_site = any(Mode.VIDEO_SITE in r.modes for r in session_rows)
-    # Each round trip counts on the booking path: the sessions were selected by this service
-    # (so their other services are irrelevant here), and hub lists matter only for video_site.
-    hubs = await hubs_of(session, [r.id for r in session_rows]) if offers_video_site else {}
     clinician_ids = sorted({r.clinician_id for r in session_rows})
     hub_rooms = await _hub_rooms(session) if offers_video_site else {}
     leave = await _leave_for(session, clinician_ids, window)
@@ -254,13 +263,17 @@ async def _sessions_for(
     start_date: date,
     end_date: date,
     clinician_id: int | None,
-) -> Sequence[Any]:
+) -> tuple[list[Any], dict[int, list[int]]]:
+    """The sessions offering the service in the window (the session's other services are
+    irrelevant here), and the hubs of those that name theirs, in one round trip: a row per
+    session and hub."""
     # Plain rows, not entities: identity-map bookkeeping for every session is a measurable
     # share of a slot search.
     statement = (
-        select(*_SESSION_COLUMNS)
+        select(*_SESSION_COLUMNS, _session_hubs.c.site_id.label("hub_id"))
         .join(_session_services, _session_services.c.session_id == _sessions.c.id)
         .join(_clinicians, _clinicians.c.id == _sessions.c.clinician_id)
+        .outerjoin(_session_hubs, _session_hubs.c.session_id == _sessions.c.id)
         .where(
             _session_services.c.service_id == service_id,
             _clinicians.c.active.is_(True),
@@ -270,7 +283,13 @@ async def _sessions_for(
     )
     if clinician_id is not None:
         statement = statement.where(_sessions.c.clinician_id == clinician_id)
-    return (await session.execute(statement)).all()
+    by_id: dict[int, Any] = {}
+    hubs: dict[int, list[int]] = defaultdict(list)
+    for row in (await session.execute(statement)).all():
+        by_id.setdefault(row.id, row)
+        if row.hub_id is not None:
+            hubs[row.id].append(row.hub_id)
+    return list(by_id.values()), hubs
 
 
 async def _hub_rooms(session: AsyncSession) -> dict[int, int]:
@@ -284,7 +303,7 @@ async def _hub_rooms(session: AsyncSession) -> dict[int, int]:
         )
         .group_by(_rooms.c.site_id)
     )
-    return {site_id: count for site_id, count in rows}
+    return {site_id: count for site_id, count in rows.all()}
 
 
 async def _leave_for(
@@ -300,7 +319,7 @@ async def _leave_for(
             _leave.c.ends_at > window.start,
         )
     )
-    for clinician_id, start, end in rows:
+    for clinician_id, start, end in rows.all():
         result[clinician_id].append(slots.Interval(start, end))
     return result
 
@@ -330,47 +349,49 @@ def _instant(session: AsyncSession, column: ColumnElement[datetime]) -> ColumnEl
     return column
 
 
+async def _intervals_by(
+    session: AsyncSession, rows: Select[Any]
+) -> dict[int, list[slots.Interval]]:
+    """`rows` (key, start, end) as intervals grouped by key. These are a search's biggest
+    results (thousands of bookings a month), taken at once: iterating a result instead
+    fetches through the async adapter, a Python call per row."""
+    result: dict[int, list[slots.Interval]] = defaultdict(list)
+    for key, start, end in (await session.execute(rows)).all():
+        result[key].append(slots.Interval(start, end))
+    return result
+
+
 async def _clinician_busy(
     session: AsyncSession, clinician_ids: list[int], window: slots.Interval
 ) -> dict[int, list[slots.Interval]]:
-    result: dict[int, list[slots.Interval]] = defaultdict(list)
-    rows = await session.execute(
-        select(
-            _appointments.c.clinician_id,
-            _instant(session, _appointments.c.starts_at),
-            _instant(session, _appointments.c.busy_until),
-        ).where(
-            _appointments.c.clinician_id.in_(clinician_ids),
-            _overlapping(session, _appointments.c.starts_at, _appointments.c.busy_until, window),
-            _ACTIVE,
-        )
+    a = _appointments.c
+    rows = select(
+        a.clinician_id, _instant(session, a.starts_at), _instant(session, a.busy_until)
+    ).where(
+        a.clinician_id.in_(clinician_ids),
+        _overlapping(session, a.starts_at, a.busy_until, window),
+        _ACTIVE,
     )
-    for clinician_id, start, end in rows:
-        result[clinician_id].append(slots.Interval(start, end))
-    return result
+    return await _intervals_by(session, rows)
 
 
 async def _room_busy(
     session: AsyncSession, hub_ids: list[int], window: slots.Interval
 ) -> dict[int, list[slots.Interval]]:
-    result: dict[int, list[slots.Interval]] = defaultdict(list)
-    rows = await session.execute(
-        select(
-            _rooms.c.site_id,
-            _instant(session, _appointments.c.starts_at),
-            _instant(session, _appointments.c.ends_at),
-        )
-        .join(_rooms, _rooms.c.id == _appointments.c.room_id)
+    """Each hub's room use: its bookings, and its rooms' closures (a room out of service
+    takes one room's capacity for as long as it is closed)."""
+    a = _appointments.c
+    bookings = (
+        select(_rooms.c.site_id, _instant(session, a.starts_at), _instant(session, a.ends_at))
+        .join(_rooms, _rooms.c.id == a.room_id)
         .where(
             _rooms.c.site_id.in_(hub_ids),
-            _overlapping(session, _appointments.c.starts_at, _appointments.c.ends_at, window),
+            _overlapping(session, a.starts_at, a.ends_at, window),
             _ACTIVE,
         )
     )
-    for site_id, start, end in rows:
-        result[site_id].append(slots.Interval(start, end))
-    # A room out of service takes one room's capacity for as long as it is closed.
-    closures = await session.execute(
+    result = await _intervals_by(session, bookings)
+    closures = (
         select(_rooms.c.site_id, _closures.c.starts_at, _closures.c.ends_at)
         .join(_rooms, _rooms.c.id == _closures.c.room_id)
         .where(
@@ -379,6 +400,6 @@ async def _room_busy(
             _closures.c.ends_at > window.start,
         )
     )
-    for site_id, start, end in closures:
-        result[site_id].append(slots.Interval(start, end))
+    for hub, interval in (await _intervals_by(session, closures)).items():
+        result[hub] += interval
     return result
