@@ -62,33 +62,38 @@ def _booking(results: Results) -> list[str]:
         f"PostgreSQL CPU; the bare INSERT {bare_cpu[1]:.1f} ms and {bare_cpu[2]:.1f} ms. Both "
         "uvicorn workers, PostgreSQL and the load generator share two cores, so throughput is "
         "CPU-bound and the rate ratio follows the CPU ratio.",
-        f"- The app sends {statements} SQL statements per booking (plus BEGIN and COMMIT, "
-        "as the bare app does) against the bare app's one INSERT: the token look-up; the "
-        "service, clinician and patient in one query; the clinician's sessions that day "
-        "joined with any leave (to refuse a start off the slot grid with a 422 rather than "
-        "let it in); the INSERT itself, which skips a clashing random reference with ON "
-        "CONFLICT and lets the exclusion constraints turn a lost race into a 409; the outbox "
-        "rows; the audit row. The travel queue row is written by a trigger, and messages are "
-        "queued as facts: the worker renders text and calendar invites off the booking path. "
-        "Hot statements are built once at import, and plain rows are inserted on the tables.",
+        "- Under uvicorn the app sends two SQL statements per booking (plus BEGIN and COMMIT, "
+        "as the bare app does) against the bare app's one INSERT; the in-process profile "
+        f"below counts {statements}, its app having no token cache. One SELECT brings the "
+        "service, the clinician, the patient and the clinician's sessions that day with any "
+        "leave (to refuse a start off the slot grid with a 422 rather than let it in), as "
+        "plain columns. One INSERT writes the appointment, skipping a clashing random "
+        "reference with ON CONFLICT and letting the exclusion constraints turn a lost race "
+        "into a 409; a data-modifying CTE in the same statement writes its audit row; "
+        "triggers write the travel queue row and the change-feed row from which the worker "
+        "writes the messages (confirmation, clinician notice, reminders), so booking neither "
+        "builds nor stores messages. The token look-up is answered from a per-process cache "
+        "that triggers on `api_tokens` and `staff_users` invalidate at commit (NOTIFY).",
         "- Both servers keep up to 20 PostgreSQL connections per process (`DATABASE_POOL_SIZE`). "
         "With SQLAlchemy's default of five, connections opened past the pool at 16 requests in "
         "flight were closed on return and reopened: a PostgreSQL backend forked per few "
         "requests, with every statement prepared again, which cost the app a quarter of its "
-        "rate (348 against 456 requests/s) and hid from the per-process CPU figures (the "
-        "backends had exited).",
-        f"- The load generator is wrk ({bare_cpu[0]:.2f} ms of CPU per bare request), so "
-        "both servers get the machine. Until this run the benchmark drove them with httpx, "
-        "which spent 1.5 ms of CPU per request on the same two cores and held the bare "
-        "endpoint near 600 requests/s; measured that way the ratio read 0.6 to 0.7, which "
-        "said more about the client than about the app.",
-        f"- What the gap is made of, per booking: the app's {app_cpu[1] + app_cpu[2]:.1f} ms of "
+        "rate and hid from the per-process CPU figures (the backends had exited).",
+        f"- The load generator is wrk ({bare_cpu[0]:.2f} ms of CPU per bare request), so both "
+        "servers get the machine; Python HTTP clients spend a millisecond or more per request "
+        "on the same two cores and cap the bare endpoint first.",
+        "- How the ratio got from 0.27 to here (session 3, each step measured with the same "
+        "wrk rounds against the bare app on this machine): messages from a trigger-fed change "
+        "feed instead of written by the request, 0.27 to 0.33; the INSERT on the table with "
+        "its audit row in the same statement, 0.38; the token cache, 0.43; the clinic day "
+        "joined to the parties query, 0.47; the inserted row returned as a named tuple "
+        "rather than an entity, 0.49; the parties as plain columns rather than three ORM "
+        "entities, 0.55. Each round trip saved is worth about 0.3 ms of the machine (Python, "
+        "PostgreSQL and the kernel); ORM entity loading proved as dear as a round trip.",
+        f"- What is left of the gap, per booking: the app's {app_cpu[1] + app_cpu[2]:.1f} ms of "
         f"server and PostgreSQL CPU against the bare endpoint's {bare_cpu[1] + bare_cpu[2]:.1f} "
-        "ms. Each extra round trip costs about 0.3 ms of the machine all told (Python, "
-        "PostgreSQL and the kernel); a cached token look-up alone, tried by hand, raised the "
-        "app's rate by a fifth. Left to do: a token cache invalidated across processes by "
-        "NOTIFY; one query for the parties and the clinic day; the outbox and audit rows in "
-        "one round trip; the appointment insert on the table rather than through the ORM.",
+        "ms: one more round trip, the request's validation (pydantic), the slot-grid check "
+        "(the day's slots expanded in Python), the audit and trigger rows, and the response.",
         (
             "- Every booking got 201, and the HTTP endpoint returned exactly the handler's slots."
             if b.app.failures == 0 and b.bare.failures == 0

@@ -1,21 +1,19 @@
 """Booking, rescheduling and cancelling appointments.
 
-The checks here give clear answers for requests that could never succeed (422: a start off the
-slot grid, in the past, beyond the horizon). Whether a valid slot is still free is decided by
-the database alone, at insert time: exclusion constraints on PostgreSQL, triggers on SQLite.
-A lost race therefore surfaces as an IntegrityError, translated here into SlotUnavailable.
+`place` (in `placement`) gives clear answers for requests that could never succeed. Whether a
+valid slot is still free is decided by the database alone, at insert time: exclusion
+constraints on PostgreSQL, triggers on SQLite. A lost race therefore surfaces as an
+IntegrityError, translated here into SlotUnavailable.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any, NamedTuple, Protocol
+from datetime import datetime
+from typing import NamedTuple, Protocol
 
-from sqlalchemy import Row, Select, bindparam, func, literal, null, select, text, true
+from sqlalchemy import bindparam, func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -23,36 +21,39 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
 from scheduling import clinic, slots
-from scheduling.directory import require_clinician, require_service, require_site
 from scheduling.models import (
     ACTIVE_STATUS_SQL,
     Appointment,
-    Clinician,
     Mode,
-    Patient,
     RoomClosure,
-    Service,
-    SiteKind,
     Status,
     VideoRoom,
 )
-from scheduling.slot_inputs import (
-    CLINIC_DAY,
-    clinic_day_from,
-    clinic_day_params,
-    service_rules,
-)
+from scheduling.placement import Placement, place
 from scheduling.transitions import Action
 from telehealth import audit
 from telehealth.db import table_of, utcnow
 from telehealth.errors import (
     Conflict,
-    InvalidInput,
     NotFound,
     PatientUnavailable,
     SlotUnavailable,
 )
 from telehealth.identifiers import new_reference
+
+__all__ = [
+    "AppointmentView",
+    "Booked",
+    "InvalidStatus",
+    "Placement",
+    "book",
+    "cancel",
+    "conflict_from",
+    "get_appointment",
+    "new_video_room",
+    "place",
+    "reschedule",
+]
 
 UID_DOMAIN = "bay-telehealth.nhs.uk"
 RESCHEDULABLE = (Status.BOOKED,)
@@ -61,22 +62,6 @@ _REFERENCE_ATTEMPTS = 5
 
 class InvalidStatus(Conflict):
     code = "invalid_status"
-
-
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """Where and when an appointment is to be: the parts booking and rescheduling share."""
-
-    service_id: int
-    clinician_id: int
-    # The patient asked for by id, found along with the rest (None: not asked, or not found,
-    # which the caller's own look-up then reports).
-    patient_id: int | None
-    mode: str
-    site_id: int | None
-    start: datetime
-    end: datetime
-    busy_until: datetime
 
 
 def new_video_room() -> str:
@@ -94,137 +79,6 @@ def conflict_from(error: IntegrityError) -> Conflict | None:
     if "ex_appointments_patient_busy" in message:
         return PatientUnavailable("the patient already has an appointment at that time")
     return None
-
-
-class _Terms(NamedTuple):
-    """What booking needs of a service (see `service_rules`)."""
-
-    id: int
-    active: bool
-    length_minutes: int
-    buffer_minutes: int
-    min_notice_minutes: int
-    horizon_days: int
-    modes: list[str]
-
-
-_services, _clinicians, _patients = table_of(Service), table_of(Clinician), table_of(Patient)
-
-
-def _parties_statement(*, with_patient: bool) -> Select[Any]:
-    # Plain columns, not entities: loading three entities cost a tenth of the request. The
-    # labels keep clear of the clinic day's own column names.
-    columns = [_services.c[name].label(f"service_{name}") for name in _Terms._fields]
-    columns.append(_clinicians.c.active.label("clinician_active"))
-    columns.append((_patients.c.id if with_patient else null()).label("found_patient_id"))
-    statement = select(*columns, *CLINIC_DAY.c).join_from(
-        _services, _clinicians, _clinicians.c.id == bindparam("clinician_id")
-    )
-    if with_patient:
-        statement = statement.outerjoin(_patients, _patients.c.id == bindparam("patient_id"))
-    return statement.outerjoin(CLINIC_DAY, true()).where(_services.c.id == bindparam("service_id"))
-
-
-_PARTIES = _parties_statement(with_patient=False)
-_PARTIES_AND_PATIENT = _parties_statement(with_patient=True)
-
-
-@dataclass(frozen=True, slots=True)
-class _Parties:
-    service: _Terms
-    patient_id: int | None  # the patient asked for, if given and found
-    clinic_day: Sequence[Row[Any]]  # rows of CLINIC_DAY
-
-
-async def _parties(
-    session: AsyncSession, service_id: int, clinician_id: int, patient_id: int | None, day: date
-) -> _Parties:
-    """The service, the clinician, (given an id) the patient and the clinician's clinic that
-    day in one round trip, as the booking path is hot. When the service or the clinician is
-    missing or inactive the usual look-ups name it; a missing patient comes back as None, for
-    its own look-up to name."""
-    params = clinic_day_params(service_id=service_id, clinician_id=clinician_id, day=day)
-    params["patient_id"] = patient_id
-    statement = _PARTIES if patient_id is None else _PARTIES_AND_PATIENT
-    rows = (await session.execute(statement, params)).all()
-    first = rows[0] if rows else None
-    if first is None or not (first.service_active and first.clinician_active):
-        await require_service(session, service_id)
-        await require_clinician(session, clinician_id)
-        raise AssertionError("the look-ups above name what is missing")
-    terms = _Terms._make(first[: len(_Terms._fields)])
-    return _Parties(terms, first.found_patient_id, rows)
-
-
-async def place(
-    session: AsyncSession,
-    *,
-    service_id: int,
-    clinician_id: int,
-    mode: str,
-    site_id: int | None,
-    start: datetime,
-    patient_id: int | None = None,
-    now: datetime | None = None,
-) -> Placement:
-    """Validate a requested slot against the service and the clinician's clinic (not against
-    other bookings: the database decides those). `patient_id` only saves the caller a round
-    trip: the patient comes along with the service and the clinician."""
-    start = start.astimezone(UTC)
-    day = slots.to_london(start).date()
-    parties = await _parties(session, service_id, clinician_id, patient_id, day)
-    service = parties.service
-    if mode not in service.modes:
-        raise InvalidInput.field("mode", f"the service offers {', '.join(service.modes)} only")
-    site_id = await _check_site(session, mode, site_id)
-    now = now or utcnow()
-    rules = service_rules(service)
-    if start < now:
-        raise InvalidInput.field("start", "is in the past", code="start_in_past")
-    if start < now + rules.min_notice:
-        raise InvalidInput.field(
-            "start", f"needs at least {service.min_notice_minutes} minutes' notice"
-        )
-    if start > now + rules.horizon:
-        raise InvalidInput.field(
-            "start", f"is beyond the booking horizon of {service.horizon_days} days"
-        )
-    shape = await clinic_day_from(
-        session, parties.clinic_day, service_id=service.id, clinician_id=clinician_id, day=day
-    )
-    offered = slots.expand_slots(
-        shape,
-        rules,
-        start_date=day,
-        end_date=day,
-        now=now,
-        mode=mode,
-        site_id=site_id,
-        clinician_id=clinician_id,
-    )
-    if not any(s.start == start for s in offered):
-        raise InvalidInput.field(
-            "start",
-            "is not a slot this clinician offers for this service, mode and site "
-            "(off the slot grid, outside their sessions, on leave or a bank holiday)",
-            code="not_a_slot",
-        )
-    end = start + rules.length
-    return Placement(
-        service.id, clinician_id, parties.patient_id, mode, site_id, start, end, end + rules.buffer
-    )
-
-
-async def _check_site(session: AsyncSession, mode: str, site_id: int | None) -> int | None:
-    if mode == Mode.VIDEO_HOME:
-        if site_id is not None:
-            raise InvalidInput.field("site_id", "must be left out for video_home")
-        return None
-    if site_id is None:
-        raise InvalidInput.field("site_id", f"is required for {mode}")
-    kind = SiteKind.COMMUNITY_HUB if mode == Mode.VIDEO_SITE else None
-    await require_site(session, site_id, kind=kind)
-    return site_id
 
 
 async def _free_rooms(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import slots
-from scheduling.booking import _parties
+from scheduling.placement import _parties
 from scheduling.models import Leave
 from scheduling.slot_inputs import clinic_day_from, load_clinic_day, service_rules
 from telehealth.errors import InvalidInput
