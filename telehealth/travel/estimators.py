@@ -84,7 +84,7 @@ async def estimate(
             continue
         if leg is not None:
             return leg
-        logger.info("%s had no answer for %s", name, where)
+        logger.debug("%s had no answer for %s", name, where)  # the chain at work, not news
     logger.warning("no estimator could place %s", where)
     return NO_ESTIMATE
 
