@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Row, Select, bindparam, null, select, true
@@ -25,6 +25,9 @@ from scheduling.slot_inputs import (
 )
 from telehealth.db import table_of, utcnow
 from telehealth.errors import InvalidInput
+
+# No service books further ahead (the API allows 730 days); refused before any look-up.
+FURTHEST = timedelta(days=3660)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +101,8 @@ async def _parties(
     if first is None or not (first.service_active and first.clinician_active):
         await require_service(session, service_id)
         await require_clinician(session, clinician_id)
-        raise AssertionError("the look-ups above name what is missing")
+        # Both were there a moment ago: changed in between, by a concurrent transaction.
+        raise InvalidInput.field("service_id", "the service or its clinician just changed")
     terms = _Terms._make(first[: len(_Terms._fields)])
     return _Parties(terms, first.found_patient_id, rows)
 
@@ -118,16 +122,20 @@ async def place(
     other bookings: the database decides those). `patient_id` only saves the caller a round
     trip: the patient comes along with the service and the clinician."""
     start = start.astimezone(UTC)
+    now = now or utcnow()
+    # Before the look-up, which needs the start's local day: a start in year 1 or 9999 has
+    # no day either side of it to look at.
+    if start < now:
+        raise InvalidInput.field("start", "is in the past", code="start_in_past")
+    if start > now + FURTHEST:
+        raise InvalidInput.field("start", "is beyond any service's booking horizon")
     day = slots.to_london(start).date()
     parties = await _parties(session, service_id, clinician_id, patient_id, day)
     service = parties.service
     if mode not in service.modes:
         raise InvalidInput.field("mode", f"the service offers {', '.join(service.modes)} only")
     site_id = await _check_site(session, mode, site_id)
-    now = now or utcnow()
     rules = service_rules(service)
-    if start < now:
-        raise InvalidInput.field("start", "is in the past", code="start_in_past")
     if start < now + rules.min_notice:
         raise InvalidInput.field(
             "start", f"needs at least {service.min_notice_minutes} minutes' notice"

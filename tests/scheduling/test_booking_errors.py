@@ -200,6 +200,33 @@ async def test_beyond_the_horizon_is_refused(
     assert (await _book(client, headers, _body(clinic, _tuesday(weeks=1)))).status_code == 201
 
 
+@pytest.mark.parametrize(
+    ("start", "code"),
+    [
+        ("9999-12-31T23:00:00+00:00", "invalid_input"),
+        ("2200-01-01T09:00:00Z", "invalid_input"),
+        ("0001-01-01T00:30:00+00:00", "start_in_past"),
+    ],
+)
+async def test_a_start_at_the_ends_of_time_is_a_422(
+    client: httpx.AsyncClient, session: AsyncSession, start: str, code: str
+) -> None:
+    """Not a 500: a start the calendar can hardly hold is refused before any look-up."""
+    clinic = await make_clinic(session)
+    _, headers = await make_user(session, role="navigator")
+    before = await _counts(session)
+    response = await _book(client, headers, _body(clinic, _tuesday()) | {"start": start})
+    _assert_error(response, 422, code, "start")
+    booked = await _book(client, headers, _body(clinic, _tuesday()))
+    moved = await client.post(
+        f"/api/v1/appointments/{booked.json()['id']}/reschedule",
+        json={"start": start},
+        headers=headers,
+    )
+    _assert_error(moved, 422, code, "start")
+    assert await _counts(session) != before  # the one good booking, and nothing else
+
+
 async def test_a_mode_the_service_does_not_offer_is_refused(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
