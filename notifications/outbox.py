@@ -193,6 +193,19 @@ async def mark_sent(session: AsyncSession, message_id: int, *, now: datetime | N
     )
 
 
+class Superseded(Exception):
+    """Raised by a renderer for a message that no longer holds, such as a reminder for a time
+    the appointment has since left: the worker cancels it instead of sending it."""
+
+
+async def mark_cancelled(session: AsyncSession, message_id: int, reason: str) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=OutboxStatus.CANCELLED.value, locked_until=None, last_error=reason)
+    )
+
+
 async def mark_failed(
     session: AsyncSession,
     message: OutboxMessage,

@@ -29,10 +29,11 @@ class Tally:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    cancelled: int = 0  # superseded before it went
 
     @property
     def handled(self) -> int:
-        return self.sent + self.retrying + self.failed
+        return self.sent + self.retrying + self.failed + self.cancelled
 
 
 Renderer = Callable[[AsyncSession, OutboxMessage], Awaitable[outbox.Rendering]]
@@ -55,7 +56,13 @@ async def run_once(
     async def deliver(message: OutboxMessage) -> None:
         error = None
         if message.body_text is None:
-            error = await _render(sessionmaker, recording, message, render)
+            try:
+                error = await _render(sessionmaker, recording, message, render)
+            except outbox.Superseded as exc:
+                async with recording, sessionmaker() as session, session.begin():
+                    await outbox.mark_cancelled(session, message.id, f"superseded: {exc}")
+                tally.cancelled += 1
+                return
         if error is None:
             async with gate:
                 error = await _send(senders, message)
@@ -89,6 +96,8 @@ async def _render(
     try:
         async with recording, sessionmaker() as session, session.begin():
             await outbox.store_rendering(session, message, await render(session, message))
+    except outbox.Superseded:
+        raise
     except Exception as exc:  # a message that cannot be rendered will not render next time
         log.exception("could not render message %s", message.id)
         return DeliveryError(f"could not render: {type(exc).__name__}: {exc}", permanent=True)

@@ -96,7 +96,10 @@ async def run(settings: Settings, *, once: bool = False) -> None:
             while await messaging.queue_messages(sessionmaker, settings):
                 pass
             tally = await worker.run_once(sessionmaker, senders, batch=1000, render=render)
-            print(f"sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}")
+            print(
+                f"sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}, "
+                f"superseded {tally.cancelled}"
+            )
             travel = await records.refresh(sessionmaker, limit=100_000)
             print(f"travel records brought up to date: {travel}")
             return

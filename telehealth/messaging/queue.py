@@ -7,6 +7,7 @@ transaction: each change becomes its messages exactly once.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from telehealth.config import Settings
 from telehealth.db import utcnow
 
 BATCH = 200
+log = logging.getLogger("telehealth.messaging")
 KIND_FOR_CHANGE = {"booked": "confirmation", "rescheduled": "change", "cancelled": "cancellation"}
 
 
@@ -149,8 +151,10 @@ async def messages_from_changes(
     session: AsyncSession, settings: Settings, *, limit: int = BATCH
 ) -> int:
     """Queue the messages of up to `limit` changes and delete those changes; returns how many
-    were taken. Workers share the feed (SKIP LOCKED on PostgreSQL; SQLite serialises
-    writers). The caller commits."""
+    were done. Workers share the feed (SKIP LOCKED on PostgreSQL; SQLite serialises
+    writers). Each change in a savepoint: one that fails is logged and left in the feed (and
+    its appointment's later changes behind it) rather than holding up everyone else's
+    messages. The caller commits."""
     claim = _CLAIM.limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         claim = claim.with_for_update(skip_locked=True, of=AppointmentChange)
@@ -170,20 +174,30 @@ async def messages_from_changes(
         )
     }
     now = utcnow()
-    messages: list[outbox.NewMessage] = []
+    done = 0
     for change in changes:
-        if change.change != "booked":
-            # A move or a cancellation replaces every reminder of the old time.
-            await outbox.cancel_pending(
-                session, appointment_id=change.appointment_id, kinds=["reminder"]
+        try:
+            async with session.begin_nested():
+                if change.change != "booked":
+                    # A move or a cancellation replaces every reminder of the old time.
+                    await outbox.cancel_pending(
+                        session, appointment_id=change.appointment_id, kinds=["reminder"]
+                    )
+                patient, clinician = patients[change.patient_id], clinicians[change.clinician_id]
+                await outbox.enqueue(
+                    session, messages_for(change, patient, clinician, settings, now=now)
+                )
+                await session.execute(
+                    delete(AppointmentChange).where(AppointmentChange.id == change.id)
+                )
+        except Exception:
+            log.exception(
+                "could not queue the messages of appointment change %s; it stays in the feed",
+                change.id,
             )
-        patient, clinician = patients[change.patient_id], clinicians[change.clinician_id]
-        messages += messages_for(change, patient, clinician, settings, now=now)
-    await outbox.enqueue(session, messages)
-    await session.execute(
-        delete(AppointmentChange).where(AppointmentChange.id.in_([c.id for c in changes]))
-    )
-    return len(changes)
+            continue
+        done += 1
+    return done
 
 
 async def queue_messages(

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.models import Channel, OutboxMessage
-from notifications.outbox import Rendering
-from scheduling.models import Appointment
+from notifications.outbox import Rendering, Superseded
+from scheduling.models import Appointment, Status
 from telehealth.config import Settings
 from telehealth.messaging.content import email_bodies, invite, sms_body, snapshot_of, subject
 
@@ -34,11 +34,28 @@ def _as_queued(current: Appointment, facts: dict[str, object]) -> Appointment:
     )
 
 
+# Statuses in which a reminder still helps: the patient has yet to be seen.
+_REMIND = frozenset({Status.BOOKED, Status.CHECKED_IN, Status.ARRIVED})
+
+
+def _check_still_due(current: Appointment, facts: dict[str, object]) -> None:
+    """A reminder describes one time of the appointment. The worker cancels a moved or
+    cancelled appointment's reminders when it takes that change from the feed, but a reminder
+    falling due in between must not go: it would send the patient to the old time."""
+    if facts.get("kind") != "reminder":
+        return  # confirmations, changes and cancellations each tell of their own moment
+    if current.sequence != facts.get("sequence"):
+        raise Superseded(f"the appointment has changed since (sequence {current.sequence})")
+    if current.status not in _REMIND:
+        raise Superseded(f"the appointment is {current.status}")
+
+
 async def render(session: AsyncSession, message: OutboxMessage, *, settings: Settings) -> Rendering:
     facts = message.facts or {}
     current = await session.get(Appointment, message.appointment_id)
     if current is None:
         raise LookupError(f"appointment {message.appointment_id} no longer exists")
+    _check_still_due(current, facts)
     s = await snapshot_of(session, _as_queued(current, facts), settings)
     kind = str(facts["kind"])
     clinician = facts.get("audience") == "clinician"

@@ -184,6 +184,45 @@ async def test_reminders_follow_the_appointment(
     assert await pending_reminders() == []
 
 
+async def test_a_reminder_falling_due_before_its_move_is_taken_is_not_sent(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    smtp: SmtpServer,
+) -> None:
+    """The worker replaces reminders when it takes a move from the feed; one that falls due
+    before then would send the patient to the old time, so it is cancelled instead."""
+    c = await make_clinic(session)
+    _, headers = await make_user(session, role="navigator")
+    start = london_datetime(next_weekday(1, weeks=2), time(9))
+    booked = await _book(client, headers, c, start)
+    await queue_changes(sessionmaker)
+    await worker.run_once(sessionmaker, senders(smtp), render=RENDER)  # the confirmation
+    for action, body in (("reschedule", {"start": (start + timedelta(minutes=40)).isoformat()}),
+                         ("cancel", {"reason": "Feeling better"})):  # fmt: skip
+        moved = await client.post(
+            f"/api/v1/appointments/{booked['id']}/{action}", json=body, headers=headers
+        )
+        assert moved.status_code == 200
+        # Every pending reminder falls due now, before the worker has taken the change.
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.kind == "reminder", OutboxMessage.status == "pending")
+            .values(next_attempt_at=datetime.now(UTC))
+        )
+        sent_before = len(smtp.inbox.messages)
+        tally = await worker.run_once(sessionmaker, senders(smtp), render=RENDER)
+        assert (tally.sent, tally.cancelled) == (0, 2)
+        assert len(smtp.inbox.messages) == sent_before
+        await queue_changes(sessionmaker)
+        # The change's own messages go; the new time's reminders are not due.
+        assert (await worker.run_once(sessionmaker, senders(smtp), render=RENDER)).sent == 2
+    statuses = await session.scalars(
+        select(OutboxMessage.status).where(OutboxMessage.kind == "reminder")
+    )
+    assert set(statuses) == {"cancelled"}
+
+
 async def test_no_reminder_for_a_time_already_past(
     client: httpx.AsyncClient,
     session: AsyncSession,

@@ -16,6 +16,7 @@ from scheduling.slots import london_datetime
 from telehealth import messaging
 from telehealth.db import create_engine, make_sessionmaker
 from telehealth.errors import SlotUnavailable
+from telehealth.messaging import queue
 from tests.builders import make_appointment, make_clinic, make_patient, next_weekday
 from tests.conftest import TEST_SETTINGS
 
@@ -129,6 +130,39 @@ async def test_each_appointment_s_changes_become_messages_in_order(
     pending = [at for kind, status, at in rows if (kind, status) == ("reminder", "pending")]
     assert pending == [later - timedelta(hours=24), later - timedelta(hours=1)]
     assert [kind for kind, _, _ in rows if kind != "reminder"] == ["confirmation", "change"]
+
+
+async def test_a_change_that_fails_is_left_and_the_rest_go(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    c = await make_clinic(session)
+    first = london_datetime(next_weekday(1, weeks=2), time(9))
+    made = [
+        await _book(session, c, first + timedelta(minutes=20 * n), (await make_patient(session)).id)
+        for n in range(3)
+    ]
+    await session.commit()
+    broken = made[1].id
+    real = queue.messages_for
+
+    def failing(change, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if change.appointment_id == broken:
+            raise RuntimeError("a bug in one message")
+        return real(change, *args, **kwargs)
+
+    monkeypatch.setattr(queue, "messages_for", failing)
+    assert await messaging.queue_messages(sessionmaker, TEST_SETTINGS) == 2
+    assert await messaging.queue_messages(sessionmaker, TEST_SETTINGS) == 0  # nothing to retry yet
+    left = await session.scalars(select(AppointmentChange.appointment_id))
+    assert list(left) == [broken]
+    monkeypatch.setattr(queue, "messages_for", real)  # the bug fixed
+    assert await messaging.queue_messages(sessionmaker, TEST_SETTINGS) == 1
+    confirmed = await session.scalars(
+        select(OutboxMessage.appointment_id).where(OutboxMessage.kind == "confirmation")
+    )
+    assert sorted(confirmed) == sorted(a.id for a in made)
 
 
 async def test_workers_racing_take_each_change_once(fresh_database: str) -> None:
