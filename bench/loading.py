@@ -36,7 +36,11 @@ LOAD_ORDER = (
 )
 BENCH_USER_EMAIL = "bench.navigator@bay-telehealth.nhs.uk"
 # Migrations 0006 (travel queue) and 0007 (change feed for messages).
-TRIGGERS = ("trg_appointments_queue_travel", "trg_appointments_record_change")
+TRIGGERS = (
+    "trg_appointments_queue_travel",
+    "trg_appointments_record_change_insert",
+    "trg_appointments_record_change_update",
+)
 
 
 @dataclass(frozen=True)

@@ -289,7 +289,7 @@ class AppointmentEvent(Base):
 
 class AppointmentChange(Base):
     """The change feed: a booking, move or cancellation with a copy of the appointment as it
-    then was. Written only by the database (trigger trg_appointments_record_change, migration
+    then was. Written only by the database (triggers trg_appointments_record_change_*, migration
     0007); the worker turns each into messages in order and deletes it."""
 
     __tablename__ = "appointment_changes"

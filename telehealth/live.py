@@ -137,9 +137,16 @@ class PostgresRelay:
 
     `also` listens on more channels, each calling its function on every notification;
     `on_gap` is called when the connection is lost and again once it is back, for whoever
-    must forget what the notifications missed in between would have changed."""
+    must forget what the notifications missed in between would have changed.
+
+    A connection can also die without closing (a failover, a dropped NAT mapping): a
+    heartbeat asks the server something every HEARTBEAT_SECONDS, and `listening` holds only
+    while the last answer is recent; no answer in time closes the connection, which starts
+    the reconnect. LISTEN needs a session of its own: point DATABASE_URL at PostgreSQL or a
+    session-mode pooler, not a transaction-mode one."""
 
     RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
+    HEARTBEAT_SECONDS = 5.0
 
     def __init__(
         self,
@@ -154,10 +161,15 @@ class PostgresRelay:
         self._connection: Any = None
         self._stopping = False
         self._reconnecting: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._answered_at = 0.0  # loop time of the server's last sign of life
 
     @property
     def listening(self) -> bool:
-        return self._connection is not None and not self._connection.is_closed()
+        if self._connection is None or self._connection.is_closed():
+            return False
+        silence = asyncio.get_running_loop().time() - self._answered_at
+        return silence < 2 * self.HEARTBEAT_SECONDS
 
     @property
     def server_pid(self) -> int | None:
@@ -167,16 +179,36 @@ class PostgresRelay:
     async def start(self) -> None:
         self._stopping = False
         await self._connect()
+        self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
 
     async def _connect(self) -> None:
         import asyncpg
 
         connection = await asyncpg.connect(self.dsn)
+        try:
+            await connection.add_listener(CHANNEL, self._on_notify)
+            for channel, call in self._also.items():
+                await connection.add_listener(channel, lambda *_, call=call: call())
+        except BaseException:
+            connection.terminate()  # half set up: never let it stand in for a good one
+            raise
         connection.add_termination_listener(self._on_lost)
-        await connection.add_listener(CHANNEL, self._on_notify)
-        for channel, call in self._also.items():
-            await connection.add_listener(channel, lambda *_, call=call: call())
         self._connection = connection
+        self._answered_at = asyncio.get_running_loop().time()
+
+    async def _beat(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(self.HEARTBEAT_SECONDS)
+            connection = self._connection
+            if connection is None or connection.is_closed():
+                continue
+            try:
+                await asyncio.wait_for(connection.fetchval("SELECT 1"), self.HEARTBEAT_SECONDS)
+            except Exception as exc:  # a timeout, or the connection failing under us
+                log.warning("live updates: no answer from the server (%r); reconnecting", exc)
+                connection.terminate()  # its termination listener starts the reconnect
+            else:
+                self._answered_at = asyncio.get_running_loop().time()
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, raw: str) -> None:
         try:
@@ -184,8 +216,8 @@ class PostgresRelay:
         except (ValueError, KeyError):
             log.exception("ignoring a malformed live notification")
 
-    def _on_lost(self, _conn: Any) -> None:
-        if self._stopping:
+    def _on_lost(self, connection: Any) -> None:
+        if self._stopping or connection is not self._connection:
             return
         log.warning("lost the connection listening for live updates; reconnecting")
         self._connection = None
@@ -210,6 +242,11 @@ class PostgresRelay:
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
         if self._reconnecting is not None:
             self._reconnecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -85,11 +85,9 @@ def upgrade() -> None:
             CREATE FUNCTION record_appointment_change() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF TG_OP = 'INSERT' THEN
-                    IF NEW.status = 'booked' THEN
-                        INSERT INTO appointment_changes ({COLUMNS})
-                        VALUES ({_values(BOOKED, "clock_timestamp()")});
-                    END IF;
-                ELSIF NEW.sequence IS DISTINCT FROM OLD.sequence THEN
+                    INSERT INTO appointment_changes ({COLUMNS})
+                    VALUES ({_values(BOOKED, "clock_timestamp()")});
+                ELSE
                     INSERT INTO appointment_changes ({COLUMNS})
                     VALUES ({_values(CHANGE_OF_UPDATE, "clock_timestamp()")});
                 END IF;
@@ -98,9 +96,16 @@ def upgrade() -> None:
             $$
             """
         )
+        # Two triggers, each firing only when it has news: check-ins, arrivals and calls
+        # (updates that leave `sequence` alone) do not run the function at all.
         op.execute(
-            f"CREATE TRIGGER {TRIGGER} AFTER INSERT OR UPDATE ON appointments "
-            "FOR EACH ROW EXECUTE FUNCTION record_appointment_change()"
+            f"CREATE TRIGGER {TRIGGER}_insert AFTER INSERT ON appointments FOR EACH ROW "
+            "WHEN (NEW.status = 'booked') EXECUTE FUNCTION record_appointment_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {TRIGGER}_update AFTER UPDATE OF sequence ON appointments "
+            "FOR EACH ROW WHEN (NEW.sequence IS DISTINCT FROM OLD.sequence) "
+            "EXECUTE FUNCTION record_appointment_change()"
         )
         return
     op.execute(
@@ -118,11 +123,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER {TRIGGER} ON appointments")
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    for event in ("insert", "update"):
+        op.execute(f"DROP TRIGGER {TRIGGER}_{event}" + (" ON appointments" if postgresql else ""))
+    if postgresql:
         op.execute("DROP FUNCTION record_appointment_change()")
-    else:
-        op.execute(f"DROP TRIGGER {TRIGGER}_insert")
-        op.execute(f"DROP TRIGGER {TRIGGER}_update")
     op.drop_index(op.f("ix_appointment_changes_appointment_id"), table_name="appointment_changes")
     op.drop_table("appointment_changes")

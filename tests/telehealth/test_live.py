@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -107,7 +108,8 @@ async def test_the_relay_listens_again_after_losing_its_connection(fresh_databas
     if not relay.startswith("postgresql"):
         return  # SQLite has no listening connection to lose.
     dsn = make_url(relay).set(drivername="postgresql").render_as_string(False)
-    listener = live.PostgresRelay(dsn)
+    gaps: list[int] = []
+    listener = live.PostgresRelay(dsn, on_gap=lambda: gaps.append(1))
     await listener.start()
     try:
         lost = listener.server_pid
@@ -120,6 +122,7 @@ async def test_the_relay_listens_again_after_losing_its_connection(fresh_databas
                 break
             await asyncio.sleep(0.1)
         assert listener.listening and listener.server_pid != lost
+        assert len(gaps) == 2  # told when the connection went, and again when it was back
         appointment, clinician_id = await _appointment(relay)
         async with live.broker.subscribe([f"clinician:{clinician_id}"]) as queue:
             await _message(relay, appointment.id, "after the reconnect", commit=True)
@@ -128,3 +131,46 @@ async def test_the_relay_listens_again_after_losing_its_connection(fresh_databas
     finally:
         await listener.stop()
     assert not listener.listening
+
+
+async def test_a_server_that_stops_answering_counts_as_lost(fresh_database: str) -> None:
+    """A connection can die without closing (a failover, a dropped NAT mapping): here its
+    server process is frozen. The heartbeat notices, and until a new connection listens the
+    relay says it is not listening, so the token cache stops trusting what it holds."""
+    if not fresh_database.startswith("postgresql"):
+        return  # SQLite has no listening connection.
+    dsn = make_url(fresh_database).set(drivername="postgresql").render_as_string(False)
+    gaps: list[int] = []
+    heard: list[int] = []
+    listener = live.PostgresRelay(
+        dsn, also={"telehealth_test": lambda: heard.append(1)}, on_gap=lambda: gaps.append(1)
+    )
+    listener.HEARTBEAT_SECONDS = 0.2
+    await listener.start()
+    frozen = listener.server_pid
+    assert frozen is not None
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        for _ in range(100):
+            if not listener.listening:
+                break
+            await asyncio.sleep(0.05)
+        assert not listener.listening
+        for _ in range(200):
+            if listener.listening and listener.server_pid != frozen:
+                break
+            await asyncio.sleep(0.05)
+        assert listener.listening and listener.server_pid != frozen and len(gaps) == 2
+        engine = create_engine(fresh_database)
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("NOTIFY telehealth_test")
+            await connection.commit()
+        await engine.dispose()
+        for _ in range(100):
+            if heard:
+                break
+            await asyncio.sleep(0.05)
+        assert heard == [1]  # the extra channel is listened to on the new connection too
+    finally:
+        os.kill(frozen, signal.SIGCONT)
+        await listener.stop()
