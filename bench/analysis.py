@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from bench.report import Results, targets
 
+CLOSE = 0.1  # a target met with less than this share of its limit to spare is flagged
+
 
 def lines(results: Results) -> list[str]:
     missed = [t for t in targets(results) if not t.met]
@@ -18,6 +20,14 @@ def lines(results: Results) -> list[str]:
         + "; ".join(f"{t.name}: {t.measured} (wanted {t.wanted})" for t in missed)
         + "."
     )
+    close = [t for t in targets(results) if t.met and t.headroom < CLOSE]
+    if close:
+        verdict += (
+            f" Close to the limit (less than {CLOSE:.0%} to spare, so a slower or busier "
+            "machine may miss it): "
+            + "; ".join(f"{t.name}: {t.measured} (wanted {t.wanted})" for t in close)
+            + "."
+        )
     return ["## Verdict", "", verdict, "", *_slot_search(results), *_booking(results)]
 
 

@@ -47,6 +47,7 @@ class Target:
     wanted: str
     measured: str
     met: bool
+    headroom: float  # the share of the limit to spare (negative when missed)
 
 
 def targets(results: Results) -> list[Target]:
@@ -57,18 +58,21 @@ def targets(results: Results) -> list[Target]:
             f"< {SEARCH_P50_TARGET_MS:.0f} ms",
             f"{search.orm.p50:.1f} ms",
             search.orm.p50 < SEARCH_P50_TARGET_MS,
+            1 - search.orm.p50 / SEARCH_P50_TARGET_MS,
         ),
         Target(
             "Slot search p50 / bare SQL fetch p50",
             f"<= {SEARCH_RATIO_TARGET:.0f}x",
             f"{search.ratio:.2f}x",
             search.ratio <= SEARCH_RATIO_TARGET,
+            1 - search.ratio / SEARCH_RATIO_TARGET,
         ),
         Target(
             "Booking rate / bare INSERT rate",
             f">= {BOOKING_RATIO_TARGET:.2f}",
             f"{booking.ratio:.2f} ({booking.app.rate:.0f} vs {booking.bare.rate:.0f} req/s)",
             booking.ratio >= BOOKING_RATIO_TARGET and booking.app.failures == 0,
+            booking.ratio / BOOKING_RATIO_TARGET - 1,
         ),
     ]
 
