@@ -34,8 +34,8 @@ async def _changes(session: AsyncSession) -> list[tuple[str, int, str, datetime,
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
-async def _book(session: AsyncSession, clinic, start: datetime, patient_id: int):  # type: ignore[no-untyped-def]
-    placement = await booking.place(
+async def _place(session: AsyncSession, clinic, start: datetime):  # type: ignore[no-untyped-def]
+    return await booking.place(
         session,
         service_id=clinic.service.id,
         clinician_id=clinic.clinician.id,
@@ -43,8 +43,17 @@ async def _book(session: AsyncSession, clinic, start: datetime, patient_id: int)
         site_id=None,
         start=start,
     )
+
+
+async def _book(session: AsyncSession, clinic, start: datetime, patient_id: int):  # type: ignore[no-untyped-def]
+    placement = await _place(session, clinic, start)
     made = await booking.book(session, placement=placement, patient_id=patient_id, booked_by=None)
     return await booking.get_appointment(session, made.id)
+
+
+async def _move(session: AsyncSession, clinic, appointment, start: datetime) -> None:  # type: ignore[no-untyped-def]
+    placement = await _place(session, clinic, start)
+    await booking.reschedule(session, appointment=appointment, placement=placement)
 
 
 async def test_bookings_moves_and_cancellations_are_recorded_as_they_were(
@@ -55,15 +64,7 @@ async def test_bookings_moves_and_cancellations_are_recorded_as_they_were(
     start = london_datetime(next_weekday(1, weeks=2), time(9))
     appointment = await _book(session, c, start, patient.id)
     later = start + timedelta(minutes=40)
-    placement = await booking.place(
-        session,
-        service_id=c.service.id,
-        clinician_id=c.clinician.id,
-        mode="video_home",
-        site_id=None,
-        start=later,
-    )
-    await booking.reschedule(session, appointment=appointment, placement=placement)
+    await _move(session, c, appointment, later)
     # A change no inbox needs to hear about (a hand fix to a note-like column) records nothing.
     appointment.medium = "video"
     await session.flush()
@@ -105,15 +106,7 @@ async def test_each_appointment_s_changes_become_messages_in_order(
     start = london_datetime(next_weekday(1, weeks=2), time(9))
     appointment = await _book(session, c, start, patient.id)
     later = start + timedelta(minutes=40)
-    placement = await booking.place(
-        session,
-        service_id=c.service.id,
-        clinician_id=c.clinician.id,
-        mode="video_home",
-        site_id=None,
-        start=later,
-    )
-    await booking.reschedule(session, appointment=appointment, placement=placement)
+    await _move(session, c, appointment, later)
     await session.commit()
     # One change per appointment per batch, the oldest first.
     assert await messaging.queue_messages(sessionmaker, TEST_SETTINGS, limit=10) == 1
