@@ -134,4 +134,7 @@ def create_app(
     return app
 
 
-app = create_app()
+try:
+    app = create_app()
+except ValueError as exc:  # a setting the operator must fix: one line, not a traceback
+    raise SystemExit(f"telehealth: cannot start: {exc}") from None

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -69,10 +70,14 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    host, port = args.host or settings.host, args.port or settings.port
+    # The app is imported by uvicorn and reads its own settings: it must build links to the
+    # address given here, not to the default one.
+    os.environ["HOST"], os.environ["PORT"] = host, str(port)
     uvicorn.run(
         "app:app",
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         workers=args.workers,
         proxy_headers=True,
         log_level="info",
@@ -237,7 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_environment()
+    try:
+        settings = Settings.from_environment()
+    except ValueError as exc:  # ConfigError and starlette's "not a valid int": one line each
+        print(f"telehealth: cannot start: {exc}", file=sys.stderr)
+        return 2
     try:
         args.run(args, settings)
     except TelehealthError as exc:
