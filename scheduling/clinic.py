@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduling.access import Access
 from scheduling.models import Appointment, AppointmentEvent, Mode
 from scheduling.slot_inputs import local_window
 from scheduling.slots import to_london
@@ -20,7 +21,7 @@ from scheduling.transitions import (
     live_state,
     next_status,
 )
-from telehealth import audit, live
+from telehealth import live
 from telehealth.auth.models import Role
 from telehealth.db import utcnow
 from telehealth.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -89,27 +90,28 @@ async def lock_appointment(session: AsyncSession, appointment_id: int) -> Appoin
 
 
 async def staff_action(
-    session: AsyncSession,
+    access: Access,
     *,
     appointment_id: int,
     action: Action,
-    user_id: int,
-    role: str,
     reason: str | None,
 ) -> Appointment:
     """A status change asked for by a member of staff, from the API or a screen: the role
-    check, the row lock, the validated change and its audit row."""
-    require_role_for(action, role)
+    check, the check that it is theirs to change, the row lock, the validated change and its
+    audit row."""
+    require_role_for(action, access.viewer.role)
     if action == Action.CANCEL and not reason:
         raise InvalidInput.field("reason", "is required to cancel")
-    appointment = await lock_appointment(session, appointment_id)
-    await apply(session, appointment, action, actor="staff", actor_user_id=user_id, reason=reason)
-    await audit.record(
-        session,
-        actor_user_id=user_id,
-        action=f"appointment.{action.value}",
-        entity_type="appointment",
-        entity_id=appointment.id,
+    appointment = await access.appointment(
+        appointment_id, action=f"appointment.{action.value}", lock=True
+    )
+    await apply(
+        access.session,
+        appointment,
+        action,
+        actor="staff",
+        actor_user_id=access.viewer.id,
+        reason=reason,
     )
     return appointment
 

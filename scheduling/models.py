@@ -202,6 +202,20 @@ class SessionHub(Base):
     )
 
 
+class StaffSite(Base):
+    """The community hubs a reception login works at: reception sees those hubs' day lists
+    and no others (`scheduling.access`)."""
+
+    __tablename__ = "staff_sites"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class Leave(Base):
     """An availability exception removing time: leave, training, a part day off."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,10 +86,21 @@ async def get_patient(session: AsyncSession, patient_id: int) -> Patient:
     return found
 
 
-async def search_patients(session: AsyncSession, query: PatientQuery) -> list[Patient]:
-    if not (query.nhs_number or query.family_name):
-        raise InvalidInput.field("nhs_number", "give nhs_number, or family_name and date_of_birth")
+async def search_patients(
+    session: AsyncSession, query: PatientQuery, *, among: ColumnElement[bool] | None = None
+) -> list[Patient]:
+    """Patients matching an NHS number, or a family name with a date of birth: never a family
+    name alone, which would list strangers. `among` keeps those the caller may see."""
+    if not query.nhs_number:
+        missing = [f for f in ("family_name", "date_of_birth") if not getattr(query, f)]
+        if missing:
+            message = "give nhs_number, or family_name and date_of_birth"
+            raise InvalidInput(
+                f"{', '.join(missing)}: {message}", fields=dict.fromkeys(missing, message)
+            )
     statement = select(Patient).order_by(Patient.family_name, Patient.given_name).limit(query.limit)
+    if among is not None:
+        statement = statement.where(among)
     if query.nhs_number:
         statement = statement.where(Patient.nhs_number == query.nhs_number)
     if query.family_name:

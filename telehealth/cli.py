@@ -152,6 +152,17 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
     asyncio.run(_in_transaction(settings, work))
 
 
+def cmd_users_hubs(args: argparse.Namespace, settings: Settings) -> None:
+    from scheduling import access
+
+    async def work(session: AsyncSession) -> None:
+        user = await auth.user_by_email(session, args.email)
+        names = await access.set_hubs(session, user, args.site or [])
+        print(f"{user.email} works at: {', '.join(names) or 'no hub'}")
+
+    asyncio.run(_in_transaction(settings, work))
+
+
 def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> None:
     async def work(session: AsyncSession) -> None:
         user = await auth.user_by_email(session, args.email)
@@ -225,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     p.set_defaults(run=cmd_users_create)
+
+    p = users.add_parser("hubs", help="set the community hubs a reception login works at")
+    p.add_argument("--email", required=True)
+    p.add_argument("--site", action="append", type=int, help="a hub's site id (repeat for more)")
+    p.set_defaults(run=cmd_users_hubs)
 
     tokens = commands.add_parser("tokens", help="API bearer tokens").add_subparsers(
         dest="tokens_command", required=True, metavar="ACTION"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from notifications.models import OutboxMessage, OutboxStatus
+from scheduling.access import scope_of
+from scheduling.models import Appointment
 from telehealth import audit
-from telehealth.auth.models import Role
+from telehealth.auth.models import Role, StaffUser
 from telehealth.config import Settings
 from telehealth.db import sessionmaker_of, utcnow
 from telehealth.errors import NotFound
@@ -20,6 +23,14 @@ ROLES = (Role.ADMIN, Role.NAVIGATOR, Role.RECEPTION)
 PAGE = 100
 
 
+async def _visible(session: AsyncSession, user: StaffUser) -> ColumnElement[bool]:
+    """Messages about appointments this member of staff may see (`scheduling.access`)."""
+    scope = await scope_of(session, user)
+    if scope.everyone:
+        return true()
+    return OutboxMessage.appointment_id.in_(select(Appointment.id).where(scope.appointments()))
+
+
 async def outbox_page(request: Request) -> Response:
     status = request.query_params.get("status") or None
     if status not in (None, *OutboxStatus):
@@ -27,14 +38,19 @@ async def outbox_page(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, ROLES)
-        statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(PAGE)
+        theirs = await _visible(session, user)
+        statement = (
+            select(OutboxMessage).where(theirs).order_by(OutboxMessage.id.desc()).limit(PAGE)
+        )
         if status:
             statement = statement.where(OutboxMessage.status == status)
         messages = list(await session.scalars(statement))
         counts = dict(
             (
                 await session.execute(
-                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+                    select(OutboxMessage.status, func.count())
+                    .where(theirs)
+                    .group_by(OutboxMessage.status)
                 )
             ).all()
         )
@@ -64,7 +80,11 @@ async def outbox_page(request: Request) -> Response:
 async def message_page(request: Request) -> Response:
     async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, ROLES)
-        message = await session.get(OutboxMessage, int(request.path_params["id"]))
+        message = await session.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.id == int(request.path_params["id"]), await _visible(session, user)
+            )
+        )
         if message is None:
             raise NotFound("no such message")
         await audit.record(
@@ -84,11 +104,19 @@ async def message_page(request: Request) -> Response:
 async def retry(request: Request) -> Response:
     await check_csrf(request)
     async with sessionmaker_of(request)() as session, session.begin():
-        await signed_in(request, session, ROLES)
+        user = await signed_in(request, session, ROLES)
+        message_id = int(request.path_params["id"])
+        visible = await session.scalar(
+            select(OutboxMessage.id).where(
+                OutboxMessage.id == message_id, await _visible(session, user)
+            )
+        )
+        if visible is None:
+            raise NotFound("no such message")
         await session.execute(
             update(OutboxMessage)
             .where(
-                OutboxMessage.id == int(request.path_params["id"]),
+                OutboxMessage.id == message_id,
                 OutboxMessage.status == OutboxStatus.FAILED.value,
             )
             .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=utcnow())

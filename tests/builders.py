@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -19,6 +20,7 @@ from scheduling.models import (
     SessionHub,
     SessionService,
     Site,
+    StaffSite,
     VideoRoom,
 )
 from telehealth.auth.models import StaffUser
@@ -174,9 +176,15 @@ async def make_patient(
 
 
 async def make_user(
-    session: AsyncSession, *, role: str = "admin", email: str | None = None
+    session: AsyncSession,
+    *,
+    role: str = "admin",
+    email: str | None = None,
+    clinician: Clinician | None = None,
+    hubs: Sequence[Site] = (),
 ) -> tuple[StaffUser, dict[str, str]]:
-    """A staff user and the Authorization header carrying a fresh token for them."""
+    """A staff user and the Authorization header carrying a fresh token for them; a
+    clinician's login linked to `clinician`, a receptionist working at `hubs`."""
     user = await create_user(
         session,
         email=email or f"{role}{_n()}@test.nhs.uk",
@@ -184,6 +192,10 @@ async def make_user(
         role=role,
         password="correct horse battery",
     )
+    await session.flush()
+    if clinician is not None:
+        clinician.user_id = user.id
+    session.add_all(StaffSite(user_id=user.id, site_id=hub.id) for hub in hubs)
     await session.flush()
     token = await create_token(session, user=user)
     return user, {"Authorization": f"Bearer {token}"}

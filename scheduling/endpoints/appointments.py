@@ -5,7 +5,8 @@ from datetime import datetime
 import pydantic
 from sqlalchemy import select
 
-from scheduling import booking, clinic, patients, slots
+from scheduling import booking, patients, slots
+from scheduling.access import Access
 from scheduling.booking import AppointmentView
 from scheduling.directory import require_service
 from scheduling.endpoints import router
@@ -48,17 +49,6 @@ def appointment_out(a: AppointmentView) -> AppointmentOut:
         cancel_reason=a.cancel_reason,
         created_at=slots.to_london(a.created_at),
         updated_at=slots.to_london(a.updated_at),
-    )
-
-
-async def _audit(ctx: Context, action: str, appointment: Appointment) -> None:
-    await audit.record(
-        ctx.session,
-        actor_user_id=ctx.user.id,
-        action=action,
-        entity_type="appointment",
-        entity_id=appointment.id,
-        detail={"patient_id": appointment.patient_id},
     )
 
 
@@ -115,9 +105,9 @@ async def search_slots(ctx: Context, query: SlotQuery) -> dict[str, object]:
     }
 
 
-async def _patient_for(ctx: Context, patient: int | dict[str, object]) -> Patient:
+async def _patient_for(ctx: Context, access: Access, patient: int | dict[str, object]) -> Patient:
     if isinstance(patient, int):
-        return await patients.require_patient(ctx.session, patient)
+        return await access.patient(patient, action=None, field="patient")
     try:
         details = PatientIn.model_validate(patient)
     except pydantic.ValidationError as exc:
@@ -150,7 +140,17 @@ async def book(ctx: Context, body: BookingIn) -> AppointmentOut:
         start=body.start,
         patient_id=body.patient if isinstance(body.patient, int) else None,
     )
-    patient_id = placement.patient_id or (await _patient_for(ctx, body.patient)).id
+    access = Access(ctx.session, ctx.user)
+    await access.may_book(
+        clinician_id=placement.clinician_id,
+        service_id=placement.service_id,
+        mode=placement.mode,
+        site_id=placement.site_id,
+    )
+    if access.sees_everyone and placement.patient_id is not None:
+        patient_id = placement.patient_id  # found with the rest of the placement: no look-up
+    else:
+        patient_id = (await _patient_for(ctx, access, body.patient)).id
     appointment = await booking.book(
         ctx.session, placement=placement, patient_id=patient_id, booked_by=ctx.user.id
     )  # audited by `book` itself, in the same statement where it can
@@ -167,7 +167,12 @@ async def book(ctx: Context, body: BookingIn) -> AppointmentOut:
     response=AppointmentList,
 )
 async def list_appointments(ctx: Context, query: AppointmentQuery) -> AppointmentList:
-    statement = select(Appointment).order_by(Appointment.starts_at, Appointment.id)
+    access = Access(ctx.session, ctx.user)
+    statement = (
+        select(Appointment)
+        .where(await access.appointments_where())
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
     for column, value in (
         (Appointment.clinician_id, query.clinician_id),
         (Appointment.patient_id, query.patient_id),
@@ -185,13 +190,11 @@ async def list_appointments(ctx: Context, query: AppointmentQuery) -> Appointmen
     if last is not None:
         statement = statement.where(Appointment.starts_at < local_window(last, last).end)
     rows = list(await ctx.session.scalars(statement.limit(query.limit).offset(query.offset)))
-    await audit.record(
-        ctx.session,
-        actor_user_id=ctx.user.id,
-        action="appointment.list",
-        entity_type="appointment",
-        entity_id=None,
-        detail={"query": query.model_dump(mode="json", exclude_none=True), "count": len(rows)},
+    await access.audit(
+        "appointment.list",
+        "appointment",
+        None,
+        {"query": query.model_dump(mode="json", exclude_none=True), "ids": [a.id for a in rows]},
     )
     return AppointmentList(
         items=[appointment_out(a) for a in rows], limit=query.limit, offset=query.offset
@@ -208,8 +211,9 @@ async def list_appointments(ctx: Context, query: AppointmentQuery) -> Appointmen
     errors=(404,),
 )
 async def get_appointment(ctx: Context) -> AppointmentOut:
-    appointment = await booking.get_appointment(ctx.session, ctx.path_int("appointment_id"))
-    await _audit(ctx, "appointment.read", appointment)
+    appointment = await Access(ctx.session, ctx.user).appointment(
+        ctx.path_int("appointment_id"), action="appointment.read"
+    )
     return appointment_out(appointment)
 
 
@@ -225,7 +229,10 @@ async def get_appointment(ctx: Context) -> AppointmentOut:
     errors=(404, 409),
 )
 async def reschedule(ctx: Context, body: RescheduleIn) -> AppointmentOut:
-    appointment = await clinic.lock_appointment(ctx.session, ctx.path_int("appointment_id"))
+    access = Access(ctx.session, ctx.user)
+    appointment = await access.appointment(
+        ctx.path_int("appointment_id"), action="appointment.reschedule", lock=True
+    )
     mode = body.mode or appointment.mode
     site_id = body.site_id if body.site_id is not None or body.mode else appointment.site_id
     placement = await booking.place(
@@ -236,10 +243,15 @@ async def reschedule(ctx: Context, body: RescheduleIn) -> AppointmentOut:
         site_id=site_id,
         start=body.start,
     )
+    await access.may_book(
+        clinician_id=placement.clinician_id,
+        service_id=placement.service_id,
+        mode=placement.mode,
+        site_id=placement.site_id,
+    )
     await booking.reschedule(
         ctx.session, appointment=appointment, placement=placement, actor_user_id=ctx.user.id
     )
-    await _audit(ctx, "appointment.reschedule", appointment)
     return appointment_out(appointment)
 
 
@@ -255,11 +267,12 @@ async def reschedule(ctx: Context, body: RescheduleIn) -> AppointmentOut:
     errors=(404, 409),
 )
 async def cancel(ctx: Context, body: CancelIn) -> AppointmentOut:
-    appointment = await clinic.lock_appointment(ctx.session, ctx.path_int("appointment_id"))
+    appointment = await Access(ctx.session, ctx.user).appointment(
+        ctx.path_int("appointment_id"), action="appointment.cancel", lock=True
+    )
     await booking.cancel(
         ctx.session, appointment=appointment, reason=body.reason, actor_user_id=ctx.user.id
     )
-    await _audit(ctx, "appointment.cancel", appointment)
     return appointment_out(appointment)
 
 
@@ -296,15 +309,9 @@ async def create_patient(ctx: Context, body: PatientIn) -> PatientOut:
     response=list[PatientOut],
 )
 async def search_patients(ctx: Context, query: PatientQuery) -> list[PatientOut]:
-    found = await patients.search_patients(ctx.session, query)
-    await audit.record(
-        ctx.session,
-        actor_user_id=ctx.user.id,
-        action="patient.search",
-        entity_type="patient",
-        entity_id=None,
-        detail={"ids": [p.id for p in found]},
-    )
+    access = Access(ctx.session, ctx.user)
+    found = await patients.search_patients(ctx.session, query, among=await access.patients_where())
+    await access.audit("patient.search", "patient", None, {"ids": [p.id for p in found]})
     return [patients.patient_out(p) for p in found]
 
 
@@ -318,12 +325,7 @@ async def search_patients(ctx: Context, query: PatientQuery) -> list[PatientOut]
     errors=(404,),
 )
 async def get_patient(ctx: Context) -> PatientOut:
-    patient = await patients.get_patient(ctx.session, ctx.path_int("patient_id"))
-    await audit.record(
-        ctx.session,
-        actor_user_id=ctx.user.id,
-        action="patient.read",
-        entity_type="patient",
-        entity_id=patient.id,
+    patient = await Access(ctx.session, ctx.user).patient(
+        ctx.path_int("patient_id"), action="patient.read"
     )
     return patients.patient_out(patient)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from scheduling import booking, clinic, rooms
+from scheduling import clinic, rooms
+from scheduling.access import Access
 from scheduling.endpoints import router
 from scheduling.endpoints.appointments import appointment_out
 from scheduling.schemas import (
@@ -35,11 +36,9 @@ def event_out(e: object) -> EventOut:
 async def change_status(ctx: Context, body: StatusChangeIn) -> AppointmentOut:
     """Check in, arrive, start the call, finish, did not attend, switch to telephone, cancel."""
     appointment = await clinic.staff_action(
-        ctx.session,
+        Access(ctx.session, ctx.user),
         appointment_id=ctx.path_int("appointment_id"),
         action=Action(body.action),
-        user_id=ctx.user.id,
-        role=ctx.user.role,
         reason=body.reason,
     )
     return appointment_out(appointment)
@@ -57,7 +56,9 @@ async def change_status(ctx: Context, body: StatusChangeIn) -> AppointmentOut:
     errors=(404, 409),
 )
 async def send_message(ctx: Context, body: MessageIn) -> EventOut:
-    appointment = await booking.get_appointment(ctx.session, ctx.path_int("appointment_id"))
+    appointment = await Access(ctx.session, ctx.user).appointment(
+        ctx.path_int("appointment_id"), action="appointment.message"
+    )
     event = await clinic.send_message(
         ctx.session, appointment, body.message, actor_user_id=ctx.user.id
     )
@@ -74,7 +75,9 @@ async def send_message(ctx: Context, body: MessageIn) -> EventOut:
     errors=(404,),
 )
 async def history(ctx: Context) -> list[EventOut]:
-    appointment = await booking.get_appointment(ctx.session, ctx.path_int("appointment_id"))
+    appointment = await Access(ctx.session, ctx.user).appointment(
+        ctx.path_int("appointment_id"), action="appointment.history"
+    )
     return [event_out(e) for e in await clinic.history(ctx.session, appointment.id)]
 
 
@@ -106,7 +109,9 @@ async def list_rooms(ctx: Context) -> list[RoomOut]:
     errors=(404,),
 )
 async def close_room(ctx: Context, body: ClosureIn) -> ClosureOut:
-    room = await rooms.require_room(ctx.session, ctx.path_int("site_id"), ctx.path_int("room_id"))
+    site_id = ctx.path_int("site_id")
+    await Access(ctx.session, ctx.user).may_use_hub(site_id)
+    room = await rooms.require_room(ctx.session, site_id, ctx.path_int("room_id"))
     closure, affected = await rooms.close_room(
         ctx.session,
         room,

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from starlette.responses import Response
 
-from scheduling.models import Patient, Service, Site, SiteKind
-from telehealth import audit
+from scheduling.access import Access
+from scheduling.models import Service, Site, SiteKind
 from telehealth.api import PATIENT_FACING, ApiRouter, Context, FieldError
 from telehealth.auth.models import Role
 from telehealth.errors import InvalidInput
@@ -123,18 +123,11 @@ class TravelOptions(BaseModel):
 async def options(ctx: Context, params: OptionParams) -> TravelOptions:
     """Video from home: no travel; the nearest community hubs; the hospital. Round trips,
     estimated from the patient's postcode, so patients and navigators can choose."""
-    patient = await ctx.session.get(Patient, params.patient_id)
     service = await ctx.session.get(Service, params.service_id)
-    if patient is None:
-        raise InvalidInput.field("patient_id", f"no patient with id {params.patient_id}")
     if service is None:
         raise InvalidInput.field("service_id", f"no service with id {params.service_id}")
-    await audit.record(
-        ctx.session,
-        actor_user_id=ctx.user.id,
-        action="patient.travel_options",
-        entity_type="patient",
-        entity_id=patient.id,
+    patient = await Access(ctx.session, ctx.user).patient(
+        params.patient_id, action="patient.travel_options", field="patient_id"
     )
     home_option = TravelOption(
         mode="video_home",

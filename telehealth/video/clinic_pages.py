@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from scheduling import booking, clinic
+from scheduling import clinic
+from scheduling.access import Access, scope_of
 from scheduling.models import Clinician, Patient, Service, Site, SiteKind, VideoRoom
 from scheduling.slots import to_london
 from scheduling.transitions import Action
@@ -189,15 +190,18 @@ async def act(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session)
+        access = Access(session, user)
         appointment = await clinic.staff_action(
-            session,
+            access,
             appointment_id=int(request.path_params["id"]),
             action=action,
-            user_id=user.id,
-            role=user.role,
             reason=form.get("reason") or None,
         )
-        if action == Action.START_CALL and appointment.video_room:
+        if (
+            action == Action.START_CALL
+            and appointment.video_room
+            and await access.may_run(appointment)
+        ):
             who = Participant(
                 id=f"staff-{user.id}", display_name=user.name, moderator=True, email=user.email
             )
@@ -215,7 +219,9 @@ async def message(request: Request) -> Response:
     form = await check_csrf(request)
     async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, (Role.CLINICIAN, Role.ADMIN))
-        appointment = await booking.get_appointment(session, int(request.path_params["id"]))
+        appointment = await Access(session, user).appointment(
+            int(request.path_params["id"]), action="appointment.message"
+        )
         await clinic.send_message(
             session, appointment, form.get("message", ""), actor_user_id=user.id
         )
@@ -226,11 +232,7 @@ async def _reception_context(
     request: Request, session: AsyncSession, user: StaffUser
 ) -> dict[str, object]:
     day = _day(request)
-    hubs = list(
-        await session.scalars(
-            select(Site).where(Site.kind == SiteKind.COMMUNITY_HUB.value).order_by(Site.name)
-        )
-    )
+    hubs = await _hubs_for(session, user)
     site_id = _int_param(request, "site_id")
     site = next((h for h in hubs if h.id == site_id), None)
     entries = await clinic.day_list(session, day=day, site_id=site.id) if site else []
@@ -255,12 +257,22 @@ async def _reception_context(
     )
 
 
+async def _hubs_for(session: AsyncSession, user: StaffUser) -> list[Site]:
+    """The hubs this member of staff works at (every hub for an admin)."""
+    scope = await scope_of(session, user)
+    statement = select(Site).where(Site.kind == SiteKind.COMMUNITY_HUB.value).order_by(Site.name)
+    if not scope.everyone:
+        statement = statement.where(Site.id.in_(scope.hub_ids))
+    return list(await session.scalars(statement))
+
+
 async def reception_events(request: Request) -> Response:
-    async with sessionmaker_of(request)() as session:
-        await signed_in(request, session, RECEPTION_ROLES)
     site_id = _int_param(request, "site_id")
     if site_id is None:
         raise InvalidInput.field("site_id", "choose a hub")
+    async with sessionmaker_of(request)() as session:
+        user = await signed_in(request, session, RECEPTION_ROLES)
+        await Access(session, user).may_use_hub(site_id)
     return _follow(request, f"site:{site_id}")
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from scheduling import booking
+from scheduling.access import Access
 from telehealth.api import PATIENT_FACING, ApiRouter, Context
-from telehealth.auth.models import Role
 from telehealth.db import utcnow
 from telehealth.errors import Conflict
 from telehealth.video.pages import join_path
@@ -34,12 +33,16 @@ class VideoLinks(BaseModel):
 async def video_links(ctx: Context) -> VideoLinks:
     """The patient's signed join link; for clinicians and admins also their own (moderator)
     link into the room. Links change when the appointment is moved."""
-    appointment = await booking.get_appointment(ctx.session, ctx.path_int("appointment_id"))
+    access = Access(ctx.session, ctx.user)
+    appointment = await access.appointment(
+        ctx.path_int("appointment_id"), action="appointment.video_links"
+    )
     if appointment.mode == "in_person" or appointment.video_room is None:
         raise Conflict("this appointment is in person: it has no video room", code="not_video")
     provider = provider_from(ctx.settings)
     clinician_url = None
-    if ctx.user.role in (Role.CLINICIAN, Role.ADMIN):
+    # Only whoever runs the consultation gets the moderator's way in.
+    if await access.may_run(appointment):
         who = Participant(
             id=f"staff-{ctx.user.id}",
             display_name=ctx.user.name,

@@ -96,8 +96,8 @@ async def test_clinician_runs_the_clinic(client: httpx.AsyncClient, session: Asy
 async def test_reception_marks_arrival_at_the_hub(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    user, _ = await make_user(session, role="reception")
     c = await make_clinic(session)
+    user, _ = await make_user(session, role="reception", hubs=[c.hub])
     a = await make_appointment(session, c, start=soon(), mode="video_site")
     home = await make_appointment(session, await make_clinic(session), start=soon())
     csrf = await sign_in(client, user.email)

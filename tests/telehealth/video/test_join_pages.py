@@ -119,8 +119,14 @@ async def test_video_links_for_staff(
 
     a = await _today(session)
     _, navigator = await make_user(session, role="navigator")
-    _, clinician = await make_user(session, role="clinician")
+    from scheduling.models import Clinician
+
+    own = await session.get(Clinician, a.clinician_id)
+    _, clinician = await make_user(session, role="clinician", clinician=own)
+    _, colleague = await make_user(session, role="clinician")
     url = f"/api/v1/appointments/{a.id}/video"
+    # Another clinician's appointment does not exist for them, moderator link and all.
+    assert (await client.get(url, headers=colleague)).status_code == 404
     for_navigator = (await client.get(url, headers=navigator)).json()
     assert for_navigator["patient_join_url"] == settings.public_base_url + join_path(settings, a)
     assert for_navigator["clinician_join_url"] is None
@@ -130,5 +136,5 @@ async def test_video_links_for_staff(
     in_person = await make_appointment(
         session, await make_clinic(session), start=soon(), mode="in_person"
     )
-    refused = await client.get(f"/api/v1/appointments/{in_person.id}/video", headers=clinician)
+    refused = await client.get(f"/api/v1/appointments/{in_person.id}/video", headers=navigator)
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_video"
