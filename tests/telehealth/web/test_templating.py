@@ -69,7 +69,9 @@ async def test_clinic_and_reception_tables(
     assert not TWENTY_FOUR_HOUR.search(page), TWENTY_FOUR_HOUR.findall(page)
 
 
-async def test_join_page(client: httpx.AsyncClient, session: AsyncSession, settings: Settings) -> None:
+async def test_join_page(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
     c = await make_clinic(session)
     start = london_datetime(date(2030, 3, 5), time(14, 30))  # a Tuesday
     a = await make_appointment(session, c, start=start)
