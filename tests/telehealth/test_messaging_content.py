@@ -155,7 +155,7 @@ async def test_home_video_says_video_call_from_home_and_gives_the_link(
     assert "Where:" not in email.body_text and DIRECTIONS not in email.body_text
     assert str(event["LOCATION"]) == "Video call from home"
     assert "video_home" not in email.body_text + done["sms"].body_text + str(event["SUMMARY"])
-    assert "11:20am" in email.body_text and "11:20" + "am" in done["sms"].body_text
+    assert "11:20am" in email.body_text and "11:20am" in done["sms"].body_text
     # The clinician's notice points at the clinic screen to run it.
     assert "Start the call from your clinic screen" in done["clinician"].body_text
 
