@@ -36,7 +36,7 @@ __all__ = ["Attendee", "Invite", "build_calendar", "build_feed"]
 LONDON = ZoneInfo("Europe/London")
 PRODID = "-//Bay Telehealth//Appointment invites//EN"
 ROLES = frozenset({"CHAIR", "REQ-PARTICIPANT", "OPT-PARTICIPANT", "NON-PARTICIPANT"})
-CONFERENCE_LABEL = "Join video consultation"
+CONFERENCE_LABEL = "Join the video call"
 FEED_REFRESH = timedelta(hours=1)
 
 # Ten digits, bare or grouped 3-3-4 by spaces or hyphens, not inside a longer run of digits,

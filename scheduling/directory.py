@@ -68,6 +68,8 @@ def _site_out(site: Site, rooms: int) -> SiteOut:
         icc=site.icc,
         video_rooms=rooms,
         active=site.active,
+        directions=site.directions,
+        phone=site.phone,
     )
 
 
@@ -80,6 +82,8 @@ async def create_site(session: AsyncSession, data: SiteIn) -> SiteOut:
         address=data.address,
         postcode=data.postcode,
         icc=data.icc,
+        directions=data.directions,
+        phone=data.phone,
     )
     await _add_unique(session, site, f"a site named {data.name!r}")
     session.add_all(
@@ -179,6 +183,7 @@ def _service_out(s: Service) -> ServiceOut:
         horizon_days=s.horizon_days,
         buffer_minutes=s.buffer_minutes,
         active=s.active,
+        phone=s.phone,
     )
 
 
@@ -195,6 +200,7 @@ async def create_service(session: AsyncSession, data: ServiceIn) -> ServiceOut:
         min_notice_minutes=data.min_notice_minutes,
         horizon_days=data.horizon_days,
         buffer_minutes=data.buffer_minutes,
+        phone=data.phone,
     )
     await _add_unique(session, row, f"a service named {data.name!r}")
     return _service_out(row)

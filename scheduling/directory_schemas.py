@@ -6,12 +6,28 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from scheduling.models import Mode, SiteKind
 from scheduling.schemas import EMAIL, Id, LocalDate, Strict
 from telehealth.api import FieldError
 from telehealth.identifiers import parse_postcode
+
+
+def _uk_phone(value: str) -> str:
+    """A UK number people can dial, written as they read it ("0113 496 0000")."""
+    try:
+        number = phonenumbers.parse(value, "GB")
+    except phonenumbers.NumberParseException:
+        raise ValueError("is not a phone number") from None
+    if number.country_code != 44 or not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a UK phone number, like 01524 65944")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+# The number messages give patients to call about an appointment.
+Phone = Annotated[str, Field(max_length=30), AfterValidator(_uk_phone)]
 
 
 class OrganisationIn(Strict):
@@ -33,6 +49,18 @@ class SiteIn(Strict):
     postcode: str
     icc: Annotated[str, Field(max_length=100)] | None = None
     video_rooms: Annotated[int, Field(ge=0, le=50)] = 0
+    directions: (
+        Annotated[
+            str,
+            Field(
+                max_length=1000,
+                description="How to get there and where to go inside (entrance, desk, floor); "
+                "messages give it to patients coming here",
+            ),
+        ]
+        | None
+    ) = None
+    phone: Phone | None = None
 
     @field_validator("postcode")
     @classmethod
@@ -56,6 +84,8 @@ class SiteOut(BaseModel):
     icc: str | None
     video_rooms: int
     active: bool
+    directions: str | None
+    phone: str | None
 
 
 class ClinicianIn(Strict):
@@ -93,6 +123,9 @@ class ServiceIn(Strict):
     min_notice_minutes: Annotated[int, Field(ge=0, le=60 * 24 * 90)] = 0
     horizon_days: Annotated[int, Field(ge=1, le=730)] = 56
     buffer_minutes: Annotated[int, Field(ge=0, le=240)] = 0
+    phone: Annotated[
+        Phone | None, Field(description="The number patients call about an appointment")
+    ] = None
 
     @field_validator("modes")
     @classmethod
@@ -114,6 +147,7 @@ class ServiceOut(BaseModel):
     horizon_days: int
     buffer_minutes: int
     active: bool
+    phone: str | None
 
 
 class SessionIn(Strict):

@@ -85,6 +85,11 @@ class Site(Base):
     postcode: Mapped[str] = mapped_column(String(8))
     icc: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What messages tell a patient coming here: how to get there and where to go inside
+    # (entrance, desk, floor); the room itself is the booked video room's name.
+    directions: Mapped[str | None] = mapped_column(Text)
+    # The site's own desk (reception at a hub), as people dial it: "0113 496 0000".
+    phone: Mapped[str | None] = mapped_column(String(20))
 
 
 class VideoRoom(Base):
@@ -131,6 +136,9 @@ class Service(Base):
     horizon_days: Mapped[int] = mapped_column(Integer, default=56)
     buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The number patients call about an appointment (to change or cancel it); messages fall
+    # back to the site's phone when a service has none.
+    phone: Mapped[str | None] = mapped_column(String(20))
 
 
 class Patient(Base):

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notifications.invites import Invite, build_feed
-from scheduling.models import Appointment, Service, Site
+from scheduling.models import Appointment, Service, Site, VideoRoom
+from telehealth import wording
 from telehealth.config import Settings
 from telehealth.db import Base, UTCDateTime, utcnow
 
@@ -78,9 +79,10 @@ async def clinician_feed(
     service and the booking reference only: a feed URL can end up in places an invite does not."""
     now = utcnow()
     rows = await session.execute(
-        select(Appointment, Service, Site)
+        select(Appointment, Service, Site, VideoRoom.name)
         .join(Service, Service.id == Appointment.service_id)
         .outerjoin(Site, Site.id == Appointment.site_id)
+        .outerjoin(VideoRoom, VideoRoom.id == Appointment.room_id)
         .where(
             Appointment.clinician_id == clinician_id,
             Appointment.starts_at >= now - FEED_PAST,
@@ -89,22 +91,41 @@ async def clinician_feed(
         )
         .order_by(Appointment.starts_at)
     )
-    events = [
-        Invite(
-            uid=a.uid,
-            sequence=a.sequence,
-            method="CANCEL" if a.status == "cancelled" else "REQUEST",
-            start=a.starts_at,
-            end=a.ends_at,
-            summary=f"{service.name}, {a.mode.replace('_', ' ')}, ref {a.reference}",
-            location=f"{site.name}, {site.postcode}" if site else "Video consultation",
-            organizer_email=settings.mail_from,
-            organizer_name=settings.mail_from_name,
-            attendees=(),
-            join_url=f"{settings.public_base_url}/staff/clinic" if a.mode != "in_person" else None,
-            description=f"Booking reference {a.reference}. Open your clinic screen to run it.",
-            reminder=None,
-        )
-        for a, service, site in rows
-    ]
+    events = [_feed_event(a, service, site, room, settings) for a, service, site, room in rows]
     return build_feed(events, name=name)
+
+
+def _feed_event(
+    a: Appointment, service: Service, site: Site | None, room: str | None, settings: Settings
+) -> Invite:
+    """One appointment in a clinician's feed, in people's words ("Video call from home")."""
+    how = wording.how(a.mode, place=site.name if site else None, medium=a.medium)
+    cancelled = a.status == "cancelled"
+    video = a.mode != "in_person" and a.medium != wording.TELEPHONE
+    if cancelled:
+        note = "Cancelled."
+    elif a.medium == wording.TELEPHONE:
+        note = "By telephone: phone the patient."
+    elif video:
+        note = "Start the call from your clinic screen."
+    else:
+        note = "In person."
+    if site is None or a.medium == wording.TELEPHONE:
+        where = how
+    else:
+        where = ", ".join(p for p in (site.name, room, site.postcode) if p)
+    return Invite(
+        uid=a.uid,
+        sequence=a.sequence,
+        method="CANCEL" if cancelled else "REQUEST",
+        start=a.starts_at,
+        end=a.ends_at,
+        summary=f"{service.name}, {wording.lower_first(how)}, ref {a.reference}",
+        location=where,
+        organizer_email=settings.mail_from,
+        organizer_name=settings.mail_from_name,
+        attendees=(),
+        join_url=f"{settings.public_base_url}/staff/clinic" if video and not cancelled else None,
+        description=f"Booking reference {a.reference}. {note}",
+        reminder=None,
+    )

@@ -165,6 +165,8 @@ async def _sites(
                 postcode=spec.postcode,
                 icc=spec.icc,
                 video_rooms=spec.rooms,
+                directions=spec.directions,
+                phone=spec.phone,
             ),
         )
         ids[spec.key] = site.id
@@ -194,6 +196,7 @@ async def _services(
                 min_notice_minutes=spec.min_notice,
                 horizon_days=spec.horizon,
                 buffer_minutes=spec.buffer,
+                phone=spec.phone,
             ),
         )
         found[spec.key] = await directory.require_service(session, out.id)

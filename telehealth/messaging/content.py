@@ -8,67 +8,131 @@ date of birth, address or phone number of the patient.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.invites import Attendee, Invite, build_calendar
-from scheduling.models import Appointment, Clinician, Patient, Service, Site
+from scheduling.models import Appointment, Clinician, Patient, Service, Site, VideoRoom
+from telehealth import timefmt, wording
 from telehealth.calendars import invite_url
 from telehealth.config import Settings
 from telehealth.video.pages import join_path
 from telehealth.web.templating import TEMPLATES
 
-MODE_LABELS = {
-    "video_home": "video appointment",
-    "video_site": "video appointment at a community hub",
-    "in_person": "appointment",
-}
 _text = Environment(loader=FileSystemLoader(TEMPLATES / "messages"), autoescape=False)
 _html = Environment(
     loader=FileSystemLoader(TEMPLATES / "messages"), autoescape=select_autoescape(["html"])
 )
-_LONDON = ZoneInfo("Europe/London")
-
-
-def _when(instant: datetime) -> str:
-    return instant.astimezone(_LONDON).strftime("%A %-d %B %Y at %H:%M")
-
-
 for _env in (_text, _html):
-    _env.filters["when"] = _when
+    _env.filters["when"] = timefmt.moment
+    _env.filters["lower_first"] = wording.lower_first
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything a message may say, read once; nothing here identifies the patient beyond
-    their name and contact address."""
+    their name and contact address. `before` is the appointment as it was before the change a
+    change message tells of (None otherwise, or when that is not known)."""
 
     appointment: Appointment
     patient: Patient
     clinician: Clinician
     service: Service
     site: Site | None
+    room: str | None
+    phone: str | None
     join_url: str | None
     invite_url: str
     settings: Settings
+    before: wording.Visit | None = None
+    usual_site: str | None = None
+
+    @property
+    def is_telephone(self) -> bool:
+        return self.appointment.medium == wording.TELEPHONE
 
     @property
     def is_video(self) -> bool:
-        return self.appointment.mode in ("video_home", "video_site")
+        return self.appointment.mode in ("video_home", "video_site") and not self.is_telephone
+
+    @property
+    def at_site(self) -> bool:
+        """The patient comes to a place (a hub or a clinic) for it."""
+        return self.site is not None and not self.is_telephone
+
+    @property
+    def phrase(self) -> str:
+        return wording.service_phrase(self.service.name)
+
+    @property
+    def how(self) -> str:
+        a = self.appointment
+        return wording.how(a.mode, place=self.site.name if self.site else None, medium=a.medium)
+
+    @property
+    def visit(self) -> wording.Visit:
+        return wording.Visit(self.appointment.starts_at, self.how, self.clinician.name)
+
+    @property
+    def change(self) -> tuple[str, str] | None:
+        return None if self.before is None else wording.change_lines(self.before, self.visit)
+
+    @property
+    def address(self) -> str:
+        if self.site is None:
+            return ""
+        return ", ".join(p for p in (self.site.name, self.site.address, self.site.postcode) if p)
+
+    @property
+    def street(self) -> str:
+        """The site's address without its name: "Thornton Road, Morecambe, LA4 5RJ"."""
+        if self.site is None:
+            return ""
+        return ", ".join(p for p in (self.site.address, self.site.postcode) if p)
 
     @property
     def summary(self) -> str:
-        return f"{self.service.name} ({MODE_LABELS[self.appointment.mode]})"
+        return f"{self.service.name}: {wording.lower_first(self.how)}"
 
     @property
     def location(self) -> str:
-        if self.site is None:
-            return "Video consultation"
-        return f"{self.site.name}, {self.site.address}, {self.site.postcode}"
+        """An invite's LOCATION: the place, and the room to go to."""
+        if not self.at_site:
+            return self.how
+        assert self.site is not None
+        parts = (self.site.name, self.room, self.site.address, self.site.postcode)
+        return ", ".join(p for p in parts if p)
+
+    @property
+    def contact(self) -> str:
+        """How to change or cancel: "call 0113 496 0000" (see `snapshot_of` for whose)."""
+        if self.phone:
+            return f"call {self.phone}"
+        return f"contact the {self.service.name} team" + (
+            f" at {self.usual_site}" if self.usual_site else ""
+        )
+
+    def details(self, *, for_clinician: bool = False) -> list[tuple[str, str]]:
+        """The appointment's particulars as label and value, in the order people need them."""
+        a = self.appointment
+        when = timefmt.moment(a.starts_at)
+        if for_clinician:
+            when += f" ({self.service.length_minutes} minutes)"
+        rows = [("When", when), ("How", self.how)]
+        if self.is_telephone:
+            rows.append(("Phone call", f"{self.clinician.name} will phone you"))
+        elif self.at_site:
+            assert self.site is not None
+            rows.append(("Where", self.address))
+            if self.room:
+                rows.append(("Room", self.room))
+            if self.site.directions and not for_clinician:
+                rows.append(("Getting there", self.site.directions))
+        rows.append(("Booking reference", a.reference))
+        return rows
 
 
 async def snapshot(session: AsyncSession, appointment_id: int, settings: Settings) -> Snapshot:
@@ -78,16 +142,50 @@ async def snapshot(session: AsyncSession, appointment_id: int, settings: Setting
     return await snapshot_of(session, a, settings)
 
 
-async def snapshot_of(session: AsyncSession, a: Appointment, settings: Settings) -> Snapshot:
+async def snapshot_of(
+    session: AsyncSession,
+    a: Appointment,
+    settings: Settings,
+    *,
+    before: Appointment | None = None,
+) -> Snapshot:
+    """`a` in words. The number to call is the service's, else its site's (the hub's or the
+    clinic's desk), else that of the service's usual site."""
     patient = await session.get(Patient, a.patient_id)
     clinician = await session.get(Clinician, a.clinician_id)
     service = await session.get(Service, a.service_id)
     site = await session.get(Site, a.site_id) if a.site_id else None
+    room = await session.get(VideoRoom, a.room_id) if a.room_id else None
     assert patient and clinician and service
-    join = settings.public_base_url + join_path(settings, a) if a.mode != "in_person" else None
+    phone = service.phone or (site.phone if site else None)
+    usual = None
+    if phone is None:
+        usual = await session.get(Site, service.usual_site_id)
+        phone = usual.phone if usual else None
+    video = a.mode != "in_person" and a.medium != wording.TELEPHONE
+    join = settings.public_base_url + join_path(settings, a) if video else None
     return Snapshot(
-        a, patient, clinician, service, site, join, invite_url(settings, a.id), settings
+        appointment=a,
+        patient=patient,
+        clinician=clinician,
+        service=service,
+        site=site,
+        room=room.name if room else None,
+        phone=phone,
+        join_url=join,
+        invite_url=invite_url(settings, a.id),
+        settings=settings,
+        before=None if before is None else await _visit(session, before),
+        usual_site=usual.name if usual else None,
     )
+
+
+async def _visit(session: AsyncSession, a: Appointment) -> wording.Visit:
+    clinician = await session.get(Clinician, a.clinician_id)
+    site = await session.get(Site, a.site_id) if a.site_id else None
+    assert clinician
+    how = wording.how(a.mode, place=site.name if site else None, medium=a.medium)
+    return wording.Visit(a.starts_at, how, clinician.name)
 
 
 def invite(s: Snapshot, *, method: str, for_clinician: bool) -> bytes:
@@ -95,7 +193,9 @@ def invite(s: Snapshot, *, method: str, for_clinician: bool) -> bytes:
     join_url = (
         s.settings.public_base_url + "/staff/clinic" if for_clinician and s.is_video else s.join_url
     )
-    description = _text.get_template("invite.txt").render(s=s, for_clinician=for_clinician)
+    description = _text.get_template("invite.txt").render(
+        s=s, for_clinician=for_clinician, cancelled=method == "CANCEL"
+    )
     return build_calendar(
         Invite(
             uid=a.uid,

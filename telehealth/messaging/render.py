@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.models import Channel, OutboxMessage
@@ -15,7 +16,10 @@ from telehealth.messaging.content import email_bodies, invite, sms_body, snapsho
 
 def _as_queued(current: Appointment, facts: dict[str, object]) -> Appointment:
     """A detached copy of the appointment as it was when the message was queued: a
-    confirmation rendered after a quick move must still describe the booked time."""
+    confirmation rendered after a quick move must still describe the booked time. The change
+    feed does not record the video room: it is the current one while the appointment has not
+    changed since, and unknown (not named) after."""
+    same = current.sequence == facts["sequence"]
     return Appointment(
         id=current.id,
         uid=current.uid,
@@ -23,6 +27,8 @@ def _as_queued(current: Appointment, facts: dict[str, object]) -> Appointment:
         service_id=current.service_id,
         patient_id=current.patient_id,
         video_room=current.video_room,
+        room_id=current.room_id if same else None,
+        medium=current.medium,
         clinician_id=facts["clinician_id"],
         mode=facts["mode"],
         site_id=facts["site_id"],
@@ -50,14 +56,35 @@ def _check_still_due(current: Appointment, facts: dict[str, object]) -> None:
         raise Superseded(f"the appointment is {current.status}")
 
 
+async def _before(
+    session: AsyncSession, current: Appointment, facts: dict[str, object]
+) -> Appointment | None:
+    """The appointment as it was before the change a change message tells of: the facts of its
+    latest message from an earlier version (every booking and move queues a notice to the
+    clinician, so there always is one unless the outbox was cleared)."""
+    sequence = facts["sequence"]
+    assert isinstance(sequence, int)
+    earlier: list[tuple[int, dict[str, object]]] = [
+        (f["sequence"], f)
+        for f in await session.scalars(
+            select(OutboxMessage.facts).where(OutboxMessage.appointment_id == current.id)
+        )
+        if f and isinstance(f.get("sequence"), int) and f["sequence"] < sequence
+    ]
+    if not earlier:
+        return None
+    return _as_queued(current, max(earlier, key=lambda found: found[0])[1])
+
+
 async def render(session: AsyncSession, message: OutboxMessage, *, settings: Settings) -> Rendering:
     facts = message.facts or {}
     current = await session.get(Appointment, message.appointment_id)
     if current is None:
         raise LookupError(f"appointment {message.appointment_id} no longer exists")
     _check_still_due(current, facts)
-    s = await snapshot_of(session, _as_queued(current, facts), settings)
     kind = str(facts["kind"])
+    before = await _before(session, current, facts) if kind == "change" else None
+    s = await snapshot_of(session, _as_queued(current, facts), settings, before=before)
     clinician = facts.get("audience") == "clinician"
     if message.channel == Channel.SMS:
         return Rendering(subject="", body_text=sms_body(s, kind))

@@ -1,33 +1,24 @@
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from telehealth import timefmt
 from telehealth.migrations import PROJECT_ROOT
 
 TEMPLATES = PROJECT_ROOT / "templates"
 NHSUK_DIST = PROJECT_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"
 
-LONDON = ZoneInfo("Europe/London")
-
 templates = Jinja2Templates(directory=str(TEMPLATES))
 
-
-def _local_time(value: datetime) -> str:
-    return value.astimezone(LONDON).strftime("%H:%M")
-
-
-def _local_date(value: datetime) -> str:
-    return value.astimezone(LONDON).strftime("%A %-d %B %Y")
-
-
-templates.env.filters["local_time"] = _local_time
-templates.env.filters["local_date"] = _local_date
+# Every date and time a page shows goes through these (NHS style, Europe/London): 9:30am,
+# midday, "Tuesday 3 March 2026"; `when` is both, "Tuesday 3 March 2026 at 9:30am".
+templates.env.filters["local_time"] = timefmt.clock
+templates.env.filters["local_date"] = timefmt.day
+templates.env.filters["when"] = timefmt.moment
 templates.env.globals["nhsuk_assets"] = NHSUK_DIST.exists()
 
 

@@ -28,7 +28,7 @@ def make_invite(**changes: Any) -> Invite:
         start=datetime(2027, 3, 30, 8, 0, tzinfo=UTC),
         end=datetime(2027, 3, 30, 8, 30, tzinfo=UTC),
         summary="Cardiology follow-up (video)",
-        location="Video consultation",
+        location="Video call from home",
         organizer_email="appointments@bay-telehealth.nhs.uk",
         organizer_name="Bay Telehealth appointments",
         attendees=(
@@ -207,7 +207,7 @@ def test_event_properties() -> None:
     _, event = parse(data)
 
     assert event["SUMMARY"] == "Cardiology follow-up (video)"
-    assert event["LOCATION"] == "Video consultation"
+    assert event["LOCATION"] == "Video call from home"
     assert event["DESCRIPTION"].startswith("Join from a quiet, private place.")
     assert event["CLASS"] == "PRIVATE"
     assert event["TRANSP"] == "OPAQUE"
@@ -242,12 +242,12 @@ def test_conference_property_for_video() -> None:
     _, event = parse(data)
 
     unfolded = data.replace(b"\r\n ", b"")
-    expected = "CONFERENCE;FEATURE=AUDIO,VIDEO;LABEL=Join video consultation;VALUE=URI:"
+    expected = "CONFERENCE;FEATURE=AUDIO,VIDEO;LABEL=Join the video call;VALUE=URI:"
     assert (expected + JOIN_URL).encode() in unfolded.split(b"\r\n")
     [conference] = event.conferences
     assert conference.uri == JOIN_URL
     assert conference.feature == ["AUDIO", "VIDEO"]
-    assert conference.label == "Join video consultation"
+    assert conference.label == "Join the video call"
 
 
 def test_no_join_url_means_no_url_or_conference() -> None:

@@ -10,9 +10,10 @@ from icalendar import Calendar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.slots import london_datetime
+from telehealth import calendars
 from telehealth.calendars import invite_url
 from telehealth.config import Settings
-from tests.builders import make_clinic, make_user, next_weekday
+from tests.builders import make_appointment, make_clinic, make_user, next_weekday
 
 
 async def _booked(client: httpx.AsyncClient, headers: dict[str, str], c, at: time) -> dict:  # type: ignore[no-untyped-def]
@@ -94,3 +95,41 @@ async def test_clinician_feed_lists_appointments_and_can_be_reset(
     assert (await client.get(old_path)).status_code == 404
     new_path = "/" + reset.json()["https_url"].split("://", 1)[1].split("/", 1)[1]
     assert (await client.get(new_path)).status_code == 200
+
+
+async def test_the_feed_says_each_appointment_in_people_s_words(
+    session: AsyncSession, settings: Settings
+) -> None:
+    """ "Video call from home", never `video_home`; the hub's room; nothing to run once
+    cancelled."""
+    c = await make_clinic(session)
+    c.hub.name, c.service.name = "Morecambe video hub", "Diabetes review"
+    day = next_weekday(1, weeks=2)
+    made = {
+        mode: await make_appointment(session, c, start=london_datetime(day, at), mode=mode)
+        for mode, at in (("video_home", time(9)), ("video_site", time(10)), ("in_person", time(11)))
+    }
+    phoned = await make_appointment(session, c, start=london_datetime(day, time(12)))
+    phoned.medium = "telephone"
+    cancelled = await make_appointment(
+        session, c, start=london_datetime(day, time(12, 30)), status="cancelled"
+    )
+    await session.flush()
+    feed = await calendars.clinician_feed(session, c.clinician.id, name="Clinic", settings=settings)
+    events = {str(e["UID"]): e for e in Calendar.from_ical(feed).walk("VEVENT")}
+
+    def said(a, field: str) -> str:  # type: ignore[no-untyped-def]
+        return str(events[a.uid][field])
+
+    home, hub, clinic = made["video_home"], made["video_site"], made["in_person"]
+    assert said(home, "SUMMARY") == f"Diabetes review, video call from home, ref {home.reference}"
+    assert said(home, "LOCATION") == "Video call from home"
+    assert said(hub, "SUMMARY").startswith("Diabetes review, video call at Morecambe video hub")
+    assert said(hub, "LOCATION") == "Morecambe video hub, Room 1, LA4 5RJ"
+    assert said(clinic, "SUMMARY").startswith(f"Diabetes review, in person at {c.hospital.name}")
+    assert said(phoned, "SUMMARY").startswith("Diabetes review, telephone")
+    assert said(phoned, "LOCATION") == "Telephone"
+    assert "clinic screen" not in said(cancelled, "DESCRIPTION")
+    assert "URL" not in events[cancelled.uid]
+    for raw in ("video_home", "video_site", "in_person", "video home", "in person,"):
+        assert raw not in feed.decode().replace("\r\n ", ""), raw

@@ -77,3 +77,42 @@ async def test_the_database_itself_refuses_overlaps(session, column: str) -> Non
             await session.execute(insert, clash)
     # Back to back is fine: the intervals are half-open.
     await session.execute(insert, params("AAAA0003", clinic.clinician.id, second.id, 20))
+
+
+async def test_directions_and_phones_come_and_go_without_losing_sites(fresh_database: str) -> None:
+    """0010 down and up again: the columns go and come back, and the sites and their video
+    rooms stay (a table copy on SQLite would have cascaded to the rooms)."""
+    from alembic.script import ScriptDirectory
+
+    before = ScriptDirectory.from_config(migrations.alembic_config()).get_revision("0010")
+    assert before is not None
+    engine = create_engine(fresh_database)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO organisations (id, name, created_at) VALUES (1, 'T', '2026-01-01')")
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO sites (id, organisation_id, kind, name, address, postcode, active,"
+                " directions, phone) VALUES (1, 1, 'community_hub', 'Hub', '', 'LA4 5RJ', true,"
+                " 'Side door', '0113 496 0000')"
+            )
+        )
+        await conn.execute(
+            text("INSERT INTO video_rooms (site_id, name, active) VALUES (1, 'Room 1', true)")
+        )
+        await migrations.downgrade_connection(conn, str(before.down_revision))
+        columns = await conn.run_sync(
+            lambda c: {col["name"] for col in inspect(c).get_columns("sites")}
+        )
+        assert not {"directions", "phone"} & columns
+        service_columns = await conn.run_sync(
+            lambda c: {col["name"] for col in inspect(c).get_columns("services")}
+        )
+        assert "phone" not in service_columns
+        assert (await conn.execute(text("SELECT count(*) FROM video_rooms"))).scalar() == 1
+        await migrations.upgrade_connection(conn)
+        row = (await conn.execute(text("SELECT name, directions, phone FROM sites"))).one()
+        assert tuple(row) == ("Hub", None, None)
+        assert (await conn.execute(text("SELECT count(*) FROM video_rooms"))).scalar() == 1
+    await engine.dispose()
