@@ -71,6 +71,9 @@ class Operation:
     status: int = 200
     idempotent: bool = False
     errors: tuple[int, ...] = ()
+    # Other success statuses the handler may answer with (same response schema): a handler
+    # returning one builds its own Response.
+    also: tuple[int, ...] = ()
 
 
 @dataclass
