@@ -25,8 +25,8 @@ PATIENT_EDITORS = (Role.ADMIN, Role.NAVIGATOR)
 )
 async def update_patient(ctx: Context, body: BaseModel) -> PatientOut:
     """Change any of the patient's details, validated as on registering (null clears an
-    optional one). Messages already queued go out as written; later ones use the new
-    details."""
+    optional one). Messages queued before the change, reminders included, still go to the
+    address they were queued for; messages about later changes use the new details."""
     patient = await patients.update_patient(
         ctx.session, ctx.path_int("patient_id"), sent(body), actor_user_id=ctx.user.id
     )
