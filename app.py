@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from scheduling.endpoints import router as scheduling_router
-from telehealth import calendar_endpoints, live, outbox_pages
+from telehealth import calendar_endpoints, live, outbox_pages, staff_users
 from telehealth.auth import cache as auth_cache
 from telehealth.calendar_endpoints import router as calendar_router
 from telehealth.config import Settings
@@ -32,7 +32,7 @@ from telehealth.video.endpoints import router as video_router
 from telehealth.web import staff
 from telehealth.web.templating import asset_mount
 
-ROUTERS = [scheduling_router, video_router, calendar_router, travel_router]
+ROUTERS = [scheduling_router, video_router, calendar_router, travel_router, staff_users.router]
 
 
 async def health(request: Request) -> Response:

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling import slots
+from scheduling import rebooking, slots
 from scheduling.directory import require_service, require_site
 from scheduling.directory_schemas import ExceptionIn, ExceptionList, LeaveOut, SessionIn, SessionOut
 from scheduling.models import (
@@ -20,7 +20,9 @@ from scheduling.models import (
     SessionService,
     SiteKind,
 )
-from scheduling.slot_inputs import hubs_of, local_window
+from scheduling.rebooking import ToRebook
+from scheduling.slot_inputs import LONGEST_APPOINTMENT, hubs_of, local_window
+from telehealth.db import utcnow
 from telehealth.errors import InvalidInput, NotFound
 
 # --- sessions -------------------------------------------------------------------------------
@@ -128,7 +130,12 @@ async def list_sessions(
     return [_session_out(r, services[r.id], hubs.get(r.id)) for r in rows]
 
 
-async def delete_session(session: AsyncSession, *, clinician_id: int, session_id: int) -> None:
+async def delete_session(
+    session: AsyncSession, *, clinician_id: int, session_id: int
+) -> list[ToRebook]:
+    """Remove the session. Its booked appointments keep their times: those it leaves outside
+    every session are returned, for staff to rebook."""
+    before = await rebooking.to_rebook(session, clinician_id=clinician_id)
     result = await session.execute(
         delete(ClinicianSession).where(
             ClinicianSession.id == session_id, ClinicianSession.clinician_id == clinician_id
@@ -136,6 +143,9 @@ async def delete_session(session: AsyncSession, *, clinician_id: int, session_id
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"clinician {clinician_id} has no session {session_id}")
+    return rebooking.newly_affected(
+        before, await rebooking.to_rebook(session, clinician_id=clinician_id)
+    )
 
 
 # --- exceptions: leave and one-off extra sessions --------------------------------------------
@@ -166,6 +176,15 @@ async def create_exception(
 ) -> LeaveOut | SessionOut:
     if data.kind == "extra":
         return await create_session(session, clinician_id=clinician_id, data=data.as_session())
+    leave, _ = await create_leave(session, clinician_id=clinician_id, data=data)
+    return leave
+
+
+async def create_leave(
+    session: AsyncSession, *, clinician_id: int, data: ExceptionIn
+) -> tuple[LeaveOut, list[ToRebook]]:
+    """Add leave, and say which booked appointments it falls over. They stay booked (the
+    clinician's leave does not cancel anyone's appointment by itself) for staff to rebook."""
     interval = leave_interval(data)
     row = Leave(
         clinician_id=clinician_id,
@@ -175,7 +194,20 @@ async def create_exception(
     )
     session.add(row)
     await session.flush()
-    return _leave_out(row)
+    during = await rebooking.to_rebook(
+        session,
+        start=max(interval.start - LONGEST_APPOINTMENT, utcnow()),
+        end=interval.end,
+        clinician_id=clinician_id,
+    )
+    affected = [
+        item
+        for item in during
+        if slots.overlaps(
+            interval, slots.Interval(item.appointment.starts_at, item.appointment.ends_at)
+        )
+    ]
+    return _leave_out(row), affected
 
 
 async def list_exceptions(session: AsyncSession, *, clinician_id: int) -> ExceptionList:

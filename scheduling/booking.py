@@ -388,6 +388,28 @@ async def get_appointment(session: AsyncSession, appointment_id: int) -> Appoint
     return found
 
 
+def _already_at(appointment: Appointment, placement: Placement) -> bool:
+    # The end and the buffer too: the same start under a service that has since changed its
+    # length is a real change (the appointment is refitted), not a no-op.
+    return (
+        appointment.service_id,
+        appointment.clinician_id,
+        appointment.mode,
+        appointment.site_id,
+        appointment.starts_at,
+        appointment.ends_at,
+        appointment.busy_until,
+    ) == (
+        placement.service_id,
+        placement.clinician_id,
+        placement.mode,
+        placement.site_id,
+        placement.start,
+        placement.end,
+        placement.busy_until,
+    )
+
+
 async def reschedule(
     session: AsyncSession,
     *,
@@ -395,8 +417,13 @@ async def reschedule(
     placement: Placement,
     actor_user_id: int | None = None,
 ) -> Appointment:
+    """Move the appointment to `placement`. A placement where it already is changes nothing:
+    the sequence stays (so the patient's join link stays valid), and without a change no
+    message goes to the patient and no calendar sees an update."""
     if appointment.status not in RESCHEDULABLE:
         raise InvalidStatus(f"a {appointment.status} appointment cannot be rescheduled")
+    if _already_at(appointment, placement):
+        return appointment
     before = (appointment.starts_at, appointment.clinician_id, appointment.mode)
     await _place_into(session, appointment, placement, sequence=appointment.sequence + 1)
     await clinic.record(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduling import rebooking
 from scheduling.directory_schemas import (
     ClinicianIn,
     ClinicianOut,
@@ -19,7 +22,11 @@ from scheduling.directory_schemas import (
     SiteOut,
 )
 from scheduling.models import Clinician, Organisation, Service, Site, SiteKind, VideoRoom
+from scheduling.rebooking import ToRebook
+from telehealth import audit
+from telehealth.auth.models import Role, StaffUser
 from telehealth.errors import Conflict, InvalidInput, NotFound
+from telehealth.partial import Change, apply_partial
 
 
 async def _add_unique(session: AsyncSession, row: object, what: str) -> None:
@@ -135,6 +142,7 @@ def _clinician_out(c: Clinician) -> ClinicianOut:
 
 async def create_clinician(session: AsyncSession, data: ClinicianIn) -> ClinicianOut:
     await require_organisation(session, data.organisation_id)
+    await _check_login(session, data.user_id)
     row = Clinician(
         organisation_id=data.organisation_id,
         name=data.name,
@@ -142,7 +150,11 @@ async def create_clinician(session: AsyncSession, data: ClinicianIn) -> Clinicia
         email=data.email,
         user_id=data.user_id,
     )
-    await _add_unique(session, row, f"a clinician with email {data.email} or that user")
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError as exc:
+        raise await _clinician_conflict(session, data.email, data.user_id, None) from exc
     return _clinician_out(row)
 
 
@@ -222,3 +234,200 @@ async def require_service(session: AsyncSession, service_id: int) -> Service:
     if found is None or not found.active:
         raise InvalidInput.field("service_id", f"no active service with id {service_id}")
     return found
+
+
+# --- changes (PATCH) -------------------------------------------------------------------------
+
+
+def _current(
+    row: Site | Clinician | Service, model: type[BaseModel], **known: Any
+) -> dict[str, Any]:
+    """The row as its create model would give it, with `active`; `known` for what is not a
+    column of the same name."""
+    values = {name: getattr(row, name) for name in model.model_fields if name not in known}
+    return values | known | {"active": row.active}
+
+
+async def _save(
+    session: AsyncSession,
+    row: Site | Clinician | Service,
+    change: Change[Any],
+    *,
+    entity_type: str,
+    actor_user_id: int | None,
+    conflict: Callable[[], Awaitable[Conflict]],
+) -> None:
+    """Write the changed fields, and audit them with their values before and after (the
+    directory holds no patient data)."""
+    if not change.changed:
+        return
+    try:
+        async with session.begin_nested():
+            for name, (_, after) in change.changed.items():
+                setattr(row, name, after)
+    except IntegrityError as exc:
+        raise await conflict() from exc
+    await audit.record(
+        session,
+        actor_user_id=actor_user_id,
+        action=f"{entity_type}.update",
+        entity_type=entity_type,
+        entity_id=row.id,
+        detail={
+            "changes": {
+                name: {"before": before, "after": after}
+                for name, (before, after) in change.changed.items()
+            }
+        },
+    )
+
+
+async def _affected(
+    session: AsyncSession,
+    change: Change[Any],
+    fit_fields: set[str],
+    save: Callable[[], Awaitable[None]],
+    to_rebook: Callable[[], Awaitable[list[ToRebook]]],
+) -> list[ToRebook]:
+    """Save the change; if it touches what decides whether bookings fit, the bookings it
+    leaves not fitting (they keep their times: nothing is moved here)."""
+    if not fit_fields & change.changed.keys():
+        await save()
+        return []
+    before = await to_rebook()
+    await save()
+    await session.flush()
+    return rebooking.newly_affected(before, await to_rebook())
+
+
+async def _duplicate(what: str) -> Conflict:
+    return Conflict(f"{what} already exists", code="duplicate")
+
+
+async def update_site(
+    session: AsyncSession, site_id: int, changes: Mapping[str, Any], *, actor_user_id: int | None
+) -> tuple[SiteOut, list[ToRebook]]:
+    site = await session.get(Site, site_id)
+    if site is None:
+        raise NotFound(f"no site with id {site_id}")
+    rooms = (await _room_counts(session, [site_id])).get(site_id, 0)
+    # The rooms it has, so a hub with rooms cannot become a hospital (as on create).
+    change = apply_partial(
+        SiteIn, _current(site, SiteIn, video_rooms=rooms), changes, also=("active",)
+    )
+    name = change.changed.get("name", (None, site.name))[1]
+
+    async def save() -> None:
+        await _save(
+            session,
+            site,
+            change,
+            entity_type="site",
+            actor_user_id=actor_user_id,
+            conflict=lambda: _duplicate(f"a site named {name!r}"),
+        )
+
+    affected = await _affected(
+        session, change, {"active"}, save, lambda: rebooking.to_rebook(session, site_id=site_id)
+    )
+    return _site_out(site, rooms), affected
+
+
+async def _check_login(session: AsyncSession, user_id: int | None) -> None:
+    """Only a clinician's login is linked to a clinician record."""
+    if user_id is None:
+        return
+    user = await session.get(StaffUser, user_id)
+    if user is None:
+        raise InvalidInput.field("user_id", f"no staff user with id {user_id}")
+    if user.role != Role.CLINICIAN:
+        raise InvalidInput.field(
+            "user_id",
+            f"user {user_id} has the {user.role} role: only a clinician's login can be linked "
+            "to a clinician record",
+        )
+
+
+async def linked_clinician(session: AsyncSession, user_id: int) -> int | None:
+    """The clinician record a staff login is linked to, if any."""
+    return await session.scalar(select(Clinician.id).where(Clinician.user_id == user_id))
+
+
+async def _clinician_conflict(
+    session: AsyncSession, email: str, user_id: int | None, clinician_id: int | None
+) -> Conflict:
+    """Which unique rule a clinician broke, asked of the data (not of the error's text)."""
+    if user_id is not None:
+        holder = await linked_clinician(session, user_id)
+        if holder is not None and holder != clinician_id:
+            return Conflict(
+                f"user {user_id} is already linked to clinician {holder}: a login belongs to "
+                "one clinician (unlink it there first, with user_id null)",
+                code="login_linked",
+            )
+    return Conflict(f"a clinician with email {email} already exists", code="duplicate")
+
+
+async def update_clinician(
+    session: AsyncSession,
+    clinician_id: int,
+    changes: Mapping[str, Any],
+    *,
+    actor_user_id: int | None,
+) -> tuple[ClinicianOut, list[ToRebook]]:
+    clinician = await get_clinician(session, clinician_id)
+    change = apply_partial(ClinicianIn, _current(clinician, ClinicianIn), changes, also=("active",))
+    if "user_id" in change.changed:
+        await _check_login(session, change.validated.user_id)
+
+    async def save() -> None:
+        await _save(
+            session,
+            clinician,
+            change,
+            entity_type="clinician",
+            actor_user_id=actor_user_id,
+            conflict=lambda: _clinician_conflict(
+                session, change.validated.email, change.validated.user_id, clinician_id
+            ),
+        )
+
+    affected = await _affected(
+        session,
+        change,
+        {"active"},
+        save,
+        lambda: rebooking.to_rebook(session, clinician_id=clinician_id),
+    )
+    return _clinician_out(clinician), affected
+
+
+async def update_service(
+    session: AsyncSession, service_id: int, changes: Mapping[str, Any], *, actor_user_id: int | None
+) -> tuple[ServiceOut, list[ToRebook]]:
+    service = await session.get(Service, service_id)
+    if service is None:
+        raise NotFound(f"no service with id {service_id}")
+    change = apply_partial(ServiceIn, _current(service, ServiceIn), changes, also=("active",))
+    if "usual_site_id" in change.changed:
+        await require_site(session, change.validated.usual_site_id, field="usual_site_id")
+
+    async def save() -> None:
+        await _save(
+            session,
+            service,
+            change,
+            entity_type="service",
+            actor_user_id=actor_user_id,
+            conflict=lambda: _duplicate(f"a service named {change.validated.name!r}"),
+        )
+
+    fit_fields = {"length_minutes", "buffer_minutes", "modes", "active"}
+    affected = await _affected(
+        session,
+        change,
+        fit_fields,
+        save,
+        lambda: rebooking.to_rebook(session, service_id=service_id),
+    )
+    return _service_out(service), affected

@@ -9,10 +9,12 @@ from typing import Annotated, Literal
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
+from scheduling.fit import Reason
 from scheduling.models import Mode, SiteKind
-from scheduling.schemas import EMAIL, Id, LocalDate, Strict
+from scheduling.schemas import EMAIL, AppointmentOut, Id, LocalDate, Strict
 from telehealth.api import FieldError
 from telehealth.identifiers import parse_postcode
+from telehealth.partial import partial_of
 
 
 def _uk_phone(value: str) -> str:
@@ -256,3 +258,84 @@ class LeaveOut(BaseModel):
 class ExceptionList(BaseModel):
     leave: list[LeaveOut]
     extra_sessions: list[SessionOut]
+
+
+# --- changes (PATCH) and the appointments they leave to rebook --------------------------------
+# Each PATCH body is its create model's fields, optional; the whole is validated by the create
+# model itself (`telehealth.partial`). `active` is what deactivates, and has no create field.
+
+SitePatch = partial_of(
+    SiteIn, name="SitePatch", exclude=("organisation_id", "video_rooms"), extra={"active": bool}
+)
+ClinicianPatch = partial_of(
+    ClinicianIn,
+    name="ClinicianPatch",
+    exclude=("organisation_id",),
+    extra={"active": bool},
+    doc="Any of a clinician's fields; those left out stay as they are. `user_id` links their "
+    "staff login (a clinician's), null unlinks it.",
+)
+ServicePatch = partial_of(
+    ServiceIn, name="ServicePatch", exclude=("organisation_id",), extra={"active": bool}
+)
+
+
+class ClashOut(BaseModel):
+    reason: Reason
+    message: str
+
+
+class AppointmentToRebook(BaseModel):
+    appointment: AppointmentOut
+    clashes: list[ClashOut] = Field(description="Every reason it no longer fits")
+
+
+AFFECTED = Field(
+    description="Future booked appointments this change leaves not fitting. They keep their "
+    "times: rebook each with the patient (GET /api/v1/appointments/to-rebook lists them all)."
+)
+
+
+class SiteChangeOut(SiteOut):
+    appointments_affected: list[AppointmentToRebook] = AFFECTED
+
+
+class ClinicianChangeOut(ClinicianOut):
+    appointments_affected: list[AppointmentToRebook] = AFFECTED
+
+
+class ServiceChangeOut(ServiceOut):
+    appointments_affected: list[AppointmentToRebook] = AFFECTED
+
+
+class LeaveCreatedOut(LeaveOut):
+    appointments_affected: list[AppointmentToRebook] = Field(
+        description="Booked appointments during this leave. They keep their times: rebook "
+        "each with the patient."
+    )
+
+
+class SessionRemovedOut(BaseModel):
+    appointments_affected: list[AppointmentToRebook] = AFFECTED
+
+
+class ToRebookQuery(Strict):
+    clinician_id: Id | None = None
+    service_id: Id | None = None
+    site_id: Id | None = None
+    start: LocalDate | None = Field(default=None, description="From this local date (default now)")
+    end: LocalDate | None = Field(default=None, description="To this local date, inclusive")
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    offset: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _dates(self) -> ToRebookQuery:
+        if self.start and self.end and self.end < self.start:
+            raise FieldError("end", "must not be before start")
+        return self
+
+
+class ToRebookList(BaseModel):
+    items: list[AppointmentToRebook]
+    limit: int
+    offset: int

@@ -1,6 +1,12 @@
-"""Patients: created from booking details or found by NHS number, name and date of birth."""
+"""Patients: created from booking details or found by NHS number, name and date of birth,
+and their details changed (never silently: details sent for a patient we have either match
+what is stored or are refused, with how to change them)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
@@ -8,7 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Patient
 from scheduling.schemas import PatientIn, PatientOut, PatientQuery
+from telehealth import audit
 from telehealth.errors import Conflict, InvalidInput, NotFound
+from telehealth.partial import apply_partial, partial_of, plain
+
+PatientPatch = partial_of(
+    PatientIn,
+    name="PatientPatch",
+    doc="Any of a patient's details; those left out stay as they are, null clears one.",
+)
+# Compared as people write them: "ATKINSON" is the same name as "Atkinson".
+_CASE_BLIND = ("given_name", "family_name", "email", "interpreter_language")
 
 
 def patient_out(p: Patient) -> PatientOut:
@@ -34,20 +50,61 @@ def _same_person(p: Patient, data: PatientIn) -> bool:
     )
 
 
-async def find_or_create(session: AsyncSession, data: PatientIn) -> Patient:
-    """A patient with this NHS number is the same person only if the demographics agree;
-    otherwise the request is refused rather than attaching a booking to someone else."""
-    if data.nhs_number:
-        existing = await session.scalar(
-            select(Patient).where(Patient.nhs_number == data.nhs_number)
+def _differences(p: Patient, data: PatientIn) -> list[str]:
+    """The details sent (not those left to their defaults) that are not what is stored."""
+    found = []
+    for name in PatientIn.model_fields:
+        if name not in data.model_fields_set:
+            continue
+        sent, stored = plain(getattr(data, name)), getattr(p, name)
+        if name in _CASE_BLIND and isinstance(sent, str) and isinstance(stored, str):
+            sent, stored = sent.casefold(), stored.casefold()
+        if sent != stored:
+            found.append(name)
+    return found
+
+
+class PatientExists(Conflict):
+    code = "patient_exists"
+
+
+class PatientMismatch(Conflict):
+    code = "patient_mismatch"
+
+
+def _refusal(p: Patient, data: PatientIn) -> Conflict | None:
+    """Why details sent for the patient with this NHS number cannot simply be taken as theirs,
+    or None when they are the details we have."""
+    change = f"change their details with PATCH /api/v1/patients/{p.id}"
+    if not _same_person(p, data):
+        return PatientMismatch(
+            f"this NHS number belongs to patient {p.id}, whose name or date of birth differ "
+            f"from these, so nothing was changed: check the NHS number. If this is the same "
+            f"person, {change}"
         )
+    differences = _differences(p, data)
+    if differences:
+        return PatientExists(
+            f"patient {p.id} already exists with this NHS number and a different "
+            f"{', '.join(differences)}, so nothing was changed: to {change}"
+        )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    patient: Patient
+    created: bool
+
+
+async def register(session: AsyncSession, data: PatientIn) -> Registered:
+    """The patient with these details: the one we have under this NHS number if the details
+    sent are theirs, else a new one. Different details for a known NHS number are refused
+    (409), never dropped, nor used to attach a booking to someone else."""
+    if data.nhs_number:
+        existing = await _by_nhs_number(session, data.nhs_number)
         if existing is not None:
-            if not _same_person(existing, data):
-                raise Conflict(
-                    "this NHS number belongs to a patient with a different name or date of birth",
-                    code="patient_mismatch",
-                )
-            return existing
+            return _found(existing, data)
     patient = Patient(
         given_name=data.given_name,
         family_name=data.family_name,
@@ -64,9 +121,65 @@ async def find_or_create(session: AsyncSession, data: PatientIn) -> Patient:
         async with session.begin_nested():
             session.add(patient)
     except IntegrityError as exc:
-        raise Conflict(
-            "a patient with this NHS number was just created", code="patient_exists"
+        # Registered by a concurrent request since we looked: judged as if it had been first.
+        existing = await _by_nhs_number(session, data.nhs_number) if data.nhs_number else None
+        if existing is None:
+            raise
+        try:
+            return _found(existing, data)
+        except Conflict as refusal:
+            raise refusal from exc
+    return Registered(patient, created=True)
+
+
+def _found(existing: Patient, data: PatientIn) -> Registered:
+    refusal = _refusal(existing, data)
+    if refusal is not None:
+        raise refusal
+    return Registered(existing, created=False)
+
+
+async def _by_nhs_number(session: AsyncSession, nhs_number: str) -> Patient | None:
+    return await session.scalar(select(Patient).where(Patient.nhs_number == nhs_number))
+
+
+async def find_or_create(session: AsyncSession, data: PatientIn) -> Patient:
+    return (await register(session, data)).patient
+
+
+async def update_patient(
+    session: AsyncSession,
+    patient_id: int,
+    changes: Mapping[str, Any],
+    *,
+    actor_user_id: int | None,
+) -> Patient:
+    """Change the details sent, validated as a new patient's are. The audit row names the
+    fields changed, not their values: contact details and needs stay out of the trail."""
+    patient = await get_patient(session, patient_id)
+    current = {name: getattr(patient, name) for name in PatientIn.model_fields}
+    change = apply_partial(PatientIn, current, changes)
+    if not change.changed:
+        return patient
+    try:
+        async with session.begin_nested():
+            for name, (_, after) in change.changed.items():
+                setattr(patient, name, after)
+    except IntegrityError as exc:
+        holder = await _by_nhs_number(session, change.validated.nhs_number or "")
+        if holder is None or holder.id == patient_id:
+            raise
+        raise PatientExists(
+            f"NHS number {holder.nhs_number} belongs to patient {holder.id}: nothing was changed"
         ) from exc
+    await audit.record(
+        session,
+        actor_user_id=actor_user_id,
+        action="patient.update",
+        entity_type="patient",
+        entity_id=patient.id,
+        detail={"fields": list(change.changed)},
+    )
     return patient
 
 

@@ -71,6 +71,9 @@ class Operation:
     status: int = 200
     idempotent: bool = False
     errors: tuple[int, ...] = ()
+    # Other success statuses the handler may answer with (same response schema): a handler
+    # returning one builds its own Response.
+    also: tuple[int, ...] = ()
 
 
 @dataclass
@@ -93,7 +96,10 @@ class ApiRouter:
         by_path: dict[str, dict[str, Operation]] = {}
         for op in self.operations:
             by_path.setdefault(op.path, {})[op.method] = op
-        return [Route(path, _dispatcher(ops), methods=list(ops)) for path, ops in by_path.items()]
+        # Fixed paths first: /appointments/to-rebook before /appointments/{appointment_id},
+        # which would otherwise take it for an id (a stable sort keeps the rest in order).
+        ordered = sorted(by_path.items(), key=lambda item: "{" in item[0])
+        return [Route(path, _dispatcher(ops), methods=list(ops)) for path, ops in ordered]
 
 
 def json_response(

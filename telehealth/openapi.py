@@ -76,6 +76,8 @@ def _operation(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
     if op.response is not None and op.status != 204:
         success["content"] = {"application/json": {"schema": _schema(op.response, defs)}}
     responses[str(op.status)] = success
+    for status in op.also:
+        responses[str(status)] = success | {"description": _STATUS_TEXT.get(status, "OK")}
     for status in sorted({401, 403, 422, *op.errors}):
         responses[str(status)] = {
             "description": _STATUS_TEXT[status],

@@ -5,6 +5,12 @@ from telehealth.api import ApiRouter
 router = ApiRouter()
 
 # Imported for their side effect: each module registers its operations on `router`.
-from scheduling.endpoints import appointments, availability, clinic, directory  # noqa: E402
+from scheduling.endpoints import (  # noqa: E402
+    appointments,
+    availability,
+    clinic,
+    directory,
+    patients,
+)
 
-__all__ = ["appointments", "availability", "clinic", "directory", "router"]
+__all__ = ["appointments", "availability", "clinic", "directory", "patients", "router"]

@@ -4,6 +4,7 @@ from datetime import datetime
 
 import pydantic
 from sqlalchemy import select
+from starlette.responses import Response
 
 from scheduling import booking, patients, slots
 from scheduling.access import Access
@@ -285,18 +286,24 @@ async def cancel(ctx: Context, body: CancelIn) -> AppointmentOut:
     body=PatientIn,
     response=PatientOut,
     status=201,
+    also=(200,),
     errors=(409,),
 )
-async def create_patient(ctx: Context, body: PatientIn) -> PatientOut:
-    patient = await patients.find_or_create(ctx.session, body)
+async def create_patient(ctx: Context, body: PatientIn) -> PatientOut | Response:
+    """201 with a new patient; 200 with the patient we have when the NHS number is known and
+    the details sent are theirs; 409 when they differ (change them with PATCH)."""
+    registered = await patients.register(ctx.session, body)
     await audit.record(
         ctx.session,
         actor_user_id=ctx.user.id,
-        action="patient.create",
+        action="patient.create" if registered.created else "patient.read",
         entity_type="patient",
-        entity_id=patient.id,
+        entity_id=registered.patient.id,
     )
-    return patients.patient_out(patient)
+    out = patients.patient_out(registered.patient)
+    if registered.created:
+        return out
+    return Response(out.model_dump_json(), status_code=200, media_type="application/json")
 
 
 @router.operation(

@@ -2,11 +2,23 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from scheduling import availability, directory
-from scheduling.directory_schemas import ExceptionIn, ExceptionList, LeaveOut, SessionIn, SessionOut
+from scheduling import availability, directory, rebooking
+from scheduling.access import Access
+from scheduling.directory_schemas import (
+    ExceptionIn,
+    ExceptionList,
+    LeaveCreatedOut,
+    SessionIn,
+    SessionOut,
+    SessionRemovedOut,
+    ToRebookList,
+    ToRebookQuery,
+)
 from scheduling.endpoints import router
+from scheduling.endpoints.directory import to_rebook_out
 from scheduling.models import Clinician
-from telehealth.api import ALL_STAFF, Context
+from scheduling.slot_inputs import local_window
+from telehealth.api import ALL_STAFF, PATIENT_FACING, Context
 from telehealth.auth.models import Role
 from telehealth.errors import Forbidden
 
@@ -57,15 +69,17 @@ async def create_session(ctx: Context, body: SessionIn) -> SessionOut:
     summary="Remove a session",
     roles=MANAGERS,
     tag="availability",
-    status=204,
+    response=SessionRemovedOut,
     errors=(404,),
 )
-async def delete_session(ctx: Context) -> Response:
+async def delete_session(ctx: Context) -> SessionRemovedOut:
+    """Booked appointments in the session keep their times: those left outside every session
+    are listed, for staff to rebook."""
     clinician = await _managed_clinician(ctx)
-    await availability.delete_session(
+    affected = await availability.delete_session(
         ctx.session, clinician_id=clinician.id, session_id=ctx.path_int("session_id")
     )
-    return Response(status_code=204)
+    return SessionRemovedOut(appointments_affected=to_rebook_out(affected))
 
 
 @router.operation(
@@ -89,13 +103,22 @@ async def list_exceptions(ctx: Context) -> ExceptionList:
     roles=MANAGERS,
     tag="availability",
     body=ExceptionIn,
-    response=LeaveOut | SessionOut,
+    response=LeaveCreatedOut | SessionOut,
     status=201,
     errors=(404,),
 )
-async def create_exception(ctx: Context, body: ExceptionIn) -> LeaveOut | SessionOut:
+async def create_exception(ctx: Context, body: ExceptionIn) -> LeaveCreatedOut | SessionOut:
+    """Leave answers with the booked appointments it falls over: they keep their times (and
+    are listed at /appointments/to-rebook) until staff rebook them with the patient."""
     clinician = await _managed_clinician(ctx)
-    return await availability.create_exception(ctx.session, clinician_id=clinician.id, data=body)
+    if body.kind == "extra":
+        return await availability.create_session(
+            ctx.session, clinician_id=clinician.id, data=body.as_session()
+        )
+    leave, affected = await availability.create_leave(
+        ctx.session, clinician_id=clinician.id, data=body
+    )
+    return LeaveCreatedOut(**leave.model_dump(), appointments_affected=to_rebook_out(affected))
 
 
 @router.operation(
@@ -113,3 +136,44 @@ async def delete_exception(ctx: Context) -> Response:
         ctx.session, clinician_id=clinician.id, leave_id=ctx.path_int("leave_id")
     )
     return Response(status_code=204)
+
+
+@router.operation(
+    "GET",
+    "/appointments/to-rebook",
+    summary="List appointments to rebook",
+    roles=PATIENT_FACING,
+    tag="appointments",
+    query=ToRebookQuery,
+    response=ToRebookList,
+)
+async def list_to_rebook(ctx: Context, query: ToRebookQuery) -> ToRebookList:
+    """Booked appointments from now on (or in the dates given) that no longer fit: their
+    clinician's leave or a closed video room falls over them, or their clinician's sessions
+    or service changed so they fall outside a session or run into the next appointment, or
+    the clinician, service or site was withdrawn. Each comes with every reason."""
+    start = local_window(query.start, query.start).start if query.start else None
+    end = None
+    if query.end is not None:
+        try:
+            end = local_window(query.end, query.end).end
+        except OverflowError:  # the last date there is: no end
+            end = None
+    access = Access(ctx.session, ctx.user)
+    found = await rebooking.to_rebook(
+        ctx.session,
+        among=await access.appointments_where(),
+        start=start,
+        end=end,
+        clinician_id=query.clinician_id,
+        service_id=query.service_id,
+        site_id=query.site_id,
+    )
+    page = found[query.offset : query.offset + query.limit]
+    await access.audit(
+        "appointment.list",
+        "appointment",
+        None,
+        {"to_rebook": [item.appointment.id for item in page]},
+    )
+    return ToRebookList(items=to_rebook_out(page), limit=query.limit, offset=query.offset)

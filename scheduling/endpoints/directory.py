@@ -1,21 +1,44 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel
 
 from scheduling import directory
 from scheduling.directory_schemas import (
+    AppointmentToRebook,
+    ClashOut,
+    ClinicianChangeOut,
     ClinicianIn,
     ClinicianOut,
+    ClinicianPatch,
     OrganisationIn,
     OrganisationOut,
+    ServiceChangeOut,
     ServiceIn,
     ServiceOut,
+    ServicePatch,
+    SiteChangeOut,
     SiteIn,
     SiteOut,
+    SitePatch,
 )
 from scheduling.endpoints import router
+from scheduling.endpoints.appointments import appointment_out
 from scheduling.models import SiteKind
+from scheduling.rebooking import ToRebook
 from telehealth.api import ADMIN_ONLY, ALL_STAFF, Context
+from telehealth.partial import sent
+
+
+def to_rebook_out(items: Sequence[ToRebook]) -> list[AppointmentToRebook]:
+    return [
+        AppointmentToRebook(
+            appointment=appointment_out(item.appointment),
+            clashes=[ClashOut(reason=c.reason, message=c.message) for c in item.clashes],
+        )
+        for item in items
+    ]
 
 
 class SiteQuery(BaseModel):
@@ -168,3 +191,67 @@ async def create_service(ctx: Context, body: ServiceIn) -> ServiceOut:
 )
 async def get_service(ctx: Context) -> ServiceOut:
     return await directory.get_service_out(ctx.session, ctx.path_int("service_id"))
+
+
+# --- changes: validated as on create, audited, and never moving a booking ---------------------
+
+
+@router.operation(
+    "PATCH",
+    "/sites/{site_id}",
+    summary="Change a site",
+    roles=ADMIN_ONLY,
+    tag="directory",
+    body=SitePatch,
+    response=SiteChangeOut,
+    errors=(404, 409),
+)
+async def update_site(ctx: Context, body: BaseModel) -> SiteChangeOut:
+    """Change any of a site's fields; `active: false` withdraws it. Booked appointments keep
+    their times: those the change leaves not fitting are listed, for staff to rebook."""
+    site, affected = await directory.update_site(
+        ctx.session, ctx.path_int("site_id"), sent(body), actor_user_id=ctx.user.id
+    )
+    return SiteChangeOut(**site.model_dump(), appointments_affected=to_rebook_out(affected))
+
+
+@router.operation(
+    "PATCH",
+    "/clinicians/{clinician_id}",
+    summary="Change a clinician",
+    roles=ADMIN_ONLY,
+    tag="directory",
+    body=ClinicianPatch,
+    response=ClinicianChangeOut,
+    errors=(404, 409),
+)
+async def update_clinician(ctx: Context, body: BaseModel) -> ClinicianChangeOut:
+    """Change any of a clinician's fields. `user_id` links their staff login (which must have
+    the clinician role, and belongs to one clinician only); null unlinks it. `active: false`
+    withdraws them: their booked appointments keep their times and are listed, to rebook."""
+    clinician, affected = await directory.update_clinician(
+        ctx.session, ctx.path_int("clinician_id"), sent(body), actor_user_id=ctx.user.id
+    )
+    return ClinicianChangeOut(
+        **clinician.model_dump(), appointments_affected=to_rebook_out(affected)
+    )
+
+
+@router.operation(
+    "PATCH",
+    "/services/{service_id}",
+    summary="Change a service",
+    roles=ADMIN_ONLY,
+    tag="directory",
+    body=ServicePatch,
+    response=ServiceChangeOut,
+    errors=(404, 409),
+)
+async def update_service(ctx: Context, body: BaseModel) -> ServiceChangeOut:
+    """Change any of a service's fields. A new length or buffer applies to new bookings:
+    booked appointments keep their times, and those that no longer fit (running past the
+    session's end or into the next appointment) are listed, for staff to rebook."""
+    service, affected = await directory.update_service(
+        ctx.session, ctx.path_int("service_id"), sent(body), actor_user_id=ctx.user.id
+    )
+    return ServiceChangeOut(**service.model_dump(), appointments_affected=to_rebook_out(affected))

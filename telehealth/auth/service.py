@@ -9,8 +9,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from telehealth import audit
 from telehealth.auth.cache import Principal, TokenCache
-from telehealth.auth.models import ROLE_VALUES, ApiToken, StaffUser
+from telehealth.auth.models import ROLE_VALUES, ApiToken, Role, StaffUser
 from telehealth.auth.passwords import hash_password, verify_password
 from telehealth.db import utcnow
 from telehealth.errors import Conflict, InvalidInput, NotFound, Unauthenticated
@@ -22,25 +23,153 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_user(
-    session: AsyncSession, *, email: str, name: str, role: str, password: str | None
-) -> StaffUser:
+def _role(role: str) -> str:
     if role not in ROLE_VALUES:
         raise InvalidInput.field("role", f"must be one of {', '.join(ROLE_VALUES)}")
+    return role
+
+
+def _name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput.field("name", "must be 1 to 200 characters")
+    return name
+
+
+def _password_hash(password: str) -> str:
+    try:
+        return hash_password(password)
+    except ValueError as exc:
+        raise InvalidInput.field("password", str(exc)) from exc
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    password: str | None,
+    actor_user_id: int | None = None,
+) -> StaffUser:
+    role = _role(role)
     email = email.strip().lower()
     if "@" not in email:
         raise InvalidInput.field("email", "is not an email address")
-    try:
-        password_hash = hash_password(password) if password else None
-    except ValueError as exc:
-        raise InvalidInput.field("password", str(exc)) from exc
-    user = StaffUser(email=email, name=name.strip(), role=role, password_hash=password_hash)
+    password_hash = _password_hash(password) if password else None
+    user = StaffUser(email=email, name=_name(name), role=role, password_hash=password_hash)
     try:
         async with session.begin_nested():
             session.add(user)
     except IntegrityError as exc:
         raise Conflict(f"a user with email {email} already exists", code="email_taken") from exc
+    await audit.record(
+        session,
+        actor_user_id=actor_user_id,
+        action="user.create",
+        entity_type="staff_user",
+        entity_id=user.id,
+        detail={"email": email, "role": role},
+    )
     return user
+
+
+async def get_user(session: AsyncSession, user_id: int) -> StaffUser:
+    user = await session.get(StaffUser, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    return user
+
+
+async def list_users(
+    session: AsyncSession, *, email: str | None = None, role: str | None = None
+) -> list[StaffUser]:
+    statement = select(StaffUser).order_by(StaffUser.name, StaffUser.id)
+    if email:
+        statement = statement.where(StaffUser.email == email.strip().lower())
+    if role:
+        statement = statement.where(StaffUser.role == role)
+    return list(await session.scalars(statement))
+
+
+class LoginLinked(Conflict):
+    code = "login_linked"
+
+
+async def update_user(
+    session: AsyncSession,
+    user: StaffUser,
+    *,
+    name: str | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    actor_user_id: int | None,
+    linked_clinician_id: int | None = None,
+) -> dict[str, dict[str, object]]:
+    """Change a user's name, role or whether they are active (checked as on create), and
+    audit it; returns what changed, before and after. Deactivating revokes their API tokens
+    and ends their page sessions, which reload the user on every request; the token cache
+    hears of both from the database (migration 0008). `linked_clinician_id`: the clinician
+    record this login is linked to, which only a clinician's login may be."""
+    after: dict[str, object] = {}
+    if name is not None:
+        after["name"] = _name(name)
+    if role is not None:
+        after["role"] = _role(role)
+    if active is not None:
+        after["active"] = active
+    changes = {
+        field: {"before": getattr(user, field), "after": value}
+        for field, value in after.items()
+        if getattr(user, field) != value
+    }
+    if not changes:
+        return changes
+    if actor_user_id == user.id and ("role" in changes or "active" in changes):
+        # An admin locking themselves out leaves nobody to undo it.
+        raise Conflict(
+            "you cannot change your own role or deactivate yourself: ask another admin",
+            code="own_account",
+        )
+    if "role" in changes and linked_clinician_id is not None and role != Role.CLINICIAN:
+        raise LoginLinked(
+            f"user {user.id} is linked to clinician {linked_clinician_id}, which only a "
+            f"clinician's login may be: unlink it first (PATCH /api/v1/clinicians/"
+            f"{linked_clinician_id} with user_id null)"
+        )
+    for field, change in changes.items():
+        setattr(user, field, change["after"])
+    await session.flush()
+    if changes.get("active", {}).get("after") is False:
+        await revoke_tokens(session, user=user)
+    await audit.record(
+        session,
+        actor_user_id=actor_user_id,
+        action="user.update",
+        entity_type="staff_user",
+        entity_id=user.id,
+        detail={"changes": changes},
+    )
+    return changes
+
+
+async def set_password(
+    session: AsyncSession, user: StaffUser, *, password: str | None, actor_user_id: int | None
+) -> str | None:
+    """Set the user's password (checked as on create), or a generated one when none is given,
+    which is returned: the one chance to see it. Audited without either."""
+    generated = None if password else secrets.token_urlsafe(12)
+    user.password_hash = _password_hash(password or generated or "")
+    await session.flush()
+    await audit.record(
+        session,
+        actor_user_id=actor_user_id,
+        action="user.password_reset",
+        entity_type="staff_user",
+        entity_id=user.id,
+        detail={"generated": generated is not None},
+    )
+    return generated
 
 
 async def user_by_email(session: AsyncSession, email: str) -> StaffUser:

@@ -52,6 +52,7 @@ class Other:
     room_id: int
     leave_id: int
     message_id: int
+    user_id: int
     secrets: tuple[str, ...]
     start: datetime
 
@@ -90,12 +91,14 @@ async def _other(session: AsyncSession) -> Other:
     )
     session.add_all([leave, message])
     await session.flush()
+    login, _ = await make_user(session, role="clinician", clinician=clinic.clinician)
     return Other(
         clinic,
         appointment,
         room_id,
         leave.id,
         message.id,
+        login.id,
         secrets=("9434765919", "Otherpatient", str(patient.email), appointment.reference),
         start=start,
     )
@@ -117,6 +120,7 @@ def _path(template: str, other: Other) -> str:
         "leave_id": other.leave_id,
         "service_id": c.service.id,
         "id": other.message_id,
+        "user_id": other.user_id,
     }
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: str(values[m.group(1)]), template)
 
