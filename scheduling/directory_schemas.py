@@ -9,9 +9,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from scheduling.models import Mode, SiteKind
-from scheduling.schemas import EMAIL, Id, LocalDate, Strict
+from scheduling.schemas import EMAIL, LocalDate, Strict
 from telehealth.api import FieldError
 from telehealth.identifiers import parse_postcode
+from telehealth.inputs import Id
 
 
 class OrganisationIn(Strict):
@@ -167,8 +168,8 @@ class ExceptionIn(Strict):
     a day with start_time/end_time. `extra`: a one-off session on start_date."""
 
     kind: Literal["leave", "extra"] = "leave"
-    start_date: date
-    end_date: date | None = None
+    start_date: LocalDate
+    end_date: LocalDate | None = None
     start_time: time | None = None
     end_time: time | None = None
     reason: Annotated[str, Field(max_length=200)] = ""
