@@ -12,7 +12,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 import pydantic_core
@@ -52,6 +52,7 @@ class Context:
 
 
 Handler = Callable[..., Awaitable[Any]]
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,16 @@ def _parse_path(request: Request) -> None:
         path_id(request, name)
 
 
+def parse_input(model: type[M], raw: dict[str, Any]) -> M:
+    """`raw` (a query, a JSON body, a page's query or form) as `model`: the one place input is
+    validated, so a NUL anywhere is refused and every error is an InvalidInput naming its field."""
+    refuse_nul(raw)
+    try:
+        return model.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise invalid_from(exc) from None
+
+
 def _parse_query(op: Operation, request: Request) -> pydantic.BaseModel | None:
     if op.query is None:
         return None
@@ -153,11 +164,7 @@ def _parse_query(op: Operation, request: Request) -> pydantic.BaseModel | None:
     for key in request.query_params:
         values = request.query_params.getlist(key)
         raw[key] = values if len(values) > 1 else values[0]
-    refuse_nul(raw)
-    try:
-        return op.query.model_validate(raw)
-    except pydantic.ValidationError as exc:
-        raise invalid_from(exc) from None
+    return parse_input(op.query, raw)
 
 
 async def _parse_body(op: Operation, request: Request) -> tuple[pydantic.BaseModel | None, Any]:
@@ -172,11 +179,7 @@ async def _parse_body(op: Operation, request: Request) -> tuple[pydantic.BaseMod
         raise InvalidInput(
             "the request body must be a JSON object", fields={"body": "not an object"}
         )
-    refuse_nul(data)
-    try:
-        return op.body.model_validate(data), data
-    except pydantic.ValidationError as exc:
-        raise invalid_from(exc) from None
+    return parse_input(op.body, data), data
 
 
 async def _authenticate(request: Request, session: AsyncSession) -> Principal:

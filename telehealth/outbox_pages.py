@@ -13,6 +13,7 @@ from telehealth.auth.models import Role
 from telehealth.config import Settings
 from telehealth.db import sessionmaker_of, utcnow
 from telehealth.errors import NotFound
+from telehealth.inputs import path_id, refuse_nul
 from telehealth.web.staff import check_csrf, page_context, signed_in
 from telehealth.web.templating import templates
 
@@ -21,6 +22,7 @@ PAGE = 100
 
 
 async def outbox_page(request: Request) -> Response:
+    refuse_nul(dict(request.query_params))
     status = request.query_params.get("status") or None
     if status not in (None, *OutboxStatus):
         status = None
@@ -64,7 +66,7 @@ async def outbox_page(request: Request) -> Response:
 async def message_page(request: Request) -> Response:
     async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, ROLES)
-        message = await session.get(OutboxMessage, int(request.path_params["id"]))
+        message = await session.get(OutboxMessage, path_id(request, "id"))
         if message is None:
             raise NotFound("no such message")
         await audit.record(
@@ -82,13 +84,14 @@ async def message_page(request: Request) -> Response:
 
 
 async def retry(request: Request) -> Response:
-    await check_csrf(request)
+    refuse_nul(await check_csrf(request))
     async with sessionmaker_of(request)() as session, session.begin():
         await signed_in(request, session, ROLES)
+        message_id = path_id(request, "id")
         await session.execute(
             update(OutboxMessage)
             .where(
-                OutboxMessage.id == int(request.path_params["id"]),
+                OutboxMessage.id == message_id,
                 OutboxMessage.status == OutboxStatus.FAILED.value,
             )
             .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=utcnow())
@@ -99,6 +102,7 @@ async def retry(request: Request) -> Response:
 def routes() -> list[Route]:
     return [
         Route("/staff/outbox", outbox_page, methods=["GET"]),
-        Route("/staff/outbox/{id:int}", message_page, methods=["GET"]),
-        Route("/staff/outbox/{id:int}/retry", retry, methods=["POST"]),
+        # `{id}`, not `{id:int}`: path_id gives a number out of range the same 422 as the API.
+        Route("/staff/outbox/{id}", message_page, methods=["GET"]),
+        Route("/staff/outbox/{id}/retry", retry, methods=["POST"]),
     ]
