@@ -3,7 +3,7 @@ clinicians, services, sessions and their exceptions."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -12,7 +12,7 @@ from scheduling.models import Mode, SiteKind
 from scheduling.schemas import EMAIL, LocalDate, Strict
 from telehealth.api import FieldError
 from telehealth.identifiers import parse_postcode
-from telehealth.inputs import Id
+from telehealth.inputs import Id, LocalTime
 
 
 class OrganisationIn(Strict):
@@ -122,8 +122,8 @@ class SessionIn(Strict):
 
     weekday: Annotated[int, Field(ge=0, le=6, description="0 = Monday")] | None = None
     date: LocalDate | None = None
-    start_time: time
-    end_time: time
+    start_time: LocalTime
+    end_time: LocalTime
     valid_from: LocalDate | None = None
     valid_until: LocalDate | None = None
     modes: Annotated[list[Mode], Field(min_length=1)]
@@ -151,8 +151,8 @@ class SessionOut(BaseModel):
     id: int
     clinician_id: int
     weekday: int
-    start_time: time
-    end_time: time
+    start_time: LocalTime
+    end_time: LocalTime
     valid_from: date
     valid_until: date | None
     modes: list[str]
@@ -170,8 +170,8 @@ class ExceptionIn(Strict):
     kind: Literal["leave", "extra"] = "leave"
     start_date: LocalDate
     end_date: LocalDate | None = None
-    start_time: time | None = None
-    end_time: time | None = None
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
     reason: Annotated[str, Field(max_length=200)] = ""
     modes: list[Mode] | None = None
     service_ids: list[Id] | None = None

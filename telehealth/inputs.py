@@ -5,21 +5,23 @@
 - Dates (and the local date of an instant) lie in the years 1900 to 2999: far enough from
   Python's year 1 and year 9999 that a day, a week or a time-zone offset either side still
   exists, and wider than anything a booking, a birth or a report can mean.
+- Times of day are Europe/London wall-clock times, without an offset.
 - No text holds NUL (U+0000): PostgreSQL refuses it in text and SQLite stores it, so the two
   databases would disagree about the same request.
 
-Pydantic models take `Id`, `Date` and `Instant`; whatever parses raw input (the API's query and
-body, a page's query or form) calls `refuse_nul` on it first; a route's id in the path goes
-through `path_id`. Each refusal is an `InvalidInput` naming the field.
+Pydantic models take `Id`, `Date`, `Instant` and `LocalTime`; whatever parses raw input (the
+API's query and body, a page's query or form) calls `refuse_nul` on it first; a route's id in
+the path goes through `path_id`. Each refusal is an `InvalidInput` naming the field.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, WithJsonSchema
 from starlette.requests import HTTPConnection
 
 from telehealth.errors import InvalidInput
@@ -32,6 +34,10 @@ NUL = "\x00"
 ID_RULE = f"must be a whole number from 1 to {MAX_ID}"
 DATE_RULE = f"must be between {EARLIEST.day} {EARLIEST:%B %Y} and {LATEST.day} {LATEST:%B %Y}"
 NUL_RULE = "must not contain a NUL character (U+0000)"
+TIME_RULE = "must be a time of day such as 09:30 (Europe/London, no offset)"
+# What the document promises for a wall-clock time: JSON Schema's "time" format demands an
+# offset, which a clinic's hours in Europe/London must not have.
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 
 
 def check_id(value: int) -> int:
@@ -77,6 +83,29 @@ Instant = Annotated[
     Field(
         json_schema_extra={
             "description": f"An instant with a UTC offset, from {EARLIEST} to {LATEST}"
+        }
+    ),
+]
+
+
+def _local_time(value: Any) -> Any:
+    # Only what the pattern allows: pydantic would also take a number of seconds, or an
+    # offset that a naive session time cannot be compared with.
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and re.fullmatch(TIME_PATTERN, value):
+        return value
+    raise ValueError(TIME_RULE)
+
+
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": TIME_PATTERN,
+            "description": "A Europe/London wall-clock time, HH:MM or HH:MM:SS",
         }
     ),
 ]

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from scheduling import directory
 from scheduling.directory_schemas import (
     ClinicianIn,
@@ -15,10 +13,11 @@ from scheduling.directory_schemas import (
 )
 from scheduling.endpoints import router
 from scheduling.models import SiteKind
+from scheduling.schemas import Strict
 from telehealth.api import ADMIN_ONLY, ALL_STAFF, Context
 
 
-class SiteQuery(BaseModel):
+class SiteQuery(Strict):
     kind: SiteKind | None = None
 
 

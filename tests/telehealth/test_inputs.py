@@ -124,3 +124,31 @@ async def test_nul_in_a_query_is_a_422_naming_the_parameter(
     response = await client.get(f"/api/v1/patients?{query}", headers=headers)
     assert response.status_code == 422, response.text
     assert list(response.json()["error"]["fields"]) == [field]
+
+
+@pytest.mark.parametrize(
+    "start_time",
+    [
+        pytest.param("09:00:00Z", id="with-an-offset"),  # compared with a naive end: TypeError
+        pytest.param(32400, id="seconds"),
+        pytest.param("9am", id="words"),
+    ],
+)
+async def test_session_hours_are_wall_clock_times_or_a_422(
+    client: httpx.AsyncClient, session: AsyncSession, start_time: object
+) -> None:
+    clinic = await make_clinic(session)
+    _, headers = await make_user(session, role="admin")
+    body = {
+        "weekday": 2,
+        "valid_from": next_weekday(2).isoformat(),
+        "start_time": start_time,
+        "end_time": "12:00",
+        "modes": ["video_home"],
+        "service_ids": [clinic.service.id],
+    }
+    response = await client.post(
+        f"/api/v1/clinicians/{clinic.clinician.id}/sessions", json=body, headers=headers
+    )
+    assert response.status_code == 422, response.text
+    assert list(response.json()["error"]["fields"]) == ["start_time"]

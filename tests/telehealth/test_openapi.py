@@ -1,13 +1,16 @@
-"""Every integer and date parameter of every documented operation, sent out of range.
+"""The OpenAPI document promises what the API answers (schemathesis checks it in
+test_openapi_schemathesis.py), and every integer and date parameter, sent out of range, is a 422.
 
-Walks /openapi.json itself: each operation's path, query and JSON body fields that are
-integers, dates or instants (also inside arrays) get values past what the columns, the calendar
-or the service can hold, one field at a time, with every other field at a valid value. Each
-must be a 422 naming that field (path ids too: see telehealth/inputs.py), on both databases.
+The range test walks /openapi.json itself: each operation's path, query and JSON body fields
+that are integers, dates or instants (also inside arrays) get values past what the columns, the
+calendar or the service can hold, one field at a time, with every other field at a valid value.
+Each must be a 422 naming that field (path ids too: see telehealth/inputs.py), on both
+databases.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -195,3 +198,53 @@ async def test_every_integer_and_date_parameter_out_of_range_is_a_422_naming_it(
         ("body", "str"),
     }
     assert any(".0" in p.field for p in found), "ids inside arrays are probed"
+
+
+async def test_each_operation_documents_every_error_it_can_answer(
+    client: httpx.AsyncClient,
+) -> None:
+    """A body that is not JSON is a 400, an id in the path naming nothing a 404, and path ids
+    are bounded as the API checks them: schemathesis found each of these undocumented."""
+    document = (await client.get("/openapi.json")).json()
+    for path, item in document["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in item.items():
+            where = f"{method.upper()} {path}"
+            responses = set(operation["responses"])
+            assert {"401", "403", "422"} <= responses, where
+            if "requestBody" in operation:
+                assert "400" in responses, where
+            for parameter in operation["parameters"]:
+                if parameter["in"] == "path":
+                    assert "404" in responses, where
+                    schema = parameter["schema"]
+                    assert (schema["minimum"], schema["maximum"]) == (1, 2**31 - 1), where
+            for status, response in operation["responses"].items():
+                if status.startswith("4"):
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Error"}, where
+
+
+def _times(schema: Any, document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if isinstance(schema, dict):
+        if schema.get("format") == "time":
+            yield schema
+        for value in schema.values():
+            yield from _times(value, document)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from _times(value, document)
+
+
+async def test_wall_clock_times_are_not_documented_as_rfc3339_times(
+    client: httpx.AsyncClient,
+) -> None:
+    """JSON Schema's "time" format demands an offset; session hours are Europe/London times
+    such as 09:30, so the document gives their pattern instead."""
+    document = (await client.get("/openapi.json")).json()
+    assert list(_times(document, document)) == []
+    session = document["components"]["schemas"]["SessionOut"]["properties"]["start_time"]
+    assert re.fullmatch(session["pattern"], "09:30:00") and not re.fullmatch(
+        session["pattern"], "09:30:00Z"
+    )
