@@ -3,7 +3,7 @@ clinicians, services, sessions and their exceptions."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import phonenumbers
@@ -11,9 +11,10 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator, model_va
 
 from scheduling.fit import Reason
 from scheduling.models import Mode, SiteKind
-from scheduling.schemas import EMAIL, AppointmentOut, Id, LocalDate, Strict
+from scheduling.schemas import EMAIL, AppointmentOut, LocalDate, Strict
 from telehealth.api import FieldError
 from telehealth.identifiers import parse_postcode
+from telehealth.inputs import MAX_ID, Id, LocalTime
 from telehealth.partial import partial_of
 
 
@@ -157,8 +158,8 @@ class SessionIn(Strict):
 
     weekday: Annotated[int, Field(ge=0, le=6, description="0 = Monday")] | None = None
     date: LocalDate | None = None
-    start_time: time
-    end_time: time
+    start_time: LocalTime
+    end_time: LocalTime
     valid_from: LocalDate | None = None
     valid_until: LocalDate | None = None
     modes: Annotated[list[Mode], Field(min_length=1)]
@@ -186,8 +187,8 @@ class SessionOut(BaseModel):
     id: int
     clinician_id: int
     weekday: int
-    start_time: time
-    end_time: time
+    start_time: LocalTime
+    end_time: LocalTime
     valid_from: date
     valid_until: date | None
     modes: list[str]
@@ -203,10 +204,10 @@ class ExceptionIn(Strict):
     a day with start_time/end_time. `extra`: a one-off session on start_date."""
 
     kind: Literal["leave", "extra"] = "leave"
-    start_date: date
-    end_date: date | None = None
-    start_time: time | None = None
-    end_time: time | None = None
+    start_date: LocalDate
+    end_date: LocalDate | None = None
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
     reason: Annotated[str, Field(max_length=200)] = ""
     modes: list[Mode] | None = None
     service_ids: list[Id] | None = None
@@ -326,7 +327,7 @@ class ToRebookQuery(Strict):
     start: LocalDate | None = Field(default=None, description="From this local date (default now)")
     end: LocalDate | None = Field(default=None, description="To this local date, inclusive")
     limit: Annotated[int, Field(ge=1, le=500)] = 100
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
 
     @model_validator(mode="after")
     def _dates(self) -> ToRebookQuery:

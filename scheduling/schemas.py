@@ -7,14 +7,15 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scheduling.models import ContactPreference
 from telehealth.api import FieldError
 from telehealth.identifiers import parse_nhs_number, parse_postcode
+from telehealth.inputs import MAX_ID, Date, Id, Instant
 
 LONDON = ZoneInfo("Europe/London")
-LocalDate = date  # fields named `date` shadow the type inside their class
+LocalDate = Date  # fields named `date` shadow the type inside their class
 ModeName = Literal["video_home", "video_site", "in_person"]
 StatusName = Literal[
     "booked", "checked-in", "arrived", "fulfilled", "cancelled", "noshow", "entered-in-error"
@@ -23,8 +24,6 @@ MAX_SLOT_RANGE_DAYS = 62
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _UK_MOBILE = re.compile(r"^(?:\+44|0044|0)7\d{9}$")
-
-Id = Annotated[int, Field(gt=0)]
 
 
 class Strict(BaseModel):
@@ -40,7 +39,7 @@ def _postcode(value: str | None) -> str | None:
 class PatientIn(Strict):
     given_name: Annotated[str, Field(min_length=1, max_length=100)]
     family_name: Annotated[str, Field(min_length=1, max_length=100)]
-    date_of_birth: date
+    date_of_birth: Date
     nhs_number: str | None = None
     email: Annotated[str, Field(max_length=254)] | None = None
     mobile: str | None = None
@@ -54,8 +53,6 @@ class PatientIn(Strict):
     def _born(cls, value: date) -> date:
         if value > datetime.now(LONDON).date():
             raise ValueError("must not be in the future")
-        if value.year < 1900:
-            raise ValueError("must be after 1900")
         return value
 
     @field_validator("nhs_number")
@@ -114,7 +111,7 @@ class PatientOut(BaseModel):
 class PatientQuery(Strict):
     nhs_number: str | None = None
     family_name: str | None = None
-    date_of_birth: date | None = None
+    date_of_birth: Date | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
 
     @field_validator("nhs_number")
@@ -125,8 +122,8 @@ class PatientQuery(Strict):
 
 class SlotQuery(Strict):
     service_id: Id
-    start: date
-    end: date
+    start: Date
+    end: Date
     mode: ModeName | None = None
     site_id: Id | None = None
     clinician_id: Id | None = None
@@ -157,16 +154,16 @@ class SlotList(BaseModel):
 class BookingIn(Strict):
     service_id: Id
     clinician_id: Id
-    start: AwareDatetime
+    start: Instant
     mode: ModeName
     site_id: Id | None = None
-    patient: int | dict[str, object] = Field(
+    patient: Id | dict[str, object] = Field(
         description="An existing patient's id, or the details of a new patient (PatientIn)."
     )
 
 
 class RescheduleIn(Strict):
-    start: AwareDatetime
+    start: Instant
     clinician_id: Id | None = None
     mode: ModeName | None = None
     site_id: Id | None = None
@@ -211,7 +208,7 @@ class AppointmentQuery(Strict):
     start: LocalDate | None = Field(default=None, description="From this local date, inclusive")
     end: LocalDate | None = Field(default=None, description="To this local date, inclusive")
     limit: Annotated[int, Field(ge=1, le=500)] = 100
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
 
     @model_validator(mode="after")
     def _dates(self) -> AppointmentQuery:
@@ -269,8 +266,8 @@ class RoomOut(BaseModel):
 
 
 class ClosureIn(Strict):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     reason: Annotated[str, Field(max_length=200)] = ""
 
 

@@ -12,7 +12,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 import pydantic_core
@@ -29,6 +29,7 @@ from telehealth.auth.service import authenticate_token
 from telehealth.config import Settings
 from telehealth.db import is_retryable, sessionmaker_of
 from telehealth.errors import BadRequest, Forbidden, InvalidInput, Unauthenticated
+from telehealth.inputs import path_id, refuse_nul
 
 log = logging.getLogger("telehealth.api")
 
@@ -47,14 +48,11 @@ class Context:
     settings: Settings
 
     def path_int(self, name: str) -> int:
-        raw = self.request.path_params[name]
-        try:
-            return int(raw)
-        except ValueError:
-            raise InvalidInput.field(name, "must be a whole number") from None
+        return path_id(self.request, name)
 
 
 Handler = Callable[..., Awaitable[Any]]
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +146,23 @@ def invalid_from(error: pydantic.ValidationError) -> InvalidInput:
     return InvalidInput(summary, fields=fields)
 
 
+def _parse_path(request: Request) -> None:
+    """Every parameter in an operation's path is an id (the document says so): checked here,
+    before any handler reads one, so none can reach a query out of the columns' range."""
+    for name in request.path_params:
+        path_id(request, name)
+
+
+def parse_input(model: type[M], raw: dict[str, Any]) -> M:
+    """`raw` (a query, a JSON body, a page's query or form) as `model`: the one place input is
+    validated, so a NUL anywhere is refused and every error is an InvalidInput naming its field."""
+    refuse_nul(raw)
+    try:
+        return model.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise invalid_from(exc) from None
+
+
 def _parse_query(op: Operation, request: Request) -> pydantic.BaseModel | None:
     if op.query is None:
         return None
@@ -155,10 +170,7 @@ def _parse_query(op: Operation, request: Request) -> pydantic.BaseModel | None:
     for key in request.query_params:
         values = request.query_params.getlist(key)
         raw[key] = values if len(values) > 1 else values[0]
-    try:
-        return op.query.model_validate(raw)
-    except pydantic.ValidationError as exc:
-        raise invalid_from(exc) from None
+    return parse_input(op.query, raw)
 
 
 async def _parse_body(op: Operation, request: Request) -> tuple[pydantic.BaseModel | None, Any]:
@@ -173,10 +185,7 @@ async def _parse_body(op: Operation, request: Request) -> tuple[pydantic.BaseMod
         raise InvalidInput(
             "the request body must be a JSON object", fields={"body": "not an object"}
         )
-    try:
-        return op.body.model_validate(data), data
-    except pydantic.ValidationError as exc:
-        raise invalid_from(exc) from None
+    return parse_input(op.body, data), data
 
 
 async def _authenticate(request: Request, session: AsyncSession) -> Principal:
@@ -232,6 +241,7 @@ async def _run_operation(op: Operation, request: Request) -> Response:
     async with sessionmaker() as session, session.begin():
         # Who is asking comes first: an anonymous caller learns nothing about what we accept.
         context = await _context(op, request, session, settings)
+        _parse_path(request)
         query = _parse_query(op, request)
         body, _ = await _parse_body(op, request)
         result = await op.handler(context, *_arguments(query, body))
@@ -261,6 +271,7 @@ async def _run_idempotent(
     endpoint = f"{op.method} {request.url.path}"
     async with sessionmaker() as session, session.begin():
         context = await _context(op, request, session, settings)
+        _parse_path(request)
         query = _parse_query(op, request)
         body, raw_body = await _parse_body(op, request)
         fingerprint = idempotency.request_fingerprint(endpoint, raw_body)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from telehealth.api import Operation
+from telehealth.inputs import Id
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
 _STATUS_TEXT = {
@@ -45,8 +46,9 @@ def _schema(annotation: Any, defs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parameters(op: Operation, defs: dict[str, Any]) -> list[dict[str, Any]]:
+    # Every path parameter is an id, bounded as `telehealth.api` checks it (422 outside).
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+        {"name": name, "in": "path", "required": True, "schema": _schema(Id, defs)}
         for name in _PATH_PARAM.findall(op.path)
     ]
     if op.query is not None:
@@ -76,9 +78,16 @@ def _operation(op: Operation, defs: dict[str, Any]) -> dict[str, Any]:
     if op.response is not None and op.status != 204:
         success["content"] = {"application/json": {"schema": _schema(op.response, defs)}}
     responses[str(op.status)] = success
+    # What any operation can answer besides its own errors: no token, a role that may not, a
+    # bad field; a body that is not JSON; an id in the path that names nothing.
+    always = {401, 403, 422}
+    if op.body is not None:
+        always.add(400)
+    if _PATH_PARAM.search(op.path):
+        always.add(404)
     for status in op.also:
         responses[str(status)] = success | {"description": _STATUS_TEXT.get(status, "OK")}
-    for status in sorted({401, 403, 422, *op.errors}):
+    for status in sorted(always | set(op.errors)):
         responses[str(status)] = {
             "description": _STATUS_TEXT[status],
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},

@@ -16,6 +16,7 @@ from telehealth.auth.models import Role, StaffUser
 from telehealth.config import Settings
 from telehealth.db import sessionmaker_of, utcnow
 from telehealth.errors import NotFound
+from telehealth.inputs import path_id, refuse_nul
 from telehealth.web.staff import check_csrf, page_context, signed_in
 from telehealth.web.templating import templates
 
@@ -32,6 +33,7 @@ async def _visible(session: AsyncSession, user: StaffUser) -> ColumnElement[bool
 
 
 async def outbox_page(request: Request) -> Response:
+    refuse_nul(dict(request.query_params))
     status = request.query_params.get("status") or None
     if status not in (None, *OutboxStatus):
         status = None
@@ -82,7 +84,7 @@ async def message_page(request: Request) -> Response:
         user = await signed_in(request, session, ROLES)
         message = await session.scalar(
             select(OutboxMessage).where(
-                OutboxMessage.id == int(request.path_params["id"]), await _visible(session, user)
+                OutboxMessage.id == path_id(request, "id"), await _visible(session, user)
             )
         )
         if message is None:
@@ -102,10 +104,10 @@ async def message_page(request: Request) -> Response:
 
 
 async def retry(request: Request) -> Response:
-    await check_csrf(request)
+    refuse_nul(await check_csrf(request))
     async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, ROLES)
-        message_id = int(request.path_params["id"])
+        message_id = path_id(request, "id")
         visible = await session.scalar(
             select(OutboxMessage.id).where(
                 OutboxMessage.id == message_id, await _visible(session, user)
@@ -127,6 +129,7 @@ async def retry(request: Request) -> Response:
 def routes() -> list[Route]:
     return [
         Route("/staff/outbox", outbox_page, methods=["GET"]),
-        Route("/staff/outbox/{id:int}", message_page, methods=["GET"]),
-        Route("/staff/outbox/{id:int}/retry", retry, methods=["POST"]),
+        # `{id}`, not `{id:int}`: path_id gives a number out of range the same 422 as the API.
+        Route("/staff/outbox/{id}", message_page, methods=["GET"]),
+        Route("/staff/outbox/{id}/retry", retry, methods=["POST"]),
     ]

@@ -27,6 +27,7 @@ from scheduling.endpoints import router
 from scheduling.endpoints.appointments import appointment_out
 from scheduling.models import SiteKind
 from scheduling.rebooking import ToRebook
+from scheduling.schemas import Strict
 from telehealth.api import ADMIN_ONLY, ALL_STAFF, Context
 from telehealth.partial import sent
 
@@ -41,7 +42,7 @@ def to_rebook_out(items: Sequence[ToRebook]) -> list[AppointmentToRebook]:
     ]
 
 
-class SiteQuery(BaseModel):
+class SiteQuery(Strict):
     kind: SiteKind | None = None
 
 

@@ -15,6 +15,7 @@ from scheduling.models import Service, Site, SiteKind
 from telehealth.api import PATIENT_FACING, ApiRouter, Context, FieldError
 from telehealth.auth.models import Role
 from telehealth.errors import InvalidInput
+from telehealth.inputs import Date, Id
 from telehealth.travel import records
 from telehealth.travel.estimators import Estimator, StraightLineEstimator, estimate
 from telehealth.travel.maths import KM_PER_MILE
@@ -29,14 +30,14 @@ MAX_DAYS = 3 * 366
 class ReportParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: date
-    end: date
+    start: Date
+    end: Date
     basis: Literal["booked", "attended"] = "booked"
-    organisation_id: Annotated[int, Field(gt=0)] | None = None
-    icc: str | None = None
-    site_id: Annotated[int, Field(gt=0)] | None = None
-    service_id: Annotated[int, Field(gt=0)] | None = None
-    clinician_id: Annotated[int, Field(gt=0)] | None = None
+    organisation_id: Id | None = None
+    icc: Annotated[str, Field(max_length=100)] | None = None
+    site_id: Id | None = None
+    service_id: Id | None = None
+    clinician_id: Id | None = None
     mode: Literal["video_home", "video_site", "in_person"] | None = None
 
     @model_validator(mode="after")
@@ -91,8 +92,8 @@ async def report_csv(ctx: Context, params: CsvParams) -> Response:
 class OptionParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    patient_id: Annotated[int, Field(gt=0)]
-    service_id: Annotated[int, Field(gt=0)]
+    patient_id: Id
+    service_id: Id
     hubs: Annotated[int, Field(ge=1, le=10)] = 3
 
 

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-import pydantic
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -22,9 +21,10 @@ from starlette.routing import Route
 from scheduling.models import Clinician, Organisation, Service, Site
 from scheduling.slots import to_london
 from telehealth import audit
-from telehealth.api import invalid_from
+from telehealth.api import parse_input
 from telehealth.auth.models import StaffUser
 from telehealth.db import sessionmaker_of, utcnow
+from telehealth.errors import InvalidInput
 from telehealth.travel.charts import bar_chart, column_chart, number
 from telehealth.travel.endpoints import ANALYSTS, CsvParams, ReportParams
 from telehealth.travel.reports import MEASURES, csv_text
@@ -170,9 +170,9 @@ async def report_page(request: Request) -> Response:
         raw = _raw(request)
         context: dict[str, Any] = {"form": raw, "choices": await _choices(session)}
         try:
-            params = ReportParams.model_validate(raw)
-        except pydantic.ValidationError as exc:
-            context["errors"] = invalid_from(exc).fields
+            params = parse_input(ReportParams, raw)
+        except InvalidInput as exc:
+            context["errors"] = exc.fields
             return _render(request, user, context, status_code=422)
         report = await build_report(session, params.query())
         filters = {k: v for k, v in raw.items() if k in ("start", "end", "basis", *FILTERS)}
@@ -211,10 +211,7 @@ async def report_csv(request: Request) -> Response:
     """The CSV the API gives, for a browser signed in to the staff pages."""
     async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, ANALYSTS)
-        try:
-            params = CsvParams.model_validate(_raw(request))
-        except pydantic.ValidationError as exc:
-            raise invalid_from(exc) from None
+        params = parse_input(CsvParams, _raw(request))
         report = await build_report(session, params.query())
         await audit.record(
             session,

@@ -46,7 +46,8 @@ async def check_csrf(request: Request) -> dict[str, str]:
     form = await request.form()
     sent = str(form.get("csrf", ""))
     expected = request.session.get("csrf", "")
-    if not expected or not hmac.compare_digest(sent, str(expected)):
+    # As bytes: compare_digest raises TypeError (a 500) on a str with non-ASCII characters.
+    if not expected or not hmac.compare_digest(sent.encode(), str(expected).encode()):
         raise Forbidden("the form has expired: go back, reload the page and try again")
     return {k: str(v) for k, v in form.items()}
 

@@ -205,7 +205,8 @@ async def test_beyond_the_horizon_is_refused(
     [
         ("9999-12-31T23:00:00+00:00", "invalid_input"),
         ("2200-01-01T09:00:00Z", "invalid_input"),
-        ("0001-01-01T00:30:00+00:00", "start_in_past"),
+        # Outside the years any instant may have (telehealth/inputs.py), before "in the past".
+        ("0001-01-01T00:30:00+00:00", "invalid_input"),
     ],
 )
 async def test_a_start_at_the_ends_of_time_is_a_422(

@@ -54,3 +54,24 @@ async def test_failed_messages_are_shown_and_can_be_retried(
     assert (await other.get("/staff/outbox")).status_code == 403
     await other.aclose()
     assert re.search(r"Pending</a>: 2", (await client.get("/staff/outbox")).text)
+
+
+async def test_ids_out_of_range_and_nul_are_422s_not_500s(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """An id past the column (2^31 on PostgreSQL, 2^63 on SQLite) is refused before the look-up,
+    as the API refuses it; so is NUL in the page's query or form, and a non-ASCII CSRF token
+    (compare_digest raised TypeError on it)."""
+    user, _ = await make_user(session, role="reception")
+    csrf = await sign_in(client, user.email)
+    for raw in ("99999999999999999999", "2147483648", "0", "abc"):
+        page = await client.get(f"/staff/outbox/{raw}")
+        assert page.status_code == 422, (raw, page.text)
+        assert "must be a whole number from 1 to 2147483647" in page.text
+        retried = await client.post(f"/staff/outbox/{raw}/retry", data={"csrf": csrf})
+        assert retried.status_code == 422, (raw, retried.text)
+    assert (await client.get("/staff/outbox/2147483647")).status_code == 404
+    assert (await client.get("/staff/outbox?status=fa%00iled")).status_code == 422
+    nul_form = await client.post("/staff/outbox/1/retry", data={"csrf": csrf, "note": "a\x00b"})
+    assert nul_form.status_code == 422
+    assert (await client.post("/staff/outbox/1/retry", data={"csrf": "é"})).status_code == 403

@@ -173,3 +173,25 @@ async def test_sorting_a_table_reorders_its_rows(
     assert _keys(rising.text, "month") == ["2030-06", "2030-07"]  # other tables keep their order
     months = await client.get(f"/staff/reports/travel?{QUERY}&sort_month=-key")
     assert _keys(months.text, "month") == ["2030-07", "2030-06"]
+
+
+async def test_out_of_range_dates_ids_and_nul_are_errors_naming_the_field(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Year 9999 (a day past it overflowed), ids past the columns and NUL (PostgreSQL refuses
+    it, SQLite stored it) are each an error summary on the page, and a 422 from the CSV."""
+    analyst, _ = await make_user(session, role="analyst")
+    await sign_in(client, analyst.email)
+    for query, field in [
+        ("start=9999-12-01&end=9999-12-31", "start"),
+        ("start=2030-06-01&end=9999-12-31", "end"),
+        ("start=0001-01-01&end=0001-01-31", "start"),
+        ("start=2030-06-01&end=2030-06-30&site_id=99999999999999999999", "site_id"),
+        ("start=2030-06-01&end=2030-06-30&clinician_id=2147483648", "clinician_id"),
+        ("start=2030-06-01&end=2030-06-30&icc=Bay%00Coast", "icc"),
+    ]:
+        page = await client.get(f"/staff/reports/travel?{query}")
+        assert page.status_code == 422, (query, page.text)
+        assert f'data-field="{field}"' in page.text, query
+        csv = await client.get(f"/staff/reports/travel.csv?{query}")
+        assert csv.status_code == 422, (query, csv.text)
