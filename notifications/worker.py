@@ -223,7 +223,8 @@ async def _render(
     except Exception as exc:
         if getattr(exc, "connection_invalidated", False):
             raise  # the transaction went with its connection: there is nowhere to record
-        # A render only reads: whatever the database said, it may say otherwise later.
+        # A render only reads, so whatever the database said may change; a template that
+        # cannot render a message will not render it next time either.
         transient = is_transient(exc) or isinstance(exc, sa_exc.DBAPIError)
         log.log(
             logging.WARNING if transient else logging.ERROR,
@@ -231,8 +232,6 @@ async def _render(
             message.id,
             exc_info=True,
         )
-        # A connection lost or a deadlock passes; a template that cannot render a message
-        # will not render it next time either.
         return DeliveryError(
             f"could not render: {type(exc).__name__}: {exc}", permanent=not transient
         )
@@ -274,17 +273,19 @@ async def _unrecorded(
     tally: Tally,
 ) -> None:
     """Called while handling `error`, which stopped a message's outcome being recorded. When
-    the database is at fault the message stays due, to be taken again once it answers. Any
-    other error is a bug in this worker: the message is set aside as failed, with the error,
-    rather than taken (and perhaps sent) again and again."""
-    if message is None:
-        log.warning("outbox unreachable: %s", error)
-        return
-    tally.unrecorded += 1
+    the database is at fault the message stays due (on SQLite, once its lease runs out), to
+    be taken again when the database answers. Any other error is a bug in this worker: the
+    message is set aside as failed, with the error, rather than taken (and perhaps sent)
+    again and again."""
+    if message is not None:
+        tally.unrecorded += 1
     if is_transient(error):
-        log.warning("lost the database; message %s stays due: %s", message.id, error)
+        held = "nothing in hand" if message is None else f"message {message.id} stays due"
+        log.warning("database unreachable (%s): %s", held, error)
         return
-    log.exception("could not record the outcome of message %s", message.id)
+    log.exception("outbox bookkeeping failed (message %s)", getattr(message, "id", None))
+    if message is None:
+        return
     with contextlib.suppress(Exception):  # already logged; the message stays as it was
         async with sessionmaker() as session, session.begin():
             reason = f"worker error: {type(error).__name__}: {error}"
