@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
+from email.errors import MessageError
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
@@ -31,6 +33,16 @@ class Sender(Protocol):
     async def send(self, message: OutboxMessage) -> None: ...
 
 
+def recipient_of(message: OutboxMessage) -> Address:
+    """The one address an email goes to; one that cannot be an address is never retried."""
+    try:
+        return Address(display_name=message.recipient_name, addr_spec=message.recipient)
+    except (ValueError, IndexError, MessageError) as exc:  # what the parser raises, by case
+        raise DeliveryError(
+            f"invalid recipient {message.recipient!r}: {exc}", permanent=True
+        ) from exc
+
+
 def build_email(message: OutboxMessage, *, sender: str, sender_name: str) -> EmailMessage:
     if message.body_text is None:
         raise DeliveryError("the message was never rendered", permanent=True)
@@ -38,7 +50,7 @@ def build_email(message: OutboxMessage, *, sender: str, sender_name: str) -> Ema
     mail["Message-ID"] = message.message_id
     mail["Date"] = format_datetime(message.created_at)
     mail["From"] = formataddr((sender_name, sender))
-    mail["To"] = formataddr((message.recipient_name, message.recipient))
+    mail["To"] = recipient_of(message)
     mail["Subject"] = message.subject
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(message.body_text)
@@ -90,11 +102,21 @@ class SmtpSender:
                 timeout=s.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryError(f"recipient refused: {exc}", permanent=True) from exc
-        except aiosmtplib.SMTPResponseException as exc:
+            codes = [r.code for r in exc.recipients]
+            raise DeliveryError(
+                f"recipient refused: {'; '.join(f'{r.code} {r.message}' for r in exc.recipients)}",
+                permanent=all(code >= 500 for code in codes),
+            ) from exc
+        except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPDataError) as exc:
+            # A 5xx to this message's MAIL or DATA refuses the message itself (its size, its
+            # content); a 4xx asks to try again later.
             raise DeliveryError(
                 f"SMTP {exc.code}: {exc.message}", permanent=exc.code >= 500
             ) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            # Refused before any message (greeting, HELO, AUTH): the relay or its settings,
+            # which someone can fix, not this message.
+            raise DeliveryError(f"SMTP {exc.code}: {exc.message}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"SMTP server unreachable: {exc}") from exc
 

@@ -19,7 +19,8 @@ class Channel(enum.StrEnum):
 
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
-    SENDING = "sending"  # claimed by a worker until locked_until
+    # Leased to a worker until locked_until (SQLite; PostgreSQL claims by row lock instead)
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"  # gave up after the retry limit: shown to staff
     CANCELLED = "cancelled"  # no longer wanted (a reminder for a moved appointment)

@@ -1,22 +1,26 @@
-"""Queueing and claiming messages. Delivery is at-least-once with a stable Message-ID, so a
-worker that dies between sending and recording causes a resend of the same message, which
-mail systems recognise, never a second different one.
+"""Queueing and claiming messages. Delivery is at-least-once with a stable Message-ID: a
+message whose outcome was not recorded (its worker died, or the database went away, mid-send)
+goes again as the same message, which mail systems recognise, never as a second different one;
+a message recorded as sent never goes again.
 
-Claiming uses `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of workers share the queue
-without taking the same message; on SQLite the write lock taken by `BEGIN IMMEDIATE` does the
-same for the single-node case. A claim is a lease: a worker killed mid-batch leaves messages
-that become claimable again when the lease runs out.
+Two ways to claim, chosen by the worker per dialect. On PostgreSQL, `take` locks one due row
+(`FOR UPDATE SKIP LOCKED`) for the rest of a transaction that sends it and records the outcome:
+the claim is the lock, so it ends with the worker's connection, and a worker killed mid-send or
+a database restart leaves the message due again at once. On SQLite, which has one writer at a
+time and cannot hold a write transaction across a send without stalling every booking,
+`claim` leases a batch (status `sending` until `locked_until`) in a short transaction; a worker
+killed mid-batch leaves its leased messages for LEASE.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications.models import OutboxMessage, OutboxStatus
 from telehealth.db import table_of, utcnow
 
+# SQLite's claims only: longer than a batch can take to send, even against a slow server.
 LEASE = timedelta(minutes=5)
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
@@ -113,26 +118,54 @@ async def cancel_pending(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def claim(
-    session: AsyncSession, *, limit: int, now: datetime | None = None
-) -> list[OutboxMessage]:
-    """Take up to `limit` due messages for this worker; the caller commits at once."""
-    now = now or utcnow()
-    due = (
+def _due(now: datetime) -> ColumnElement[bool]:
+    pending = OutboxMessage.status == OutboxStatus.PENDING.value
+    leased = OutboxMessage.status == OutboxStatus.SENDING.value
+    return (pending & (OutboxMessage.next_attempt_at <= now)) | (
+        leased & (OutboxMessage.locked_until < now)
+    )
+
+
+def _oldest_due(now: datetime, limit: int) -> Select[int]:
+    return (
         select(OutboxMessage.id)
-        .where(
-            (
-                (OutboxMessage.status == OutboxStatus.PENDING.value)
-                & (OutboxMessage.next_attempt_at <= now)
-            )
-            | (
-                (OutboxMessage.status == OutboxStatus.SENDING.value)
-                & (OutboxMessage.locked_until < now)
-            )
-        )
+        .where(_due(now))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
+
+
+async def take(
+    session: AsyncSession, *, now: datetime | None = None, skip: Collection[int] = ()
+) -> OutboxMessage | None:
+    """PostgreSQL: the oldest due message (other than those in `skip`), locked until the
+    caller's transaction ends. The caller sends it and records the outcome in that same
+    transaction. The attempt is counted in it too, so a worker that dies mid-send costs the
+    message no attempt. The message comes detached: the worker changes the row by statements,
+    and what it read must outlive a transaction rolled back by a lost connection."""
+    next_one = _oldest_due(now or utcnow(), 1).with_for_update(skip_locked=True)
+    if skip:
+        next_one = next_one.where(OutboxMessage.id.not_in(skip))
+    result = await session.scalars(
+        update(OutboxMessage)
+        # `=` rather than IN: a scalar subquery runs once, so it locks exactly one row.
+        .where(OutboxMessage.id == next_one.scalar_subquery())
+        .values(attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+    found = result.first()
+    if found is not None:
+        session.expunge(found)
+    return found
+
+
+async def claim(
+    session: AsyncSession, *, limit: int, now: datetime | None = None
+) -> list[OutboxMessage]:
+    """SQLite: lease up to `limit` due messages to this worker; the caller commits at once."""
+    now = now or utcnow()
+    due = _oldest_due(now, limit)
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     result = await session.scalars(

@@ -98,7 +98,7 @@ async def run(settings: Settings, *, once: bool = False) -> None:
             tally = await worker.run_once(sessionmaker, senders, batch=1000, render=render)
             print(
                 f"sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}, "
-                f"superseded {tally.cancelled}"
+                f"superseded {tally.cancelled}, unrecorded {tally.unrecorded}"
             )
             travel = await records.refresh(sessionmaker, limit=100_000)
             print(f"travel records brought up to date: {travel}")

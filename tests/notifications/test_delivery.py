@@ -26,6 +26,9 @@ from tests.conftest import TEST_SETTINGS
 from tests.notifications.smtp_server import SmtpServer
 
 RENDER = partial(messaging.render, settings=TEST_SETTINGS)
+# The tests' sessions share one connection, and on PostgreSQL each message in hand holds a
+# transaction of its own: one message at a time.
+deliver = partial(worker.run_once, concurrency=1)
 PATIENT = {
     "given_name": "Mary",
     "family_name": "Atkinson",
@@ -109,7 +112,7 @@ async def test_book_move_cancel_arrive_as_calendar_messages(
     )
     assert cancelled.status_code == 200
     await queue_changes(sessionmaker)
-    tally = await worker.run_once(sessionmaker, senders(smtp), batch=100, render=RENDER)
+    tally = await deliver(sessionmaker, senders(smtp), batch=100, render=RENDER)
     assert tally.failed == tally.retrying == 0
 
     to_patient = [m for m in smtp.inbox.messages if m["To"].endswith("<mary@example.com>")]
@@ -197,7 +200,7 @@ async def test_a_reminder_falling_due_before_its_move_is_taken_is_not_sent(
     start = london_datetime(next_weekday(1, weeks=2), time(9))
     booked = await _book(client, headers, c, start)
     await queue_changes(sessionmaker)
-    await worker.run_once(sessionmaker, senders(smtp), render=RENDER)  # the confirmation
+    await deliver(sessionmaker, senders(smtp), render=RENDER)  # the confirmation
     for action, body in (("reschedule", {"start": (start + timedelta(minutes=40)).isoformat()}),
                          ("cancel", {"reason": "Feeling better"})):  # fmt: skip
         moved = await client.post(
@@ -211,12 +214,12 @@ async def test_a_reminder_falling_due_before_its_move_is_taken_is_not_sent(
             .values(next_attempt_at=datetime.now(UTC))
         )
         sent_before = len(smtp.inbox.messages)
-        tally = await worker.run_once(sessionmaker, senders(smtp), render=RENDER)
+        tally = await deliver(sessionmaker, senders(smtp), render=RENDER)
         assert (tally.sent, tally.cancelled) == (0, 2)
         assert len(smtp.inbox.messages) == sent_before
         await queue_changes(sessionmaker)
         # The change's own messages go; the new time's reminders are not due.
-        assert (await worker.run_once(sessionmaker, senders(smtp), render=RENDER)).sent == 2
+        assert (await deliver(sessionmaker, senders(smtp), render=RENDER)).sent == 2
     statuses = await session.scalars(
         select(OutboxMessage.status).where(OutboxMessage.kind == "reminder")
     )
@@ -264,7 +267,7 @@ async def test_smtp_down_delays_but_loses_nothing(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind != "reminder")
     )
     smtp.stop()
-    down = await worker.run_once(sessionmaker, senders(smtp), render=RENDER)
+    down = await deliver(sessionmaker, senders(smtp), render=RENDER)
     assert down.sent == 0 and down.retrying == due_now
     waiting = list(
         await session.scalars(select(OutboxMessage).where(OutboxMessage.kind != "reminder"))
@@ -274,7 +277,7 @@ async def test_smtp_down_delays_but_loses_nothing(
         for m in waiting
     )
     assert all("unreachable" in (m.last_error or "") for m in waiting)
-    nothing_due = await worker.run_once(sessionmaker, senders(smtp), render=RENDER)
+    nothing_due = await deliver(sessionmaker, senders(smtp), render=RENDER)
     assert nothing_due.handled == 0  # backing off, not hammering the server
     smtp.start()
     await session.execute(
@@ -282,7 +285,7 @@ async def test_smtp_down_delays_but_loses_nothing(
         .values(next_attempt_at=datetime.now(UTC))
         .where(OutboxMessage.kind != "reminder")
     )
-    up = await worker.run_once(sessionmaker, senders(smtp), render=RENDER)
+    up = await deliver(sessionmaker, senders(smtp), render=RENDER)
     assert up.sent == due_now
     assert len(smtp.inbox.messages) == due_now == len(set(smtp.inbox.message_ids()))
 
@@ -294,7 +297,7 @@ async def test_gives_up_after_the_limit_and_says_so(
     smtp.stop()
     for _ in range(outbox.MAX_ATTEMPTS):
         await session.execute(update(OutboxMessage).values(next_attempt_at=datetime.now(UTC)))
-        await worker.run_once(sessionmaker, senders(smtp), render=RENDER)
+        await deliver(sessionmaker, senders(smtp), render=RENDER)
     row = await session.scalar(select(OutboxMessage))
     assert row is not None and row.status == "failed" and row.attempts == outbox.MAX_ATTEMPTS
 
