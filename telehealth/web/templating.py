@@ -26,7 +26,16 @@ def _local_date(value: datetime) -> str:
     return value.astimezone(LONDON).strftime("%A %-d %B %Y")
 
 
+def _sentence(value: str) -> str:
+    """An error's message ("the form has expired") as a sentence on a page."""
+    value = value.strip()
+    if not value:
+        return value
+    return value[0].upper() + value[1:] + ("" if value[-1] in ".!?" else ".")
+
+
 templates.env.filters["local_time"] = _local_time
+templates.env.filters["sentence"] = _sentence
 templates.env.filters["local_date"] = _local_date
 templates.env.globals["nhsuk_assets"] = NHSUK_DIST.exists()
 

@@ -36,7 +36,7 @@ async def test_failed_messages_are_shown_and_can_be_retried(
     assert failed is not None
     failed.attempts = outbox.MAX_ATTEMPTS
     await outbox.mark_failed(session, failed, "SMTP 550: mailbox unavailable", permanent=True)
-    user, _ = await make_user(session, role="reception")
+    user, _ = await make_user(session, role="navigator")
     csrf = await sign_in(client, user.email)
     page = await client.get("/staff/outbox?status=failed")
     assert page.status_code == 200
