@@ -127,9 +127,9 @@ async def served(request: pytest.FixtureRequest, databases: Databases) -> AsyncI
 async def page(browser: Browser, served: Served) -> AsyncIterator[Page]:
     """A page in a browser context of its own (no cookies yet), at desktop width."""
     context = await browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+    context.set_default_timeout(10_000)  # a missing element fails in seconds, not half a minute
     opened = await context.new_page()
     watch = PageWatch(opened, served.base)
     yield opened
     await context.close()
     assert not watch.errors, f"the page's scripts failed: {watch.errors}"
-

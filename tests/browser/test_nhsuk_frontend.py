@@ -90,3 +90,19 @@ async def test_a_wrong_password_is_summarised_and_focused(page: Page, served: Se
         "Enter a correct email address and password"
     ]
     assert await page.input_value("#email") == served.email("admin")
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "message"),
+    [
+        ("navigator", "/staff/outbox?status=lost", "Choose a status from the list"),
+        ("analyst", "/staff/reports/travel?start=2026-02-30", "Start date"),
+    ],
+)
+async def test_error_summaries_on_staff_pages_take_the_focus(
+    page: Page, served: Served, role: str, path: str, message: str
+) -> None:
+    await sign_in(page, served, role, next_path=path)
+    summary = page.locator(".nhsuk-error-summary")
+    assert message in await summary.inner_text()
+    assert await summary.evaluate("element => element === document.activeElement")

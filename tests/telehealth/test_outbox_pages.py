@@ -54,3 +54,27 @@ async def test_failed_messages_are_shown_and_can_be_retried(
     assert (await other.get("/staff/outbox")).status_code == 403
     await other.aclose()
     assert re.search(r"Pending</a>: 2", (await client.get("/staff/outbox")).text)
+
+
+async def test_an_unknown_status_filter_is_named_not_ignored(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    user, _ = await make_user(session, role="navigator")
+    await sign_in(client, user.email)
+    page = await client.get("/staff/outbox?status=lost")
+    assert page.status_code == 422
+    assert 'data-module="nhsuk-error-summary"' in page.text
+    assert (
+        '<a href="#status">Choose a status from the list: '
+        "pending, sending, sent, failed or cancelled</a>" in page.text
+    )
+    assert 'id="status"' in page.text
+    assert (await client.get("/staff/outbox?status=failed")).status_code == 200
+
+
+async def test_reception_does_not_read_every_patients_messages(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    user, _ = await make_user(session, role="reception")
+    await sign_in(client, user.email)
+    assert (await client.get("/staff/outbox")).status_code == 403
