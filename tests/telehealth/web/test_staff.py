@@ -49,7 +49,7 @@ async def test_an_empty_field_is_named_in_the_summary(
     assert page.status_code == 422
     assert _summary(page.text) == expected
     assert 'data-module="nhsuk-error-summary"' in page.text
-    for href, message in expected:
+    for href, _ in expected:
         field = href.removeprefix("#")
         assert (
             f'id="{field}-error"' in page.text and f'aria-describedby="{field}-error"' in page.text
