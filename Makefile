@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test install migrate seed lint typecheck check bench clean
+.PHONY: run test test-browser install migrate seed lint typecheck check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ run: seed
 # on PostgreSQL as well as SQLite; .ci/run always sets it.
 test: install
 	$(BIN)/python -m pytest -q
+
+# Only the pages in headless Chromium (/usr/bin/chromium); screenshots land in var/screenshots/.
+test-browser: install
+	$(BIN)/python -m pytest -q tests/browser
 
 lint: install
 	$(BIN)/ruff check .

@@ -14,7 +14,7 @@ from starlette.types import ExceptionHandler
 
 from telehealth.api import invalid_from
 from telehealth.errors import Conflict, TelehealthError
-from telehealth.web.staff import LoginRequired
+from telehealth.web.staff import LoginRequired, SignedIn, page_context
 from telehealth.web.templating import templates
 
 log = logging.getLogger("telehealth")
@@ -22,19 +22,74 @@ log = logging.getLogger("telehealth")
 
 PAGE_PREFIXES = ("/staff", "/join")
 HEADINGS = {403: "You cannot do that", 404: "Page not found", 409: "That could not be done"}
+# Framework errors in plain English; pages never show the framework's own wording.
+PAGE_MESSAGES = {
+    405: "This page cannot be used that way. Go back and try again.",
+    500: "Sorry, something went wrong on our side. It has been logged: try again later.",
+}
+
+
+def _quality(accept: str, media_type: str) -> float:
+    """How much an Accept header wants `media_type`: the q of its most specific match."""
+    kind = media_type.split("/")[0]
+    best, specificity = 0.0, -1
+    for part in accept.split(","):
+        name, *params = (piece.strip() for piece in part.split(";"))
+        rank = {media_type: 2, f"{kind}/*": 1, "*/*": 0}.get(name.lower())
+        if rank is None or rank < specificity:
+            continue
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        best, specificity = q, rank
+    return best
+
+
+def wants_html(request: Request) -> bool:
+    """Pages always answer with HTML and the API always with JSON; anything else (an unknown
+    URL) follows the Accept header, so a browser gets a page and an API client JSON."""
+    path = request.url.path
+    if path.startswith("/api/") or path == "/api":
+        return False
+    if path.startswith(PAGE_PREFIXES):
+        return True
+    accept = request.headers.get("accept", "")
+    html = _quality(accept, "text/html")
+    # A bare */* (httpx, curl) names no preference: that is an API client.
+    return (
+        "text/html" in accept.lower() and html > 0 and html >= _quality(accept, "application/json")
+    )
+
+
+def _page(request: Request, error: TelehealthError) -> Response:
+    status = error.status_code
+    context: dict[str, object]
+    if status == 404:
+        template, context = "not_found.html", {"title": HEADINGS[404]}
+    else:
+        heading = HEADINGS.get(status, "There is a problem")
+        message = PAGE_MESSAGES.get(status, error.message)
+        template, context = (
+            "problem.html",
+            {"title": heading, "heading": heading, "message": message},
+        )
+    user = getattr(request.state, "signed_in", None)
+    if isinstance(user, SignedIn) and status < 500:
+        # Keep the signed-in header: navigation to what this user may use, and sign-out.
+        context = page_context(request, user, **context)
+    return templates.TemplateResponse(request, template, context, status_code=status)
 
 
 def _render(
     error: TelehealthError, headers: dict[str, str] | None = None, request: Request | None = None
 ) -> Response:
-    if request is not None and request.url.path.startswith(PAGE_PREFIXES):
-        heading = HEADINGS.get(error.status_code, "There is a problem")
-        return templates.TemplateResponse(
-            request,
-            "problem.html",
-            {"title": heading, "heading": heading, "message": error.message},
-            status_code=error.status_code,
-        )
+    if request is not None and wants_html(request):
+        return _page(request, error)
     return JSONResponse(error.as_dict(), status_code=error.status_code, headers=headers)
 
 
@@ -57,7 +112,9 @@ async def on_integrity_error(request: Request, exc: Exception) -> Response:
     # Known constraints are translated where they can happen; reaching here means a rule the
     # caller could not have checked for (a concurrent change), which is a conflict, not a crash.
     log.warning("unmapped integrity error on %s: %s", request.url.path, exc)
-    return _render(Conflict("the change conflicts with data changed at the same time"))
+    return _render(
+        Conflict("the change conflicts with data changed at the same time"), request=request
+    )
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:

@@ -26,10 +26,10 @@ from telehealth.auth.models import StaffUser
 from telehealth.db import sessionmaker_of, utcnow
 from telehealth.errors import InvalidInput
 from telehealth.travel.charts import bar_chart, column_chart, number
-from telehealth.travel.endpoints import ANALYSTS, CsvParams, ReportParams
+from telehealth.travel.endpoints import CsvParams, ReportParams
 from telehealth.travel.reports import MEASURES, csv_text
 from telehealth.travel.reports import travel_report as build_report
-from telehealth.web.staff import page_context, signed_in
+from telehealth.web.staff import page_context, roles_for, signed_in
 from telehealth.web.templating import templates
 
 TABLES = {"mode": "Mode", "month": "Month", "icc": "Integrated Care Community"}
@@ -39,6 +39,7 @@ MODES = {
     "video_site": "Video at a community hub",
     "in_person": "In person",
 }
+ROLES = roles_for("/staff/reports/travel")
 FILTERS = ("organisation_id", "icc", "site_id", "service_id", "clinician_id", "mode")
 
 
@@ -166,7 +167,7 @@ def _figures_context(
 
 async def report_page(request: Request) -> Response:
     async with sessionmaker_of(request)() as session, session.begin():
-        user = await signed_in(request, session, ANALYSTS)
+        user = await signed_in(request, session, ROLES)
         raw = _raw(request)
         context: dict[str, Any] = {"form": raw, "choices": await _choices(session)}
         try:
@@ -210,7 +211,7 @@ def _render(
 async def report_csv(request: Request) -> Response:
     """The CSV the API gives, for a browser signed in to the staff pages."""
     async with sessionmaker_of(request)() as session, session.begin():
-        user = await signed_in(request, session, ANALYSTS)
+        user = await signed_in(request, session, ROLES)
         params = parse_input(CsvParams, _raw(request))
         report = await build_report(session, params.query())
         await audit.record(

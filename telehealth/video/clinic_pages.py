@@ -29,11 +29,11 @@ from telehealth.db import sessionmaker_of, utcnow
 from telehealth.errors import Forbidden, InvalidInput
 from telehealth.video.pages import HEARTBEAT_SECONDS
 from telehealth.video.providers import Participant, provider_from
-from telehealth.web.staff import check_csrf, page_context, signed_in
+from telehealth.web.staff import check_csrf, page_context, roles_for, signed_in
 from telehealth.web.templating import templates
 
-CLINIC_ROLES = (Role.CLINICIAN, Role.ADMIN, Role.NAVIGATOR)
-RECEPTION_ROLES = (Role.RECEPTION, Role.ADMIN)
+CLINIC_ROLES = roles_for("/staff/clinic")
+RECEPTION_ROLES = roles_for("/staff/reception")
 
 
 def _day(request: Request) -> date:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -21,13 +22,63 @@ from telehealth.db import sessionmaker_of
 from telehealth.errors import Forbidden, Unauthenticated
 from telehealth.web.templating import templates
 
+
+@dataclass(frozen=True)
+class StaffPage:
+    path: str
+    title: str
+    roles: tuple[Role, ...]
+
+
+# Every staff page and who may use it: the pages check their roles here, the header's
+# navigation is built from it, and each role lands on the first page it may use.
+STAFF_PAGES = (
+    StaffPage("/staff/clinic", "Clinic", (Role.CLINICIAN, Role.NAVIGATOR, Role.ADMIN)),
+    StaffPage("/staff/reception", "Reception", (Role.RECEPTION, Role.NAVIGATOR, Role.ADMIN)),
+    StaffPage("/staff/outbox", "Messages", (Role.NAVIGATOR, Role.ADMIN)),
+    StaffPage("/staff/reports/travel", "Travel report", (Role.ANALYST, Role.NAVIGATOR, Role.ADMIN)),
+)
+
+
+def roles_for(path: str) -> tuple[Role, ...]:
+    """The roles that may use the staff page at `path` (and everything beneath it)."""
+    return next(page.roles for page in STAFF_PAGES if page.path == path)
+
+
 HOME_FOR_ROLE = {
-    Role.CLINICIAN: "/staff/clinic",
-    Role.RECEPTION: "/staff/reception",
-    Role.ADMIN: "/staff/clinic",
-    Role.NAVIGATOR: "/staff/clinic",
-    Role.ANALYST: "/staff/reports/travel",
+    role: next(page.path for page in STAFF_PAGES if role in page.roles) for role in Role
 }
+
+
+@dataclass(frozen=True)
+class NavigationItem:
+    href: str
+    text: str
+    current: bool  # this very page (aria-current="page")
+    active: bool  # a page inside this section, such as one message (aria-current="true")
+
+
+def navigation(role: str, path: str) -> list[NavigationItem]:
+    """The header's links for a role, with the page at `path` marked."""
+    return [
+        NavigationItem(
+            href=page.path,
+            text=page.title,
+            current=path == page.path,
+            active=path.startswith(page.path + "/"),
+        )
+        for page in STAFF_PAGES
+        if role in page.roles
+    ]
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who is signed in, as the header shows them: plain values that outlive the database
+    session (an error page is rendered after its rollback has expired the user row)."""
+
+    name: str
+    role: str
 
 
 class LoginRequired(Exception):
@@ -59,25 +110,48 @@ async def signed_in(
     user = await session.get(StaffUser, user_id) if isinstance(user_id, int) else None
     if user is None or not user.active:
         raise LoginRequired
+    # Error pages shown from here on keep the header (navigation and sign-out) for this user.
+    request.state.signed_in = SignedIn(name=user.name, role=user.role)
     if user.role not in roles:
         raise Forbidden(f"the {user.role} role cannot use this page")
     return user
 
 
-def page_context(request: Request, user: StaffUser, **extra: object) -> dict[str, object]:
-    return {"staff_user": user, "csrf": csrf_token(request), **extra}
+def page_context(
+    request: Request, user: StaffUser | SignedIn, **extra: object
+) -> dict[str, object]:
+    return {
+        "staff_user": user,
+        "csrf": csrf_token(request),
+        "navigation": navigation(user.role, request.url.path),
+        **extra,
+    }
 
 
-async def login_page(request: Request) -> Response:
+def _login_form(
+    request: Request,
+    *,
+    next_path: str,
+    email: str = "",
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     return templates.TemplateResponse(
         request,
         "staff/login.html",
         {
-            "title": "Sign in",
+            "title": "Error: Sign in" if errors else "Sign in",
             "csrf": csrf_token(request),
-            "next": request.query_params.get("next", ""),
+            "next": next_path,
+            "email": email,
+            "errors": errors or {},
         },
+        status_code=status_code,
     )
+
+
+async def login_page(request: Request) -> Response:
+    return _login_form(request, next_path=request.query_params.get("next", ""))
 
 
 def _safe_next(value: str) -> str | None:
@@ -85,31 +159,36 @@ def _safe_next(value: str) -> str | None:
     return value if value.startswith("/") and not value.startswith("//") else None
 
 
+# What to say for each field left empty, in the order the form asks.
+MISSING = {"email": "Enter your email address", "password": "Enter your password"}
+
+
 async def login(request: Request) -> Response:
     form = await check_csrf(request)
+    email, next_path = form.get("email", "").strip(), form.get("next", "")
+    missing = {name: text for name, text in MISSING.items() if not form.get(name, "").strip()}
+    if missing:
+        return _login_form(
+            request, next_path=next_path, email=email, errors=missing, status_code=422
+        )
     sessionmaker = sessionmaker_of(request)
     async with sessionmaker() as session:
         try:
             user = await authenticate_password(
-                session, email=form.get("email", ""), password=form.get("password", "")
+                session, email=email, password=form.get("password", "")
             )
         except Unauthenticated:
-            return templates.TemplateResponse(
+            return _login_form(
                 request,
-                "staff/login.html",
-                {
-                    "title": "Sign in",
-                    "csrf": csrf_token(request),
-                    "next": form.get("next", ""),
-                    "error": "Enter a correct email address and password",
-                    "email": form.get("email", ""),
-                },
+                next_path=next_path,
+                email=email,
+                errors={"email": "Enter a correct email address and password"},
                 status_code=401,
             )
     request.session.clear()
     request.session["user_id"] = user.id
     request.session["csrf"] = secrets.token_urlsafe(32)
-    target = _safe_next(form.get("next", "")) or HOME_FOR_ROLE[Role(user.role)]
+    target = _safe_next(next_path) or HOME_FOR_ROLE[Role(user.role)]
     return RedirectResponse(target, status_code=303)
 
 

@@ -19,6 +19,17 @@ templates = Jinja2Templates(directory=str(TEMPLATES))
 templates.env.filters["local_time"] = timefmt.clock
 templates.env.filters["local_date"] = timefmt.day
 templates.env.filters["when"] = timefmt.moment
+
+
+def _sentence(value: str) -> str:
+    """An error's message ("the form has expired") as a sentence on a page."""
+    value = value.strip()
+    if not value:
+        return value
+    return value[0].upper() + value[1:] + ("" if value[-1] in ".!?" else ".")
+
+
+templates.env.filters["sentence"] = _sentence
 templates.env.globals["nhsuk_assets"] = NHSUK_DIST.exists()
 
 

@@ -62,7 +62,7 @@ async def test_ids_out_of_range_and_nul_are_422s_not_500s(
     """An id past the column (2^31 on PostgreSQL, 2^63 on SQLite) is refused before the look-up,
     as the API refuses it; so is NUL in the page's query or form, and a non-ASCII CSRF token
     (compare_digest raised TypeError on it)."""
-    user, _ = await make_user(session, role="reception")
+    user, _ = await make_user(session, role="navigator")
     csrf = await sign_in(client, user.email)
     for raw in ("99999999999999999999", "2147483648", "0", "abc"):
         page = await client.get(f"/staff/outbox/{raw}")
@@ -75,3 +75,27 @@ async def test_ids_out_of_range_and_nul_are_422s_not_500s(
     nul_form = await client.post("/staff/outbox/1/retry", data={"csrf": csrf, "note": "a\x00b"})
     assert nul_form.status_code == 422
     assert (await client.post("/staff/outbox/1/retry", data={"csrf": "é"})).status_code == 403
+
+
+async def test_an_unknown_status_filter_is_named_not_ignored(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    user, _ = await make_user(session, role="navigator")
+    await sign_in(client, user.email)
+    page = await client.get("/staff/outbox?status=lost")
+    assert page.status_code == 422
+    assert 'data-module="nhsuk-error-summary"' in page.text
+    assert (
+        '<a href="#status">Choose a status from the list: '
+        "pending, sending, sent, failed or cancelled</a>" in page.text
+    )
+    assert 'id="status"' in page.text
+    assert (await client.get("/staff/outbox?status=failed")).status_code == 200
+
+
+async def test_reception_does_not_read_every_patients_messages(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    user, _ = await make_user(session, role="reception")
+    await sign_in(client, user.email)
+    assert (await client.get("/staff/outbox")).status_code == 403

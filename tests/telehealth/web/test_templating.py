@@ -59,7 +59,7 @@ async def test_clinic_and_reception_tables(
     assert "9:05am" in page and "since 8:50am" in page and "midday" in page
     assert not TWENTY_FOUR_HOUR.search(page), TWENTY_FOUR_HOUR.findall(page)
 
-    reception, _ = await make_user(session, role="reception")
+    reception, _ = await make_user(session, role="reception", hubs=[c.hub])
     other = httpx.AsyncClient(transport=client._transport, base_url="http://test")
     await sign_in(other, reception.email)
     desk = await other.get(f"/staff/reception?site_id={c.hub.id}&date={day.isoformat()}")
