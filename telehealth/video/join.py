@@ -61,7 +61,7 @@ def read_token(secret: str, token: str) -> JoinClaim | None:
     try:
         starts_at = datetime.fromtimestamp(value[2], UTC) if len(value) == 3 else None
     except (OverflowError, OSError, ValueError):
-        return None  # signed by us, so never seen; but a foreign secret's claim must not crash
+        return None  # a start no calendar can hold: a dead link, like any other bad claim
     return JoinClaim(appointment_id=value[0], sequence=value[1], starts_at=starts_at)
 
 
