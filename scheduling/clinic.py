@@ -46,9 +46,22 @@ ACTION_ROLES: dict[Action, frozenset[str]] = {
 }
 
 
+# What each action is, for telling someone their role may not do it.
+ACTION_WORDS: dict[Action, str] = {
+    Action.CHECK_IN: "check patients in",
+    Action.ARRIVE: "mark patients as arrived",
+    Action.START_CALL: "start video calls",
+    Action.FINISH: "mark appointments as finished",
+    Action.NO_SHOW: "mark patients as did not attend",
+    Action.SWITCH_TO_PHONE: "switch appointments to telephone",
+    Action.CANCEL: "cancel appointments",
+    Action.ENTERED_IN_ERROR: "mark appointments as entered in error",
+}
+
+
 def require_role_for(action: Action, role: str) -> None:
     if role not in ACTION_ROLES[action]:
-        raise Forbidden(f"the {role} role cannot {action.value.replace('_', ' ')}")
+        raise Forbidden(f"Your role ({role}) cannot {ACTION_WORDS[action]}")
 
 
 def state_of(a: Appointment) -> AppointmentState:
@@ -58,6 +71,7 @@ def state_of(a: Appointment) -> AppointmentState:
         end=a.ends_at,
         call_started_at=a.call_started_at,
         checked_in_at=a.checked_in_at,
+        medium=a.medium,
     )
 
 
@@ -202,9 +216,9 @@ async def send_message(
 ) -> AppointmentEvent:
     text = " ".join(text.split())
     if not text or len(text) > MAX_MESSAGE:
-        raise InvalidInput.field("message", f"must be 1 to {MAX_MESSAGE} characters")
+        raise InvalidInput.field("message", f"Enter a message of {MAX_MESSAGE} characters or fewer")
     if live_state(state_of(appointment)) in (Live.FINISHED, Live.CANCELLED, Live.DID_NOT_ATTEND):
-        raise InvalidTransition("the appointment is over: the patient is no longer waiting")
+        raise InvalidTransition("This appointment is over: the patient is no longer waiting")
     return await record(session, appointment, "message", actor_user_id=actor_user_id, message=text)
 
 

@@ -1,15 +1,16 @@
 """Patients' join links: signed, bound to one appointment and its current version.
 
-The token carries the appointment id and its iCalendar SEQUENCE. A reschedule or cancellation
-bumps the sequence, so an old link still verifies but is recognised as out of date and says
-why, instead of opening a call at the wrong time.
+The token carries the appointment id, its iCalendar SEQUENCE and the start it was issued for.
+A reschedule or cancellation bumps the sequence, so an old link still verifies but is recognised
+as out of date and says why (moved from when to when), instead of opening a call at the wrong
+time. Links issued before the start was carried ([id, sequence]) still verify.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -28,14 +29,21 @@ class Verdict(enum.StrEnum):
 class JoinClaim:
     appointment_id: int
     sequence: int
+    # The start the link was sent for: what an out-of-date link says the appointment was.
+    starts_at: datetime | None = None
 
 
 def _serializer(secret: str) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt=SALT)
 
 
-def make_token(secret: str, *, appointment_id: int, sequence: int) -> str:
-    return _serializer(secret).dumps([appointment_id, sequence])
+def make_token(
+    secret: str, *, appointment_id: int, sequence: int, starts_at: datetime | None = None
+) -> str:
+    claim = [appointment_id, sequence]
+    if starts_at is not None:
+        claim.append(int(starts_at.timestamp()))  # whole seconds keep the link short
+    return _serializer(secret).dumps(claim)
 
 
 def read_token(secret: str, token: str) -> JoinClaim | None:
@@ -46,11 +54,15 @@ def read_token(secret: str, token: str) -> JoinClaim | None:
         return None
     if (
         not isinstance(value, list)
-        or len(value) != 2
+        or len(value) not in (2, 3)
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     ):
         return None
-    return JoinClaim(appointment_id=value[0], sequence=value[1])
+    try:
+        starts_at = datetime.fromtimestamp(value[2], UTC) if len(value) == 3 else None
+    except (OverflowError, OSError, ValueError):
+        return None  # a start no calendar can hold: a dead link, like any other bad claim
+    return JoinClaim(appointment_id=value[0], sequence=value[1], starts_at=starts_at)
 
 
 def verdict(

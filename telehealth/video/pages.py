@@ -17,9 +17,18 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from scheduling import clinic
-from scheduling.models import Appointment, AppointmentEvent, Clinician, Patient, Service, Site
+from scheduling.models import (
+    Appointment,
+    AppointmentEvent,
+    Clinician,
+    Mode,
+    Patient,
+    Service,
+    Site,
+    VideoRoom,
+)
 from scheduling.transitions import Action, Live, live_state
-from telehealth import live
+from telehealth import live, wording
 from telehealth.config import Settings
 from telehealth.db import sessionmaker_of, utcnow
 from telehealth.video.join import JoinClaim, Verdict, make_token, read_token, verdict
@@ -36,15 +45,31 @@ class Visit:
     service: Service
     clinician: Clinician
     site: Site | None
+    room: VideoRoom | None
     verdict: Verdict
     token: str
+    claim: JoinClaim
+
+    @property
+    def live(self) -> Live:
+        return live_state(clinic.state_of(self.appointment))
 
 
 def join_path(settings: Settings, appointment: Appointment) -> str:
     token = make_token(
-        settings.secret_key, appointment_id=appointment.id, sequence=appointment.sequence
+        settings.secret_key,
+        appointment_id=appointment.id,
+        sequence=appointment.sequence,
+        starts_at=appointment.starts_at,
     )
     return f"/join/{token}"
+
+
+def phone_ending(number: str | None) -> str | None:
+    """The last three digits of a phone number: enough for a patient to know which phone will
+    ring, too little to give the number away to someone looking over their shoulder."""
+    digits = "".join(c for c in number or "" if c in "0123456789")
+    return digits[-3:] if len(digits) >= 3 else None
 
 
 def not_found(request: Request) -> Response:
@@ -67,6 +92,7 @@ async def _visit(request: Request, session: AsyncSession, *, lock: bool = False)
     clinician = await session.get(Clinician, appointment.clinician_id)
     assert service is not None and clinician is not None
     site = await session.get(Site, appointment.site_id) if appointment.site_id else None
+    room = await session.get(VideoRoom, appointment.room_id) if appointment.room_id else None
     found = verdict(
         status=appointment.status,
         sequence=appointment.sequence,
@@ -76,19 +102,45 @@ async def _visit(request: Request, session: AsyncSession, *, lock: bool = False)
         now=utcnow(),
         window=timedelta(minutes=settings.join_window_minutes),
     )
-    return Visit(appointment, service, clinician, site, found, token)
+    return Visit(appointment, service, clinician, site, room, found, token, claim)
+
+
+async def _phone_ending(session: AsyncSession, visit: Visit) -> str | None:
+    mobile = await session.scalar(
+        select(Patient.mobile).where(Patient.id == visit.appointment.patient_id)
+    )
+    return phone_ending(mobile)
+
+
+async def _reception_has_them(session: AsyncSession, a: Appointment) -> bool:
+    """At a hub, reception marked the patient as arrived or checked them in: the patient's own
+    device has nothing more to do."""
+    if a.mode != Mode.VIDEO_SITE:
+        return False
+    if a.arrived_at is not None:
+        return True
+    checked_in_by = await session.scalar(
+        select(AppointmentEvent.actor)
+        .where(AppointmentEvent.appointment_id == a.id, AppointmentEvent.action == "check_in")
+        .order_by(AppointmentEvent.at.desc(), AppointmentEvent.id.desc())
+        .limit(1)
+    )
+    return checked_in_by == "staff"
 
 
 def _context(visit: Visit, request: Request, **extra: object) -> dict[str, object]:
     settings: Settings = request.app.state.settings
     a = visit.appointment
     return {
-        "title": f"{visit.service.name} video appointment",
+        "title": wording.service_phrase(visit.service.name),
+        # Who to call: the service's own number, else the hub's.
+        "phone": visit.service.phone or (visit.site.phone if visit.site else None),
         "visit": visit,
         "appointment": a,
         "opens_at": a.starts_at - timedelta(minutes=settings.join_window_minutes),
         "video_is_demo": settings.video_is_demo,
         "checked_in": a.checked_in_at is not None,
+        "live": visit.live.value,
         **extra,
     }
 
@@ -98,9 +150,23 @@ async def join_page(request: Request) -> Response:
         visit = await _visit(request, session)
         if visit is None:
             return not_found(request)
-        if visit.verdict == Verdict.OPEN and visit.appointment.checked_in_at is not None:
+        current = visit.verdict in (Verdict.TOO_EARLY, Verdict.OPEN)
+        at_reception = current and await _reception_has_them(session, visit.appointment)
+        by_phone = current and visit.live == Live.BY_PHONE
+        if (
+            visit.verdict == Verdict.OPEN
+            and visit.appointment.checked_in_at is not None
+            and not (at_reception or by_phone)
+        ):
             return RedirectResponse(f"/join/{visit.token}/wait", status_code=303)
-        return templates.TemplateResponse(request, "join/join.html", _context(visit, request))
+        context = _context(
+            visit,
+            request,
+            at_reception=at_reception,
+            by_phone=by_phone,
+            phone_ending=await _phone_ending(session, visit) if by_phone else None,
+        )
+        return templates.TemplateResponse(request, "join/join.html", context)
 
 
 async def check_in(request: Request) -> Response:
@@ -137,11 +203,13 @@ async def waiting_room(request: Request) -> Response:
         if visit.verdict != Verdict.OPEN or visit.appointment.checked_in_at is None:
             return RedirectResponse(f"/join/{visit.token}", status_code=303)
         message = await _last_message(session, visit.appointment.id)
-        live_now = live_state(clinic.state_of(visit.appointment))
+        # Rendered (hidden) even before any switch: the live stream says only that the
+        # clinician will phone, and the page already knows which number, never broadcast.
+        ending = await _phone_ending(session, visit)
         return templates.TemplateResponse(
             request,
             "join/wait.html",
-            _context(visit, request, message=message, live=live_now.value),
+            _context(visit, request, message=message, phone_ending=ending),
         )
 
 
@@ -152,7 +220,7 @@ async def into_call(request: Request) -> Response:
         if visit is None:
             return not_found(request)
         a = visit.appointment
-        if visit.verdict != Verdict.OPEN or a.call_started_at is None:
+        if visit.verdict != Verdict.OPEN or visit.live != Live.IN_CALL:
             return RedirectResponse(f"/join/{visit.token}", status_code=303)
         patient = await session.get(Patient, a.patient_id)
     settings: Settings = request.app.state.settings

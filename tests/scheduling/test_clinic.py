@@ -81,3 +81,25 @@ async def test_day_list_shows_live_state_and_last_message(session: AsyncSession)
         (waiting.id, Live.WAITING, "Running 10 minutes late"),
         (later.id, Live.NOT_ARRIVED, None),
     ]
+
+
+async def test_telephone_instead_inside_the_join_window_stops_the_video(
+    session: AsyncSession,
+) -> None:
+    c = await make_clinic(session)
+    start = datetime(2030, 6, 4, 9, tzinfo=UTC)
+    a = await make_appointment(session, c, start=start)
+    early = start - timedelta(minutes=25)
+    await clinic.apply(session, a, Action.CHECK_IN, actor="patient", actor_user_id=None, now=early)
+    await clinic.apply(
+        session, a, Action.SWITCH_TO_PHONE, actor="staff", actor_user_id=None, now=early
+    )
+    assert clinic.live_payload(a, kind="status")["live"] == Live.BY_PHONE
+    with pytest.raises(clinic.InvalidTransition, match="switched to telephone"):
+        await clinic.apply(session, a, Action.START_CALL, actor="staff", actor_user_id=None)
+    entries = await clinic.day_list(session, day=start.date(), clinician_id=c.clinician.id)
+    assert [e.live for e in entries] == [Live.BY_PHONE]
+    # The telephone consultation, begun early, ends before the booked start.
+    finish = start - timedelta(minutes=5)
+    await clinic.apply(session, a, Action.FINISH, actor="staff", actor_user_id=None, now=finish)
+    assert (a.status, a.medium, a.finished_at) == ("fulfilled", "telephone", finish)

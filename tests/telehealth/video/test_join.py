@@ -63,3 +63,10 @@ def test_cancelled_moved_and_finished() -> None:
     assert _verdict(START, sequence=1, claimed=0) == Verdict.MOVED
     assert _verdict(START, status="fulfilled") == Verdict.ENDED
     assert _verdict(START, status="noshow") == Verdict.ENDED
+
+
+def test_a_link_carries_the_start_it_was_sent_for() -> None:
+    token = make_token(SECRET, appointment_id=42, sequence=3, starts_at=START)
+    assert read_token(SECRET, token) == JoinClaim(42, 3, starts_at=START)
+    # Links sent before the start was carried still open.
+    assert read_token(SECRET, make_token(SECRET, appointment_id=42, sequence=3)) == JoinClaim(42, 3)

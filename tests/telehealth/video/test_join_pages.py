@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import clinic
-from scheduling.models import Appointment
+from scheduling.models import Appointment, Site
 from scheduling.slots import to_london
 from scheduling.transitions import Action
 from telehealth.config import Settings
 from telehealth.video.join import make_token
-from telehealth.video.pages import join_path
-from tests.builders import make_appointment, make_clinic
+from telehealth.video.pages import join_path, phone_ending
+from telehealth.web.templating import templates
+from tests.builders import make_appointment, make_clinic, make_patient
 
 
 def soon() -> datetime:
@@ -138,3 +141,114 @@ async def test_video_links_for_staff(
     )
     refused = await client.get(f"/api/v1/appointments/{in_person.id}/video", headers=navigator)
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_video"
+
+
+def _when(at: datetime) -> str:
+    """A time as the join page writes it (the page's own filters, whatever their style)."""
+    filters = templates.env.filters
+    return f"{filters['local_date'](at)} at {filters['local_time'](at)}"
+
+
+async def test_an_old_link_after_a_move_says_what_changed_once(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    moved = await _today(session)
+    old_link, old_start = join_path(settings, moved), moved.starts_at
+    # What a reschedule does to the row: a new time and a new sequence.
+    moved.starts_at += timedelta(days=7, hours=1)
+    moved.ends_at += timedelta(days=7, hours=1)
+    moved.busy_until = moved.ends_at
+    moved.sequence += 1
+    await session.flush()
+    page = (await client.get(old_link)).text
+    assert "<h1>Your appointment has been moved</h1>" in page
+    assert re.search(r"<dt[^>]*>Was</dt>\s*<dd[^>]*>" + re.escape(_when(old_start)), page)
+    assert re.search(r"<dt[^>]*>Now</dt>\s*<dd[^>]*>" + re.escape(_when(moved.starts_at)), page)
+    assert page.count(_when(moved.starts_at)) == 1 and page.count(_when(old_start)) == 1
+    assert "for the old time" not in page and "Check in and wait" not in page
+    assert "Video call from home" in page
+
+    # A link from before links carried their start still says it moved, without guessing when.
+    older = "/join/" + make_token(settings.secret_key, appointment_id=moved.id, sequence=0)
+    page = (await client.get(older)).text
+    assert "<h1>Your appointment has been moved</h1>" in page and ">Was<" not in page
+    assert page.count(_when(moved.starts_at)) == 1
+
+
+async def test_a_hub_patient_checked_in_by_reception_is_told_where_to_be(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    c = await make_clinic(session)
+    window = timedelta(minutes=settings.join_window_minutes)
+    early = await make_appointment(
+        session, c, start=datetime.now(UTC) + window + timedelta(minutes=15), mode="video_site"
+    )
+    now_open = await make_appointment(
+        session,
+        await make_clinic(session),
+        start=soon(),
+        mode="video_site",
+    )
+    for a in (early, now_open):
+        # Reception checked them in (the day and hour rules are tested on their own).
+        await clinic.apply(
+            session,
+            a,
+            Action.CHECK_IN,
+            actor="staff",
+            actor_user_id=None,
+            now=a.starts_at,
+        )
+        page = await client.get(join_path(settings, a))
+        assert page.status_code == 200, page.headers.get("location")
+        hub = c.hub if a is early else await session.get(Site, a.site_id)
+        assert hub is not None
+        assert "Reception has checked you in" in page.text
+        assert f"You are expected at {hub.name}, in Room 1" in page.text
+        assert "Check my camera and microphone" not in page.text
+        assert "You can join from" not in page.text and "Check in and wait" not in page.text
+
+    # Checked in on their own device at the hub: the waiting room, as for anyone else.
+    own = await make_appointment(
+        session, await make_clinic(session), start=soon(), mode="video_site"
+    )
+    link = join_path(settings, own)
+    assert (await client.post(link + "/check-in")).status_code == 303
+    assert (await client.get(link)).headers["location"] == link + "/wait"
+
+
+async def test_a_patient_not_yet_checked_in_is_told_the_clinician_will_phone(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    patient = await make_patient(session)
+    patient.mobile = "+44 7700 900 456"
+    a = await make_appointment(session, await make_clinic(session), start=soon(), patient=patient)
+    await clinic.apply(
+        session, a, Action.SWITCH_TO_PHONE, actor="staff", actor_user_id=None, now=a.starts_at
+    )
+    page = await client.get(join_path(settings, a))
+    assert "Your clinician will phone you instead" in page.text
+    assert "on the number ending 456" in page.text and "7700" not in page.text
+    assert "Check in and wait" not in page.text and "Check my camera" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("number", "ending"),
+    [("07700 900789", "789"), ("+44 (0)7700-900-012", "012"), ("12", None), (None, None)],
+)
+def test_phone_ending(number: str | None, ending: str | None) -> None:
+    assert phone_ending(number) == ending
+
+
+async def test_the_join_page_names_the_service_once_and_gives_its_number(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    c = await make_clinic(session)
+    c.service.name, c.service.phone = "Diabetes review", "01524 65944"
+    a = await make_appointment(session, c, start=soon())
+    page = (await client.get(join_path(settings, a))).text
+    assert "<title>Diabetes review –" in page and "review video appointment" not in page
+    a.status = "cancelled"
+    await session.flush()
+    gone = (await client.get(join_path(settings, a))).text
+    assert "call 01524 65944" in gone and "contact the service." not in gone

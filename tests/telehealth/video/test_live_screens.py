@@ -12,7 +12,7 @@ import httpx
 
 from telehealth.db import create_engine, make_sessionmaker
 from telehealth.video.join import make_token
-from tests.builders import make_appointment, make_clinic, make_user
+from tests.builders import make_appointment, make_clinic, make_patient, make_user
 from tests.servers import SECRET_KEY, running_servers
 from tests.telehealth.video.test_join_pages import soon
 
@@ -89,3 +89,56 @@ async def test_open_streams_end_cleanly_when_the_server_stops(
         await stream_cm.__aexit__(None, None, None)
         await client.aclose()
     assert ended
+
+
+async def test_telephone_instead_reaches_the_waiting_room_at_once(
+    fresh_database: str, project_root: Path
+) -> None:
+    engine = create_engine(fresh_database)
+    async with make_sessionmaker(engine)() as session, session.begin():
+        user, _ = await make_user(session, role="clinician")
+        c = await make_clinic(session)
+        c.clinician.user_id = user.id
+        patient = await make_patient(session)
+        patient.mobile = "07700 900789"
+        a = await make_appointment(session, c, start=soon(), patient=patient)
+    await engine.dispose()
+    token = make_token(SECRET_KEY, appointment_id=a.id, sequence=0)
+    processes = 2 if fresh_database.startswith("postgresql") else 1
+    with running_servers(fresh_database, project_root, count=processes) as bases:
+        patient_side, clinic_side = bases[0], bases[-1]
+        async with httpx.AsyncClient(base_url=patient_side, timeout=10) as browser:
+            assert (await browser.post(f"/join/{token}/check-in")).status_code == 303
+            waiting = await browser.get(f"/join/{token}/wait")
+            # The page holds the number before anything is switched; the stream never does.
+            assert "on the number ending 789" in waiting.text
+            assert re.search(r'id="by-phone" hidden', waiting.text)
+            async with browser.stream("GET", f"/join/{token}/events") as stream:
+                lines = stream.aiter_lines()
+                first = await asyncio.wait_for(_next_event(lines, "state"), timeout=10)
+                assert first["live"] == "waiting"
+                async with httpx.AsyncClient(base_url=clinic_side, timeout=10) as staff:
+                    csrf = await _signed_in(staff, user.email)
+                    switched = await staff.post(
+                        f"/staff/appointments/{a.id}/action",
+                        data={"csrf": csrf, "action": "switch_to_phone"},
+                    )
+                    assert switched.status_code == 303
+                status = await asyncio.wait_for(_next_event(lines, "status"), timeout=10)
+            assert status["live"] == "by_phone"
+            assert "789" not in json.dumps(status)
+            after = await browser.get(f"/join/{token}/wait")
+    assert "on the number ending 789" in after.text
+    assert not re.search(r'id="by-phone" hidden', after.text)
+    assert "data.live === 'by_phone'" in after.text  # what the open page does with the event
+
+
+async def _signed_in(staff: httpx.AsyncClient, email: str) -> str:
+    login = await staff.get("/staff/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', login.text).group(1)  # type: ignore[union-attr]
+    done = await staff.post(
+        "/staff/login", data={"csrf": csrf, "email": email, "password": PASSWORD}
+    )
+    assert done.status_code == 303
+    page = await staff.get("/staff/login")  # any form carries the session's CSRF token
+    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
