@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import delete, select
@@ -122,13 +122,15 @@ def nearest_hub(home: Point, hubs: Mapping[int, Point]) -> int:
 @dataclass(frozen=True)
 class Bookers:
     """Who books and is booked: the services, the patients and, per hub, the patients whose
-    nearest hub it is; the demo's staff logins by role and the clinicians' own logins."""
+    nearest hub it is; the demo's staff logins by role and the clinicians' own logins; and
+    the days each patient already has an appointment (one a day is plenty)."""
 
     services: Sequence[Service]
     patients: Sequence[int]
     near_hub: Mapping[int, Sequence[int]]
     users: Mapping[str, int]
     clinician_users: Mapping[int, int]
+    booked_days: set[tuple[int, date]] = field(default_factory=set)
 
 
 def patients_by_hub(
@@ -179,8 +181,10 @@ async def _try_booking(
         candidates = who.near_hub.get(slot.site_id, ())
     else:
         candidates = who.patients
+    day = to_london(slot.start).date()
+    candidates = [p for p in candidates if (p, day) not in who.booked_days]
     if not candidates:
-        return None  # nobody lives nearer this hub than any other
+        return None  # nobody free that day lives nearer this hub than any other
     patient_id = rng.choice(candidates)
     try:
         placement = await booking.place(
@@ -201,7 +205,8 @@ async def _try_booking(
                 booked_by=who.users["navigator" if slot.mode == Mode.VIDEO_SITE else "reception"],
             )
     except (SlotUnavailable, PatientUnavailable):
-        return None  # taken by an earlier demo booking, or the patient is busy then
+        return None  # taken by an earlier demo booking
+    who.booked_days.add((patient_id, day))
     return made.id
 
 

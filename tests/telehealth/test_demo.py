@@ -9,6 +9,7 @@ does so in a transaction it rolls back.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -36,7 +37,7 @@ from scheduling.models import (
     VideoRoom,
 )
 from scheduling.slot_inputs import load_availability, service_rules
-from scheduling.slots import bank_holidays_between, expand_slots, london_datetime
+from scheduling.slots import bank_holidays_between, expand_slots, london_datetime, to_london
 from telehealth import demo, demo_appointments, demo_data, messaging
 from telehealth.auth.models import StaffUser
 from telehealth.auth.service import authenticate_password
@@ -400,6 +401,7 @@ async def test_seeded_demo_is_ready_to_use(seeded: Seeded, demo_session: AsyncSe
     await _every_service_has_free_slots_in_every_mode(demo_session, seeded.today)
     await _demo_users_can_sign_in(demo_session, seeded.summary)
     await _video_site_appointments_have_an_active_room_at_their_hub(demo_session)
+    await _no_patient_has_two_appointments_a_day(demo_session)
 
 
 async def _every_service_has_free_slots_in_every_mode(session: AsyncSession, today: date) -> None:
@@ -442,6 +444,16 @@ async def _video_site_appointments_have_an_active_room_at_their_hub(
     for appointment, room, site in rows:
         assert room.active and site.active and site.kind == "community_hub"
         assert appointment.site_id == site.id
+
+
+async def _no_patient_has_two_appointments_a_day(session: AsyncSession) -> None:
+    days = Counter(
+        (patient_id, to_london(start).date())
+        for patient_id, start in await session.execute(
+            select(Appointment.patient_id, Appointment.starts_at)
+        )
+    )
+    assert max(days.values()) == 1
 
 
 def test_every_demo_postcode_is_in_code_point_open() -> None:
