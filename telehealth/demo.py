@@ -148,39 +148,14 @@ async def seed(session: AsyncSession, *, today: date | None = None) -> DemoSumma
         for key, (n, c) in cast.ORGANISATIONS.items()
     }
     sites = await _sites(session, organisations, summary)
-    clinicians = {
-        spec.key: (
-            await directory.create_clinician(
-                session,
-                ClinicianIn(
-                    organisation_id=organisations[spec.organisation],
-                    name=spec.name,
-                    profession=spec.profession,
-                    email=spec.email,
-                    user_id=users["clinician"] if spec.key == cast.CLINICIAN_USER else None,
-                ),
-            )
-        ).id
-        for spec in cast.CLINICIANS
-    }
+    clinicians = await _clinicians(session, organisations, users)
     services = await _services(session, organisations, sites, summary)
     await _sessions(session, clinicians, services, sites, today, summary)
     details = patient_details(PATIENTS)
     patient_ids = [(await patients.find_or_create(session, data)).id for data in details]
     summary.organisations, summary.clinicians = len(organisations), len(clinicians)
     summary.patients = len(patient_ids)
-    points = cast.codepoint("la")
-    homes = {pid: _point(points, p.postcode) for pid, p in zip(patient_ids, details, strict=True)}
-    bookers = demo_appointments.Bookers(
-        services=list(services.values()),
-        patients=patient_ids,
-        near_hub=demo_appointments.patients_by_hub(homes, await _hub_points(session, points)),
-        users=users,
-        clinician_users={clinicians[cast.CLINICIAN_USER]: users["clinician"]},
-    )
-    # Booking looks each site up by primary key: held here, those look-ups come from the
-    # session's identity map rather than a query per booking.
-    held = list(await session.scalars(select(Site)))
+    bookers = await _bookers(session, services, patient_ids, details, users, clinicians)
     summary.booked = await demo_appointments.load(
         session,
         bookers,
@@ -188,13 +163,50 @@ async def seed(session: AsyncSession, *, today: date | None = None) -> DemoSumma
         today=today,
         demo_clinician=clinicians[cast.CLINICIAN_USER],
     )
-    del held
     await demo_appointments.travel_records(session)
     summary.travel_range = last_full_months(today)
     report = await travel_report(session, ReportQuery(*summary.travel_range))
     summary.travel_avoided = report["headline"]
     await session.flush()
     return summary
+
+
+async def _clinicians(
+    session: AsyncSession, organisations: dict[str, int], users: dict[str, int]
+) -> dict[str, int]:
+    ids = {}
+    for spec in cast.CLINICIANS:
+        made = await directory.create_clinician(
+            session,
+            ClinicianIn(
+                organisation_id=organisations[spec.organisation],
+                name=spec.name,
+                profession=spec.profession,
+                email=spec.email,
+                user_id=users["clinician"] if spec.key == cast.CLINICIAN_USER else None,
+            ),
+        )
+        ids[spec.key] = made.id
+    return ids
+
+
+async def _bookers(
+    session: AsyncSession,
+    services: dict[str, Service],
+    patient_ids: list[int],
+    details: list[PatientIn],
+    users: dict[str, int],
+    clinicians: dict[str, int],
+) -> demo_appointments.Bookers:
+    points = cast.codepoint("la")
+    homes = {pid: _point(points, p.postcode) for pid, p in zip(patient_ids, details, strict=True)}
+    return demo_appointments.Bookers(
+        services=list(services.values()),
+        patients=patient_ids,
+        near_hub=demo_appointments.patients_by_hub(homes, await _hub_points(session, points)),
+        users=users,
+        clinician_users={clinicians[cast.CLINICIAN_USER]: users["clinician"]},
+    )
 
 
 def _point(points: dict[str, tuple[int, int]], postcode: str | None) -> Point | None:

@@ -56,8 +56,9 @@ class Outcome(enum.StrEnum):
 
 
 def draw_outcome(rng: random.Random, mode: str) -> Outcome:
-    """Roughly an English outpatient clinic's rates: about one in ten cancelled, one in twelve
-    not attended; about one video-from-home call in seven ends up on the telephone."""
+    """Plausible rates for an outpatient clinic (the demo's own, not measured): one in ten
+    cancelled, one in twelve not attended, and one attended video-from-home appointment in
+    seven held on the telephone instead."""
     draw = rng.random()
     if draw < 0.10:
         return Outcome.CANCELLED
@@ -294,23 +295,7 @@ async def load(
     demo_clinician: int,
 ) -> Booked:
     """Every demo appointment: HISTORY_WEEKS of past clinics, today's and the weeks ahead."""
-    past = {outcome: 0 for outcome in Outcome}
-    first = today - timedelta(weeks=cast.HISTORY_WEEKS)
-    while first < today:
-        last = min(first + timedelta(weeks=BLOCK_WEEKS), today) - timedelta(days=1)
-        count = round(PAST_PER_WEEK * ((last - first).days + 1) / 7)
-        as_of = london_datetime(first, time()) - BOOKED_AHEAD
-        for appointment in await book_round(
-            session, who, rng, first=first, last=last, as_of=as_of, count=count
-        ):
-            outcome = draw_outcome(rng, appointment.mode)
-            steps = outcome_steps(
-                outcome, appointment.mode, appointment.starts_at, appointment.ends_at, rng
-            )
-            await record_outcome(session, appointment, steps, who)
-            past[outcome] += 1
-        first = last + timedelta(days=1)
-
+    past = await _past(session, who, rng, today=today)
     as_of = london_datetime(today, time())
     todays = await book_round(
         session,
@@ -341,6 +326,30 @@ async def load(
     return Booked(past, len(todays), len(todays) + len(upcoming), len(cancelled))
 
 
+async def _past(
+    session: AsyncSession, who: Bookers, rng: random.Random, *, today: date
+) -> dict[Outcome, int]:
+    """HISTORY_WEEKS of clinics up to the day before `today`, BLOCK_WEEKS at a time, each
+    appointment with its outcome; returns how many of each."""
+    past = {outcome: 0 for outcome in Outcome}
+    first = today - timedelta(weeks=cast.HISTORY_WEEKS)
+    while first < today:
+        last = min(first + timedelta(weeks=BLOCK_WEEKS), today) - timedelta(days=1)
+        count = round(PAST_PER_WEEK * ((last - first).days + 1) / 7)
+        as_of = london_datetime(first, time()) - BOOKED_AHEAD
+        for appointment in await book_round(
+            session, who, rng, first=first, last=last, as_of=as_of, count=count
+        ):
+            outcome = draw_outcome(rng, appointment.mode)
+            steps = outcome_steps(
+                outcome, appointment.mode, appointment.starts_at, appointment.ends_at, rng
+            )
+            await record_outcome(session, appointment, steps, who)
+            past[outcome] += 1
+        first = last + timedelta(days=1)
+    return past
+
+
 async def travel_records(session: AsyncSession) -> int:
     """Compute every queued travel record now, through the worker's own `records.compute`,
     and take them off the queue as the worker does: the report has figures before the worker
@@ -350,8 +359,9 @@ async def travel_records(session: AsyncSession) -> int:
             select(TravelQueue.appointment_id).order_by(TravelQueue.appointment_id)
         )
     )
-    # `compute` looks each party up by primary key. Held here, a few queries load them all
-    # and those look-ups come from the session's identity map: about half the statements.
+    # `compute` looks each party up by primary key. Held here, loaded by a few queries, those
+    # look-ups come from the session's identity map: a third of the statements it otherwise
+    # takes (1,065 against 3,491 for the demo).
     held = await _travel_parties(session)
     for appointment_id in queued:
         await records.compute(session, appointment_id)
