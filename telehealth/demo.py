@@ -1,9 +1,10 @@
 """Morecambe Bay demo data: `telehealth seed-demo` loads it into an empty database.
 
 Everything goes through the scheduling services (they validate), and every appointment is
-booked on a slot the availability code offered, exactly as a navigator would book it. A seeded
-random generator picks names, postcodes and slots, so two runs on the same date give data of
-the same shape. `seed` flushes but never commits: the caller owns the transaction.
+booked on a slot the availability code offered, exactly as a navigator would book it (see
+`demo_appointments`: months of past clinics with their outcomes, today's and the weeks
+ahead). A seeded random generator picks names, postcodes and slots, so two runs on the same
+date give the same data. `seed` flushes but never commits: the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling import booking, directory, patients
+from scheduling import access, directory, patients
 from scheduling.availability import create_exception, create_session
 from scheduling.directory_schemas import (
     ClinicianIn,
@@ -31,23 +33,21 @@ from scheduling.models import (
     Mode,
     Organisation,
     Service,
+    Site,
     SiteKind,
 )
 from scheduling.schemas import PatientIn
-from scheduling.slot_inputs import load_availability
-from scheduling.slot_inputs import service_rules as rules_of
-from scheduling.slots import LONDON, Slot, expand_slots, london_datetime
+from scheduling.slots import LONDON
+from telehealth import demo_appointments
 from telehealth import demo_data as cast
 from telehealth.auth.models import StaffUser
 from telehealth.auth.service import create_user
-from telehealth.db import utcnow
-from telehealth.errors import PatientUnavailable, SlotUnavailable
+from telehealth.travel.maths import Point
+from telehealth.travel.pages import last_full_months
+from telehealth.travel.reports import ReportQuery, travel_report
 
 SEED = 2026
-PATIENTS = 40
-APPOINTMENTS = 66  # booked; CANCELLED of them are then cancelled
-CANCELLED = 6
-BOOKING_WEEKS = 5  # appointments fall in the first five weeks of the eight with sessions
+PATIENTS = 60
 
 
 @dataclass
@@ -60,27 +60,63 @@ class DemoSummary:
     services: int = 0
     sessions: int = 0
     patients: int = 0
-    appointments: int = 0
-    cancelled: int = 0
+    today: date | None = None
     first_day: date | None = None
     last_day: date | None = None
+    booked: demo_appointments.Booked | None = None
+    travel_range: tuple[date, date] | None = None
+    travel_avoided: dict[str, Decimal] = field(default_factory=dict)
     logins: list[cast.DemoLogin] = field(default_factory=list)
+    reception_hubs: list[str] = field(default_factory=list)
+
+    @property
+    def appointments(self) -> int:
+        return sum(self.booked.past.values()) + self.booked.upcoming if self.booked else 0
 
     def describe(self) -> str:
-        counts = [
+        counts: list[tuple[str, object]] = [
             ("organisations", self.organisations),
             ("sites", f"{self.sites} ({self.hubs} community video hubs, {self.rooms} rooms)"),
             ("clinicians", self.clinicians),
             ("services", self.services),
             ("sessions", f"{self.sessions} (from {self.first_day} to {self.last_day})"),
             ("patients", self.patients),
-            ("appointments", f"{self.appointments} ({self.cancelled} of them cancelled)"),
         ]
+        if self.booked:
+            past = self.booked.past
+            counts += [
+                ("appointments", self.appointments),
+                (
+                    "  before today",
+                    f"{sum(past.values())}: {past[demo_appointments.Outcome.ATTENDED]} attended, "
+                    f"{past[demo_appointments.Outcome.TELEPHONE]} by telephone, "
+                    f"{past[demo_appointments.Outcome.DID_NOT_ATTEND]} did not attend, "
+                    f"{past[demo_appointments.Outcome.CANCELLED]} cancelled",
+                ),
+                (
+                    "  from today",
+                    f"{self.booked.upcoming} booked ({self.booked.upcoming_cancelled} since "
+                    f"cancelled), {self.booked.todays_clinic} of them in today's clinic of "
+                    f"the clinician login",
+                ),
+            ]
+        if self.travel_range and self.travel_avoided:
+            start, end = self.travel_range
+            counts.append(
+                (
+                    "travel avoided",
+                    f"{self.travel_avoided['avoided_miles']:,} miles, "
+                    f"{self.travel_avoided['avoided_co2e_kg']:,} kg CO2e "
+                    f"from {start} to {end} (the travel report's first view)",
+                )
+            )
         lines = ["Morecambe Bay demo data loaded:"]
-        lines += [f"  {name:<14} {value}" for name, value in counts]
+        lines += [f"  {name:<15} {value}" for name, value in counts]
         width = max(len(login.email) for login in self.logins) if self.logins else 5
         lines += ["", "Demo logins:", f"  {'role':<10} {'email':<{width}}  password"]
         lines += [f"  {u.role:<10} {u.email:<{width}}  {u.password}" for u in self.logins]
+        if self.reception_hubs:
+            lines.append(f"  (reception works at {', '.join(self.reception_hubs)})")
         lines += [
             "",
             "These credentials are for local demo use only: never load demo data into a real",
@@ -101,41 +137,114 @@ async def is_empty(session: AsyncSession) -> bool:
 
 
 async def seed(session: AsyncSession, *, today: date | None = None) -> DemoSummary:
-    """Load the demo: sessions run for eight weeks from `today` (default: London's today)."""
+    """Load the demo around `today` (default: London's today): sessions from HISTORY_WEEKS
+    before it to WEEKS after, past clinics up to the day before, bookings from it on, and
+    every appointment's travel record (from the postcodes already imported)."""
     today = today or london_today()
-    rng = random.Random(SEED)
-    summary = DemoSummary(first_day=today, last_day=today + timedelta(weeks=cast.WEEKS))
+    summary = DemoSummary(
+        today=today,
+        first_day=today - timedelta(weeks=cast.HISTORY_WEEKS),
+        last_day=today + timedelta(weeks=cast.WEEKS),
+    )
     users = await _users(session, summary)
     organisations = {
         key: (await directory.create_organisation(session, OrganisationIn(name=n, ods_code=c))).id
         for key, (n, c) in cast.ORGANISATIONS.items()
     }
     sites = await _sites(session, organisations, summary)
-    clinicians = {
-        spec.key: (
-            await directory.create_clinician(
-                session,
-                ClinicianIn(
-                    organisation_id=organisations[spec.organisation],
-                    name=spec.name,
-                    profession=spec.profession,
-                    email=spec.email,
-                    user_id=users["clinician"] if spec.key == cast.CLINICIAN_USER else None,
-                ),
-            )
-        ).id
-        for spec in cast.CLINICIANS
-    }
+    clinicians = await _clinicians(session, organisations, users)
     services = await _services(session, organisations, sites, summary)
     await _sessions(session, clinicians, services, sites, today, summary)
-    patient_ids = [
-        (await patients.find_or_create(session, data)).id for data in patient_details(PATIENTS)
-    ]
+    details = patient_details(PATIENTS)
+    patient_ids = [(await patients.find_or_create(session, data)).id for data in details]
     summary.organisations, summary.clinicians = len(organisations), len(clinicians)
     summary.patients = len(patient_ids)
-    await _appointments(session, services, patient_ids, users, today, rng, summary)
+    bookers = await _bookers(session, services, patient_ids, details, users, clinicians)
+    summary.booked = await demo_appointments.load(
+        session,
+        bookers,
+        random.Random(SEED),
+        today=today,
+        demo_clinician=clinicians[cast.CLINICIAN_USER],
+    )
+    summary.reception_hubs = await _reception_desk(session, users["reception"], today)
+    await demo_appointments.travel_records(session)
+    summary.travel_range = last_full_months(today)
+    report = await travel_report(session, ReportQuery(*summary.travel_range))
+    summary.travel_avoided = report["headline"]
     await session.flush()
     return summary
+
+
+async def _reception_desk(session: AsyncSession, user_id: int, today: date) -> list[str]:
+    """The demo receptionist works at the hub with the most video appointments from today on,
+    so their desk has people to check in (reception sees only their own hubs' lists)."""
+    start = datetime.combine(today, time(0), LONDON)
+    busiest = await session.scalar(
+        select(Appointment.site_id)
+        .where(Appointment.mode == Mode.VIDEO_SITE.value, Appointment.starts_at >= start)
+        .group_by(Appointment.site_id)
+        .order_by(func.count().desc(), Appointment.site_id)
+        .limit(1)
+    )
+    user = await session.get(StaffUser, user_id)
+    assert user is not None
+    return await access.set_hubs(session, user, [busiest] if busiest is not None else [])
+
+
+async def _clinicians(
+    session: AsyncSession, organisations: dict[str, int], users: dict[str, int]
+) -> dict[str, int]:
+    ids = {}
+    for spec in cast.CLINICIANS:
+        made = await directory.create_clinician(
+            session,
+            ClinicianIn(
+                organisation_id=organisations[spec.organisation],
+                name=spec.name,
+                profession=spec.profession,
+                email=spec.email,
+                user_id=users["clinician"] if spec.key == cast.CLINICIAN_USER else None,
+            ),
+        )
+        ids[spec.key] = made.id
+    return ids
+
+
+async def _bookers(
+    session: AsyncSession,
+    services: dict[str, Service],
+    patient_ids: list[int],
+    details: list[PatientIn],
+    users: dict[str, int],
+    clinicians: dict[str, int],
+) -> demo_appointments.Bookers:
+    points = cast.codepoint("la")
+    homes = {pid: _point(points, p.postcode) for pid, p in zip(patient_ids, details, strict=True)}
+    return demo_appointments.Bookers(
+        services=list(services.values()),
+        patients=patient_ids,
+        near_hub=demo_appointments.patients_by_hub(homes, await _hub_points(session, points)),
+        users=users,
+        clinician_users={clinicians[cast.CLINICIAN_USER]: users["clinician"]},
+    )
+
+
+def _point(points: dict[str, tuple[int, int]], postcode: str | None) -> Point | None:
+    found = points.get(postcode) if postcode else None
+    return Point(*found) if found else None
+
+
+async def _hub_points(
+    session: AsyncSession, points: dict[str, tuple[int, int]]
+) -> dict[int, Point]:
+    """The active community hubs where their postcode is known: a navigator's choice."""
+    hubs = await session.execute(
+        select(Site.id, Site.postcode).where(
+            Site.kind == SiteKind.COMMUNITY_HUB, Site.active.is_(True)
+        )
+    )
+    return {site_id: point for site_id, postcode in hubs if (point := _point(points, postcode))}
 
 
 async def _users(session: AsyncSession, summary: DemoSummary) -> dict[str, int]:
@@ -232,7 +341,7 @@ async def _sessions(
                 weekday=spec.weekday,
                 start_time=time.fromisoformat(spec.hours[0]),
                 end_time=time.fromisoformat(spec.hours[1]),
-                valid_from=today,
+                valid_from=today - timedelta(weeks=cast.HISTORY_WEEKS),
                 valid_until=today + timedelta(weeks=cast.WEEKS),
                 modes=modes,
                 service_ids=[s.id for s in offered],
@@ -318,76 +427,3 @@ def patient_details(count: int) -> list[PatientIn]:
 def _every(values: tuple[str, ...], n: int, *, period: int, at: int) -> str | None:
     """One patient in `period` gets the next of `values`; the rest get None."""
     return values[(n // period) % len(values)] if n % period == at else None
-
-
-# --- appointments -----------------------------------------------------------------------------
-
-
-async def _free_slots(
-    session: AsyncSession, service: Service, first: date, last: date, now: datetime
-) -> dict[str, list[Slot]]:
-    """The service's free slots by mode, shuffled later by the caller."""
-    availability = await load_availability(
-        session, service_id=service.id, start_date=first, end_date=last
-    )
-    free = expand_slots(availability, rules_of(service), start_date=first, end_date=last, now=now)
-    return {mode: [s for s in free if s.mode == mode] for mode in service.modes}
-
-
-async def _appointments(
-    session: AsyncSession,
-    services: dict[str, Service],
-    patient_ids: list[int],
-    users: dict[str, int],
-    today: date,
-    rng: random.Random,
-    summary: DemoSummary,
-) -> None:
-    """Book round the services in turn, each time in its next mode, on a random free slot."""
-    # Never in the past, and from tomorrow so the time of day does not change what is booked.
-    now = max(utcnow(), london_datetime(today, time()))
-    first, last = today + timedelta(days=1), today + timedelta(weeks=BOOKING_WEEKS)
-    pools = []
-    for service in services.values():
-        by_mode = await _free_slots(session, service, first, last, now)
-        for pool in by_mode.values():
-            rng.shuffle(pool)
-        pools.append((service, by_mode))
-    booked: list[Appointment] = []
-    turn = 0
-    while len(booked) < APPOINTMENTS and any(p for _, by_mode in pools for p in by_mode.values()):
-        for service, by_mode in pools:
-            pool = by_mode[service.modes[turn % len(service.modes)]]
-            while pool and len(booked) < APPOINTMENTS:
-                slot = pool.pop()
-                booked_by = users["navigator" if slot.mode == Mode.VIDEO_SITE else "reception"]
-                try:
-                    placement = await booking.place(
-                        session,
-                        service_id=service.id,
-                        clinician_id=slot.clinician_id,
-                        mode=slot.mode,
-                        site_id=slot.site_id,
-                        start=slot.start,
-                        now=now,
-                    )
-                    # A savepoint, since a refused booking ends its transaction otherwise.
-                    async with session.begin_nested():
-                        made = await booking.book(
-                            session,
-                            placement=placement,
-                            patient_id=rng.choice(patient_ids),
-                            booked_by=booked_by,
-                        )
-                except (SlotUnavailable, PatientUnavailable):
-                    continue  # taken by an earlier demo booking: try another slot
-                booked.append(await booking.get_appointment(session, made.id))
-                break
-        turn += 1
-    booked.sort(key=lambda a: (a.starts_at, a.clinician_id))
-    cancelled = rng.sample(booked, min(CANCELLED, len(booked)))
-    for appointment, reason in zip(cancelled, cast.CANCEL_REASONS, strict=False):
-        await booking.cancel(
-            session, appointment=appointment, reason=reason, actor_user_id=users["reception"]
-        )
-    summary.appointments, summary.cancelled = len(booked), len(cancelled)

@@ -386,10 +386,14 @@ class SessionSpec:
 AM, PM = MORNING, AFTERNOON
 FURNESS_HUBS = ("barrow", "millom", "ulverston")
 SOUTH_LAKES_HUBS = ("kendal", "windermere", "sedbergh")
+# The demo clinician login (Dr Ashworth) has a clinic every weekday, so whichever weekday
+# the demo is loaded on, the clinic screen opens on a clinic with patients in it.
 SESSIONS = (
     SessionSpec("ashworth", 0, AM, ("cardio", "hf")),
+    SessionSpec("ashworth", 1, PM, ("cardio",)),
     SessionSpec("ashworth", 2, PM, ("cardio",)),
     SessionSpec("ashworth", 3, AM, ("cardio", "hf")),
+    SessionSpec("ashworth", 4, PM, ("cardio", "hf")),
     SessionSpec("nowak", 1, AM, ("cardio",)),
     SessionSpec("nowak", 3, PM, ("cardio",)),
     SessionSpec("nowak", 4, AM, ("cardio", "hf")),
@@ -417,6 +421,8 @@ SESSIONS = (
     SessionSpec("hodgson", 1, PM, ("slt",)),
     SessionSpec("hodgson", 3, PM, ("slt",)),
 )
+# Sessions ran for HISTORY_WEEKS before the day the demo is loaded and run for WEEKS after.
+HISTORY_WEEKS = 24
 WEEKS = 8
 # One week of annual leave in the third week, and a Saturday waiting-list clinic in the second.
 LEAVE_CLINICIAN, LEAVE_REASON = "nowak", "Annual leave"

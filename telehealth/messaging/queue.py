@@ -120,6 +120,10 @@ def messages_for(
     *,
     now: datetime,
 ) -> list[outbox.NewMessage]:
+    if change.ends_at <= now:
+        # Over before the change was taken (a past clinic recorded afterwards, as the demo
+        # loads its history): there is nothing left to tell the patient or the clinician.
+        return []
     kind = KIND_FOR_CHANGE[change.change]
     messages = [
         *for_patient(change, patient, kind, settings),

@@ -14,7 +14,7 @@ from scheduling import booking
 from scheduling.models import AppointmentChange
 from scheduling.slots import london_datetime
 from telehealth import messaging
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.db import create_engine, make_sessionmaker, utcnow
 from telehealth.errors import SlotUnavailable
 from telehealth.messaging import queue
 from tests.builders import make_appointment, make_clinic, make_patient, next_weekday
@@ -181,3 +181,22 @@ async def test_workers_racing_take_each_change_once(fresh_database: str) -> None
         await engine.dispose()
     assert sum(taken) == 6 and left == 0
     assert confirmations == 6
+
+
+async def test_an_appointment_already_over_tells_nobody(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A clinic recorded after it happened (the demo's history) is not news to any inbox:
+    its changes leave the feed without a confirmation, notice or reminder."""
+    c = await make_clinic(session)
+    over = await make_appointment(session, c, start=utcnow() - timedelta(days=3))
+    await booking.cancel(session, appointment=over, reason="Recorded afterwards")
+    to_come = await _book(
+        session, c, london_datetime(next_weekday(1, weeks=2), time(9)), over.patient_id
+    )
+    await session.commit()
+    while await messaging.queue_messages(sessionmaker, TEST_SETTINGS):
+        pass
+    assert await _changes(session) == []
+    told = set(await session.scalars(select(OutboxMessage.appointment_id)))
+    assert told == {to_come.id}

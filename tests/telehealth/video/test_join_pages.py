@@ -247,7 +247,7 @@ async def test_the_join_page_names_the_service_once_and_gives_its_number(
     c.service.name, c.service.phone = "Diabetes review", "01524 65944"
     a = await make_appointment(session, c, start=soon())
     page = (await client.get(join_path(settings, a))).text
-    assert "<title>Diabetes review –" in page and "review video appointment" not in page
+    assert "<title>Diabetes review \u2013" in page and "review video appointment" not in page
     a.status = "cancelled"
     await session.flush()
     gone = (await client.get(join_path(settings, a))).text
