@@ -5,8 +5,9 @@ On PostgreSQL each message is one transaction: `outbox.take` locks its row, the 
 and sends it, records the outcome and commits. The claim is the lock, so it lasts exactly as
 long as the worker's connection: a worker killed mid-send, or a database restart, leaves the
 message due again at once for any worker, and only a message in flight at that moment can go
-twice (with the same Message-ID). Up to CONCURRENCY such transactions run at once, each on its
-own connection.
+twice (with the same Message-ID). `concurrency` such transactions run at once, each on its
+own connection (WORKER_CONCURRENCY, default 1): each one more is faster delivery, and one more
+message that can go twice when a worker is killed.
 
 On SQLite (one writer at a time, and a write transaction held across a send would stall every
 booking) a batch is leased in one short transaction and each outcome recorded in another.
@@ -37,7 +38,7 @@ from telehealth.db import is_retryable
 log = logging.getLogger("telehealth.worker")
 
 BATCH = 20
-CONCURRENCY = 8
+CONCURRENCY = 1
 
 Renderer = Callable[[AsyncSession, OutboxMessage], Awaitable[outbox.Rendering]]
 
@@ -139,7 +140,9 @@ async def _deliver_locked(
                     outcome = await _attempt(session, message, senders, render)
             except Exception as exc:
                 await _unrecorded(sessionmaker, message, exc, tally)
-                return  # the database may be down: `run` pauses before the next batch
+                if message is None:
+                    return  # taking failed: the database is down, and `run` pauses
+                continue  # one message's lost outcome holds up none of the others
             tally.count(outcome)
 
     await asyncio.gather(*(lane() for _ in range(max(1, min(concurrency, batch)))))
@@ -299,12 +302,13 @@ async def run(
     stop: asyncio.Event,
     poll_seconds: float = 2.0,
     render: Renderer | None = None,
+    concurrency: int = CONCURRENCY,
 ) -> None:
     """Deliver until `stop` is set. After a batch that handles nothing (none due, or the
     database unreachable) or loses an outcome, wait `poll_seconds`."""
     while not stop.is_set():
         try:
-            tally = await run_once(sessionmaker, senders, render=render)
+            tally = await run_once(sessionmaker, senders, render=render, concurrency=concurrency)
         except Exception:  # the database may be restarting: wait and try again
             log.exception("outbox batch failed; retrying shortly")
             tally = Tally()

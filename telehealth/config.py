@@ -172,6 +172,8 @@ class Settings:
     notify_api_key: str = ""
     notify_sms_template_id: str = ""
     reminder_offsets: tuple[int, ...] = (24 * 60, 60)  # minutes before the start
+    # Messages one worker sends at once; each is one that may go twice if the worker is killed.
+    worker_concurrency: int = 1
     osrm_url: str = ""  # an OSRM routing server for travel estimates, if there is one
 
     @property
@@ -237,6 +239,9 @@ class Settings:
             notify_api_key=config("NOTIFY_API_KEY", default=""),
             notify_sms_template_id=config("NOTIFY_SMS_TEMPLATE_ID", default=""),
             reminder_offsets=parse_offsets(config("REMINDER_OFFSETS", default="24h,1h")),
+            worker_concurrency=_at_least(
+                1, "WORKER_CONCURRENCY", config("WORKER_CONCURRENCY", cast=int, default=1)
+            ),
             osrm_url=config("OSRM_URL", default="").rstrip("/"),
         )
 

@@ -95,7 +95,13 @@ async def run(settings: Settings, *, once: bool = False) -> None:
         if once:
             while await messaging.queue_messages(sessionmaker, settings):
                 pass
-            tally = await worker.run_once(sessionmaker, senders, batch=1000, render=render)
+            tally = await worker.run_once(
+                sessionmaker,
+                senders,
+                batch=1000,
+                render=render,
+                concurrency=settings.worker_concurrency,
+            )
             print(
                 f"sent {tally.sent}, retrying {tally.retrying}, failed {tally.failed}, "
                 f"superseded {tally.cancelled}, unrecorded {tally.unrecorded}"
@@ -111,7 +117,13 @@ async def run(settings: Settings, *, once: bool = False) -> None:
         queue = partial(messaging.queue_messages, sessionmaker, settings)
         await asyncio.gather(
             _poll("queueing messages", queue, seconds=CHANGES_POLL_SECONDS, stop=stop),
-            worker.run(sessionmaker, senders, stop=stop, render=render),
+            worker.run(
+                sessionmaker,
+                senders,
+                stop=stop,
+                render=render,
+                concurrency=settings.worker_concurrency,
+            ),
             _travel_loop(sessionmaker, settings, stop=stop),
         )
         log.info("worker stopped")
