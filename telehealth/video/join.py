@@ -65,6 +65,9 @@ def read_token(secret: str, token: str) -> JoinClaim | None:
     return JoinClaim(appointment_id=value[0], sequence=value[1], starts_at=starts_at)
 
 
+RUNNING_LATE = timedelta(hours=4)
+
+
 def verdict(
     *,
     status: str,
@@ -79,7 +82,12 @@ def verdict(
         return Verdict.CANCELLED
     if claim.sequence != sequence:
         return Verdict.MOVED
-    if status in ("fulfilled", "noshow") or now >= end:
+    if status in ("fulfilled", "noshow"):
+        return Verdict.ENDED
+    # A patient who has checked in (or whose call has started) is the clinic's until staff
+    # finish it: a clinic running late must not shut them out at the booked end.
+    waiting = status in ("checked-in", "arrived")
+    if now >= (end + RUNNING_LATE if waiting else end):
         return Verdict.ENDED
     if now < start - window:
         return Verdict.TOO_EARLY

@@ -13,16 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from scheduling.transitions import Live
+from telehealth.inputs import DATE_RULE, EARLIEST, LATEST, MAX_ID
 
-# Ids are PostgreSQL integers: anything larger names no row, and asking would be an error.
-LARGEST_ID = 2**31 - 1
-# Clinic days a screen can show: wide enough for any real clinic, and every day in it has a
-# local midnight on both sides (the last representable date has no following midnight).
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(2099, 12, 31)
+# The bounds every input takes (`telehealth.inputs`), so a screen and the API agree.
+LARGEST_ID = MAX_ID
+EARLIEST_DAY = EARLIEST
+LATEST_DAY = LATEST
 
 BAD_DATE = "Date must be a real date, for example 2026-11-24"
-DATE_OUT_OF_RANGE = "Date must be between 1 January 2000 and 31 December 2099"
+DATE_OUT_OF_RANGE = "Date " + DATE_RULE
 BAD_STATUS = "Select which appointments to show from the list"
 _DIGITS = re.compile(r"[0-9]{1,10}")
 

@@ -64,6 +64,9 @@ async def rows(
                 "appointment": a,
                 "patient": f"{patient.given_name} {patient.family_name}",
                 "interpreter": patient.interpreter_language,
+                "access_needs": patient.access_needs,
+                # The number to ring once the consultation moves to the telephone.
+                "phone": patient.mobile if a.medium == "telephone" else None,
                 "service": services[a.service_id].name,
                 "site": site.name if site else "Home",
                 "room": room.name if room else None,

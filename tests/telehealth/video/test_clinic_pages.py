@@ -222,6 +222,8 @@ async def test_telephone_instead_from_the_join_window_on(
     assert 'data-live="by_phone"' in row and "By telephone" in row
     assert "Start call" not in row and "start_call" not in offered(table.text, a.id)
     assert "switch_to_phone" not in offered(table.text, a.id)
+    # The clinician is given the number to ring.
+    assert 'href="tel:07700900789"' in row
 
     waiting = await client.get(join_path(settings, a) + "/wait")
     callout = re.search(r'<div class="nhsuk-warning-callout" id="by-phone"[^>]*>', waiting.text)
@@ -339,7 +341,7 @@ async def test_the_clinic_picker_names_only_the_clinician_it_lists(
 
 CLINIC_BAD = [
     ({"date": "24/11/2026"}, "date", "Date must be a real date, for example 2026-11-24"),
-    ({"date": "9999-12-31"}, "date", "Date must be between 1 January 2000 and 31 December 2099"),
+    ({"date": "9999-12-31"}, "date", "Date must be between 1 January 1900 and 31 December 2999"),
     ({"clinician_id": "abc"}, "clinician_id", "Select a clinician from the list"),
     ({"clinician_id": "2147483648"}, "clinician_id", "Select a clinician from the list"),
     ({"clinician_id": "9" * 20}, "clinician_id", "Select a clinician from the list"),
@@ -392,7 +394,7 @@ async def test_the_clinic_screen_filters_by_state(
 
 RECEPTION_BAD = [
     ({"date": "2026-02-30"}, "date", "Date must be a real date, for example 2026-11-24"),
-    ({"date": "9999-12-31"}, "date", "Date must be between 1 January 2000 and 31 December 2099"),
+    ({"date": "9999-12-31"}, "date", "Date must be between 1 January 1900 and 31 December 2999"),
     ({"site_id": "hub"}, "site_id", "Select a community hub from the list"),
     ({"site_id": "2147483648"}, "site_id", "Select a community hub from the list"),
     ({"site_id": "HOSPITAL"}, "site_id", "Select a community hub from the list"),
@@ -456,3 +458,22 @@ async def test_an_empty_message_is_shown_beside_its_field(
     assert error_summary(page.text) == {
         f"message-{a.id}": "Enter a message of 280 characters or fewer"
     }
+
+
+async def test_the_clinic_and_reception_rows_show_the_patients_access_needs(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    user, c = await _my_clinic(session)
+    patient = await make_patient(session)
+    patient.access_needs = "Hard of hearing: please turn on captions"
+    a = await make_appointment(session, c, start=in_minutes(20), patient=patient, mode="video_site")
+    await sign_in(client, user.email)
+    day = to_london(a.starts_at).date()
+    table = await client.get("/staff/clinic/table", params={"date": day})
+    assert "please turn on captions" in row_of(table.text, a.id)
+    desk, _ = await make_user(session, role="reception", hubs=[c.hub])
+    other = httpx.AsyncClient(transport=client._transport, base_url="http://test")
+    await sign_in(other, desk.email)
+    listed = await other.get("/staff/reception/table", params={"date": day, "site_id": c.hub.id})
+    await other.aclose()
+    assert "please turn on captions" in row_of(listed.text, a.id)

@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from telehealth.video.join import JoinClaim, Verdict, make_token, read_token, verdict
+from telehealth.video.join import (
+    RUNNING_LATE,
+    JoinClaim,
+    Verdict,
+    make_token,
+    read_token,
+    verdict,
+)
 
 SECRET = "test-secret"
 START = datetime(2027, 1, 12, 9, tzinfo=UTC)
@@ -70,3 +77,10 @@ def test_a_link_carries_the_start_it_was_sent_for() -> None:
     assert read_token(SECRET, token) == JoinClaim(42, 3, starts_at=START)
     # Links sent before the start was carried still open.
     assert read_token(SECRET, make_token(SECRET, appointment_id=42, sequence=3)) == JoinClaim(42, 3)
+
+
+def test_a_checked_in_patient_is_not_shut_out_when_the_clinic_runs_late() -> None:
+    for status in ("checked-in", "arrived"):
+        assert _verdict(END + timedelta(minutes=30), status=status) == Verdict.OPEN
+        assert _verdict(END + RUNNING_LATE, status=status) == Verdict.ENDED
+    assert _verdict(END, status="booked") == Verdict.ENDED
