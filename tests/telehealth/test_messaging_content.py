@@ -276,3 +276,16 @@ async def test_wording_does_not_double_up_or_misdirect(
     notice = cancelled["clinician"]
     assert "clinic screen" not in notice.body_text + (notice.body_html or "")
     assert "clinic screen" not in str(_event(notice)["DESCRIPTION"])
+
+
+async def test_the_staff_reason_for_a_cancellation_goes_to_the_clinician_not_the_patient(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    c = await _clinic(session)
+    a = await _book(session, c, _start(9), "video_home", await _patient(session))
+    await booking.cancel(session, appointment=a, reason="Clinician unavailable: staff note")
+    cancelled = await _rendered(session, sessionmaker, a, "cancellation")
+    for channel in ("email", "sms"):
+        patient = cancelled[channel]
+        assert "staff note" not in patient.body_text + (patient.body_html or ""), channel
+    assert "Clinician unavailable: staff note" in cancelled["clinician"].body_text
