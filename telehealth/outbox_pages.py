@@ -42,12 +42,17 @@ async def outbox_page(request: Request) -> Response:
             [s.value for s in OutboxStatus]
         )
         status = None
+    page = _page_number(request.query_params.get("page"), errors)
     settings: Settings = request.app.state.settings
     async with sessionmaker_of(request)() as session, session.begin():
         user = await signed_in(request, session, ROLES)
         theirs = await _visible(session, user)
         statement = (
-            select(OutboxMessage).where(theirs).order_by(OutboxMessage.id.desc()).limit(PAGE)
+            select(OutboxMessage)
+            .where(theirs)
+            .order_by(OutboxMessage.id.desc())
+            .limit(PAGE)
+            .offset((page - 1) * PAGE)
         )
         if status:
             statement = statement.where(OutboxMessage.status == status)
@@ -67,8 +72,9 @@ async def outbox_page(request: Request) -> Response:
             action="outbox.view",
             entity_type="outbox",
             entity_id=None,
-            detail={"status": status},
+            detail={"status": status, "page": page},
         )
+    total = counts.get(status, 0) if status else sum(counts.values())
     return templates.TemplateResponse(
         request,
         "staff/outbox.html",
@@ -80,11 +86,26 @@ async def outbox_page(request: Request) -> Response:
             counts=counts,
             status=status,
             statuses=[s.value for s in OutboxStatus],
+            page=page,
+            first=(page - 1) * PAGE + 1,
+            last=(page - 1) * PAGE + len(messages),
+            total=total,
+            more=page * PAGE < total,
             errors=errors,
             folder=None if settings.smtp_host else settings.outbox_dir,
         ),
         status_code=422 if errors else 200,
     )
+
+
+def _page_number(raw: str | None, errors: dict[str, str]) -> int:
+    """Which hundred messages to show (newest first): a page past the end is simply empty."""
+    if not raw:
+        return 1
+    if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 100_000:
+        return int(raw)
+    errors["page"] = "Page must be a whole number from 1 to 100000"
+    return 1
 
 
 def _listed(names: list[str]) -> str:

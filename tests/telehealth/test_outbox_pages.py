@@ -99,3 +99,32 @@ async def test_reception_does_not_read_every_patients_messages(
     user, _ = await make_user(session, role="reception")
     await sign_in(client, user.email)
     assert (await client.get("/staff/outbox")).status_code == 403
+
+
+async def test_every_message_can_be_reached_a_page_at_a_time(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await outbox.enqueue(
+        session,
+        [
+            outbox.NewMessage(
+                dedupe_key=f"page{n}",
+                kind="confirmation",
+                channel="email",
+                recipient=f"page{n}@example.com",
+                message_id=f"<page{n}@x.invalid>",
+                subject=f"Subject {n}",
+                body_text=f"Body {n}",
+            )
+            for n in range(130)
+        ],
+    )
+    user, _ = await make_user(session, role="navigator")
+    await sign_in(client, user.email)
+    first = await client.get("/staff/outbox?status=pending")
+    assert "Showing 1 to 100 of 130 messages" in first.text
+    assert "page=2" in first.text and "page130@" not in first.text
+    second = await client.get("/staff/outbox?status=pending&page=2")
+    assert "Showing 101 to 130 of 130 messages" in second.text
+    assert "page0@example.com" in second.text and "page=1" in second.text
+    assert (await client.get("/staff/outbox?page=abc")).status_code == 422
