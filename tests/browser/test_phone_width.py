@@ -33,3 +33,11 @@ async def test_screens_fit_a_phone(page: Page, served: Served, role: str, path: 
     await screenshot(page, served, f"phone-{role}-{path.split('?')[0].rsplit('/', 1)[-1]}")
     widths = await _overflow(page)
     assert max(widths.values()) <= PHONE["width"], widths
+
+
+async def test_the_travel_report_fits_a_phone(page: Page, served: Served) -> None:
+    await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    await sign_in(page, served, "analyst", next_path="/staff/reports/travel")
+    await screenshot(page, served, "phone-analyst-travel")
+    widths = await _overflow(page)
+    assert max(widths.values()) <= PHONE["width"], widths
