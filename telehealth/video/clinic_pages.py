@@ -12,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from scheduling import clinic
+from scheduling import clinic, rebooking
 from scheduling.access import Access, scope_of
+from scheduling.fit import Clash
 from scheduling.models import Clinician, Site, SiteKind
 from scheduling.transitions import Action, Live
 from telehealth import audit
@@ -77,9 +78,13 @@ async def _clinic_context(
     clinician = await _clinician_for(request, session, user, query.errors)
     shown = clinician is not None and query.valid
     entries: list[clinic.DayEntry] = []
+    clashes: dict[int, list[Clash]] = {}
     if clinician is not None and query.valid:
         entries = await clinic.day_list(session, day=query.day, clinician_id=clinician.id)
         entries = [e for e in entries if query.status in (None, e.live)]
+        # Leave, a closed room or a changed session over a booked appointment: say so on its
+        # row, so the clinic knows before the patient turns up.
+        clashes = await rebooking.clashes_for_day(session, clinician.id, query.day)
         await audit.record(
             session,
             actor_user_id=user.id,
@@ -106,7 +111,7 @@ async def _clinic_context(
         shown=shown,
         clinician=clinician,
         clinicians=clinicians,
-        rows=await screens.rows(session, entries, user),
+        rows=await screens.rows(session, entries, user, clashes=clashes),
         labels=CLINIC_LABELS,
         filters=chosen,
     )

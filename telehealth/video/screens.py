@@ -3,7 +3,7 @@ error summary (with a refused button press brought back to it), and its live str
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from scheduling import clinic
+from scheduling.fit import Clash
 from scheduling.models import Patient, Service, Site, VideoRoom
 from scheduling.slots import to_london
 from scheduling.transitions import Action, allowed_actions
@@ -42,7 +43,11 @@ async def by_id(session: AsyncSession, model: Any, ids: set[int | None]) -> dict
 
 
 async def rows(
-    session: AsyncSession, entries: list[clinic.DayEntry], user: StaffUser
+    session: AsyncSession,
+    entries: list[clinic.DayEntry],
+    user: StaffUser,
+    *,
+    clashes: Mapping[int, Sequence[Clash]] | None = None,
 ) -> list[dict[str, object]]:
     """What the tables show, read in one query per table; showing patient names to staff is
     audited by the callers. Each row offers only what its state allows now and the user's
@@ -72,6 +77,7 @@ async def rows(
                 "room": room.name if room else None,
                 "live": entry.live.value,
                 "message": entry.last_message,
+                "clashes": [c.message for c in (clashes or {}).get(a.id, ())],
                 "actions": {
                     action.value for action in allowed if user.role in clinic.ACTION_ROLES[action]
                 },

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -477,3 +478,47 @@ async def test_the_clinic_and_reception_rows_show_the_patients_access_needs(
     listed = await other.get("/staff/reception/table", params={"date": day, "site_id": c.hub.id})
     await other.aclose()
     assert "please turn on captions" in row_of(listed.text, a.id)
+
+
+LONDON = ZoneInfo("Europe/London")
+
+
+async def test_the_clinic_marks_an_appointment_that_leave_now_falls_over(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    user, c = await _my_clinic(session)
+    day = to_london(datetime.now(UTC)).date() + timedelta(days=2)
+    start = datetime.combine(day, time(10), LONDON).astimezone(UTC)
+    a = await make_appointment(session, c, start=start)
+    other = await make_appointment(session, c, start=start + timedelta(hours=1))
+    _, admin = await make_user(session, role="admin")
+    leave = await client.post(
+        f"/api/v1/clinicians/{c.clinician.id}/exceptions",
+        json={
+            "kind": "leave",
+            "start_date": day.isoformat(),
+            "start_time": "10:00",
+            "end_time": "10:30",
+            "reason": "Training",
+        },
+        headers=admin,
+    )
+    assert leave.status_code == 201, leave.text
+    await sign_in(client, user.email)
+    table = await client.get("/staff/clinic/table", params={"date": to_london(a.starts_at).date()})
+    marked = re.findall(r"To rebook: ([^<]+)", row_of(table.text, a.id))
+    # The hour after is outside this test clinic's Tuesday session, but not on leave.
+    assert any("leave" in m for m in marked), marked
+    assert not any(
+        "leave" in m for m in re.findall(r"To rebook: ([^<]+)", row_of(table.text, other.id))
+    )
+
+
+async def test_an_in_person_row_offers_no_message_to_a_waiting_room(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    user, c = await _my_clinic(session)
+    a = await make_appointment(session, c, start=in_minutes(20), mode="in_person")
+    await sign_in(client, user.email)
+    table = await client.get("/staff/clinic/table", params={"date": to_london(a.starts_at).date()})
+    assert "Message to the waiting patient" not in row_of(table.text, a.id)
