@@ -6,7 +6,9 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -294,3 +296,29 @@ async def make_appointment(
     session.add(row)
     await session.flush()
     return row
+
+
+async def book_via_api(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    headers: dict[str, str],
+    clinic: Clinic,
+    start: datetime,
+    **where: object,
+) -> dict[str, Any]:
+    """A booking made through the API for a new patient, as staff make one: its JSON."""
+    response = await client.post(
+        "/api/v1/appointments",
+        json={
+            "service_id": clinic.service.id,
+            "clinician_id": clinic.clinician.id,
+            "start": start.isoformat(),
+            "mode": "video_home",
+            "patient": (await make_patient(session)).id,
+            **where,
+        },
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    booked: dict[str, Any] = response.json()
+    return booked

@@ -13,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.slots import london_datetime
 from telehealth.audit import AuditEvent
 from tests.builders import (
-    Clinic,
+    book_via_api,
     make_clinic,
     make_clinician,
-    make_patient,
     make_service,
     make_user,
     next_weekday,
@@ -27,31 +26,6 @@ DAY = next_weekday(1, weeks=2)  # make_clinic's Tuesday 09:00-12:00 session
 
 def _at(hour: int, minute: int = 0) -> datetime:
     return london_datetime(DAY, time(hour, minute))
-
-
-async def _book(
-    client: httpx.AsyncClient,
-    session: AsyncSession,
-    headers: dict[str, str],
-    clinic: Clinic,
-    start: datetime,
-    **where: object,
-) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/appointments",
-        json={
-            "service_id": clinic.service.id,
-            "clinician_id": clinic.clinician.id,
-            "start": start.isoformat(),
-            "mode": "video_home",
-            "patient": (await make_patient(session)).id,
-            **where,
-        },
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    booked: dict[str, Any] = response.json()
-    return booked
 
 
 def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -76,10 +50,10 @@ async def test_a_longer_service_lists_the_bookings_it_no_longer_fits_and_moves_n
     clinic = await make_clinic(session, length=20)
     admin_user, admin = await make_user(session, role="admin")
     _, navigator = await make_user(session, role="navigator")
-    first = await _book(client, session, navigator, clinic, _at(9))
-    second = await _book(client, session, navigator, clinic, _at(9, 20))
-    roomy = await _book(client, session, navigator, clinic, _at(10))  # free until 12:00
-    last = await _book(client, session, navigator, clinic, _at(11, 40))
+    first = await book_via_api(client, session, navigator, clinic, _at(9))
+    second = await book_via_api(client, session, navigator, clinic, _at(9, 20))
+    roomy = await book_via_api(client, session, navigator, clinic, _at(10))  # free until 12:00
+    last = await book_via_api(client, session, navigator, clinic, _at(11, 40))
 
     changed = await client.patch(
         f"/api/v1/services/{clinic.service.id}", json={"length_minutes": 30}, headers=admin
@@ -166,8 +140,8 @@ async def test_a_service_no_longer_offering_a_mode_lists_those_bookings(
 ) -> None:
     clinic = await make_clinic(session)
     _, admin = await make_user(session, role="admin")
-    home = await _book(client, session, admin, clinic, _at(9))
-    hub = await _book(
+    home = await book_via_api(client, session, admin, clinic, _at(9))
+    hub = await book_via_api(
         client, session, admin, clinic, _at(10), mode="video_site", site_id=clinic.hub.id
     )
     changed = await client.patch(
@@ -249,7 +223,7 @@ async def test_a_clinician_changed_linked_and_withdrawn(
     )
     assert relinked.status_code == 200, relinked.text
 
-    booked = await _book(client, session, admin, clinic, _at(9))
+    booked = await book_via_api(client, session, admin, clinic, _at(9))
     withdrawn = await client.patch(url, json={"active": False}, headers=admin)
     assert withdrawn.status_code == 200 and withdrawn.json()["active"] is False
     affected = withdrawn.json()["appointments_affected"]
@@ -289,10 +263,10 @@ async def test_a_site_changed_as_on_create_and_withdrawn(
         "invalid_input",
     )
     _error(await client.patch(url, json={"name": clinic.hub.name}, headers=admin), 409, "duplicate")
-    in_person = await _book(
+    in_person = await book_via_api(
         client, session, admin, clinic, _at(9), mode="in_person", site_id=clinic.hospital.id
     )
-    await _book(client, session, admin, clinic, _at(10))
+    await book_via_api(client, session, admin, clinic, _at(10))
     closed = await client.patch(url, json={"active": False}, headers=admin)
     assert closed.status_code == 200 and closed.json()["active"] is False
     affected = closed.json()["appointments_affected"]

@@ -14,10 +14,9 @@ from scheduling.fit import Reason
 from scheduling.rebooking import clashes_for_day
 from scheduling.slots import london_datetime
 from tests.builders import (
-    Clinic,
+    book_via_api,
     make_appointment,
     make_clinic,
-    make_patient,
     make_session,
     make_user,
     next_weekday,
@@ -30,31 +29,6 @@ def _at(hour: int, minute: int = 0, day: Any = DAY) -> datetime:
     return london_datetime(day, time(hour, minute))
 
 
-async def _book(
-    client: httpx.AsyncClient,
-    session: AsyncSession,
-    headers: dict[str, str],
-    clinic: Clinic,
-    start: datetime,
-    **where: object,
-) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/appointments",
-        json={
-            "service_id": clinic.service.id,
-            "clinician_id": clinic.clinician.id,
-            "start": start.isoformat(),
-            "mode": "video_home",
-            "patient": (await make_patient(session)).id,
-            **where,
-        },
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    booked: dict[str, Any] = response.json()
-    return booked
-
-
 def _ids(items: list[dict[str, Any]]) -> list[int]:
     return [item["appointment"]["id"] for item in items]
 
@@ -65,9 +39,9 @@ async def test_leave_over_booked_appointments_answers_with_them_and_lists_them_t
     clinic = await make_clinic(session)
     _, admin = await make_user(session, role="admin")
     _, navigator = await make_user(session, role="navigator")
-    early = await _book(client, session, navigator, clinic, _at(9))
-    during = await _book(client, session, navigator, clinic, _at(10, 40))
-    after = await _book(client, session, navigator, clinic, _at(11, 20))
+    early = await book_via_api(client, session, navigator, clinic, _at(9))
+    during = await book_via_api(client, session, navigator, clinic, _at(10, 40))
+    after = await book_via_api(client, session, navigator, clinic, _at(11, 20))
     leave = await client.post(
         f"/api/v1/clinicians/{clinic.clinician.id}/exceptions",
         json={"start_date": str(DAY), "start_time": "10:00", "end_time": "11:00"},
@@ -112,10 +86,10 @@ async def test_a_room_closure_and_a_removed_session_put_appointments_on_the_list
         valid_from=DAY - timedelta(days=1),
         modes=("video_home",),
     )
-    at_hub = await _book(
+    at_hub = await book_via_api(
         client, session, admin, clinic, _at(9), mode="video_site", site_id=clinic.hub.id
     )
-    at_home = await _book(client, session, admin, clinic, _at(13))
+    at_home = await book_via_api(client, session, admin, clinic, _at(13))
     room = at_hub["room_id"]
     closed = await client.post(
         f"/api/v1/sites/{clinic.hub.id}/rooms/{room}/closures",
