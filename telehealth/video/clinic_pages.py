@@ -17,7 +17,6 @@ from scheduling.access import Access, scope_of
 from scheduling.fit import Clash
 from scheduling.models import Clinician, Site, SiteKind
 from scheduling.transitions import Action, Live
-from telehealth import audit
 from telehealth.auth.models import Role, StaffUser
 from telehealth.config import Settings
 from telehealth.db import sessionmaker_of, utcnow
@@ -80,22 +79,18 @@ async def _clinic_context(
     entries: list[clinic.DayEntry] = []
     clashes: dict[int, list[Clash]] = {}
     if clinician is not None and query.valid:
-        entries = await clinic.day_list(session, day=query.day, clinician_id=clinician.id)
-        entries = [e for e in entries if query.status in (None, e.live)]
-        # Leave, a closed room or a changed session over a booked appointment: say so on its
-        # row, so the clinic knows before the patient turns up.
-        clashes = await rebooking.clashes_for_day(session, clinician.id, query.day)
-        await audit.record(
+        entries = await screens.listed(
             session,
-            actor_user_id=user.id,
+            user,
+            query,
             action="clinic.view",
             entity_type="clinician",
             entity_id=clinician.id,
-            detail={
-                "date": query.day.isoformat(),
-                "appointments": [e.appointment.id for e in entries],
-            },
+            clinician_id=clinician.id,
         )
+        # Leave, a closed room or a changed session over a booked appointment: say so on its
+        # row, so the clinic knows before the patient turns up.
+        clashes = await rebooking.clashes_for_day(session, clinician.id, query.day)
     clinicians = (
         []
         if user.role == Role.CLINICIAN
@@ -211,18 +206,14 @@ async def _reception_context(
     shown = site is not None and query.valid
     entries: list[clinic.DayEntry] = []
     if site is not None and query.valid:
-        entries = await clinic.day_list(session, day=query.day, site_id=site.id)
-        entries = [e for e in entries if query.status in (None, e.live)]
-        await audit.record(
+        entries = await screens.listed(
             session,
-            actor_user_id=user.id,
+            user,
+            query,
             action="reception.view",
             entity_type="site",
             entity_id=site.id,
-            detail={
-                "date": query.day.isoformat(),
-                "appointments": [e.appointment.id for e in entries],
-            },
+            site_id=site.id,
         )
     return screens.context(
         request,

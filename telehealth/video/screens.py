@@ -18,7 +18,7 @@ from scheduling.fit import Clash
 from scheduling.models import Patient, Service, Site, VideoRoom
 from scheduling.slots import to_london
 from scheduling.transitions import Action, allowed_actions
-from telehealth import live
+from telehealth import audit, live
 from telehealth.auth.models import Role, StaffUser
 from telehealth.db import sessionmaker_of, utcnow
 from telehealth.errors import InvalidInput
@@ -40,6 +40,34 @@ async def by_id(session: AsyncSession, model: Any, ids: set[int | None]) -> dict
     if not wanted:
         return {}
     return {row.id: row for row in await session.scalars(select(model).where(model.id.in_(wanted)))}
+
+
+async def listed(
+    session: AsyncSession,
+    user: StaffUser,
+    query: ScreenQuery,
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: int,
+    clinician_id: int | None = None,
+    site_id: int | None = None,
+) -> list[clinic.DayEntry]:
+    """The day's appointments a screen lists, in the state asked for; showing them (patient
+    names) is audited here."""
+    entries = await clinic.day_list(
+        session, day=query.day, clinician_id=clinician_id, site_id=site_id
+    )
+    entries = [e for e in entries if query.status in (None, e.live)]
+    await audit.record(
+        session,
+        actor_user_id=user.id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        detail={"date": query.day.isoformat(), "appointments": [e.appointment.id for e in entries]},
+    )
+    return entries
 
 
 async def rows(
