@@ -40,6 +40,7 @@ from scheduling.schemas import PatientIn
 from scheduling.slots import LONDON
 from telehealth import demo_appointments
 from telehealth import demo_data as cast
+from telehealth import demo_sites as places
 from telehealth.auth.models import StaffUser
 from telehealth.auth.service import create_user
 from telehealth.travel.maths import Point
@@ -149,7 +150,7 @@ async def seed(session: AsyncSession, *, today: date | None = None) -> DemoSumma
     users = await _users(session, summary)
     organisations = {
         key: (await directory.create_organisation(session, OrganisationIn(name=n, ods_code=c))).id
-        for key, (n, c) in cast.ORGANISATIONS.items()
+        for key, (n, c) in places.ORGANISATIONS.items()
     }
     sites = await _sites(session, organisations, summary)
     clinicians = await _clinicians(session, organisations, users)
@@ -262,7 +263,7 @@ async def _sites(
     session: AsyncSession, organisations: dict[str, int], summary: DemoSummary
 ) -> dict[str, int]:
     ids = {}
-    for spec in (*cast.HOSPITALS, *cast.HUBS):
+    for spec in (*places.HOSPITALS, *places.HUBS):
         kind = SiteKind.COMMUNITY_HUB if spec.rooms else SiteKind.HOSPITAL
         site = await directory.create_site(
             session,

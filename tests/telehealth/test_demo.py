@@ -38,7 +38,7 @@ from scheduling.models import (
 )
 from scheduling.slot_inputs import load_availability, service_rules
 from scheduling.slots import bank_holidays_between, expand_slots, london_datetime, to_london
-from telehealth import demo, demo_appointments, demo_data, messaging
+from telehealth import demo, demo_appointments, demo_data, demo_sites, messaging
 from telehealth.auth.models import StaffUser
 from telehealth.auth.service import authenticate_password
 from telehealth.db import create_engine, utcnow
@@ -122,7 +122,7 @@ async def test_seed_loads_the_bay(seeded: Seeded, demo_session: AsyncSession) ->
     assert summary.booked is not None
     expected = {
         Organisation: 3,
-        Site: 3 + len(demo_data.HUBS),
+        Site: 3 + len(demo_sites.HUBS),
         Clinician: len(demo_data.CLINICIANS),
         Service: len(demo_data.SERVICES),
         ClinicianSession: len(demo_data.SESSIONS) + 1,  # and one Saturday extra session
@@ -133,12 +133,12 @@ async def test_seed_loads_the_bay(seeded: Seeded, demo_session: AsyncSession) ->
     }
     for table, count in expected.items():
         assert await _count(session, table) == count, table.__name__
-    rooms = sum(h.rooms for h in demo_data.HUBS)
+    rooms = sum(h.rooms for h in demo_sites.HUBS)
     assert await _count(session, VideoRoom) == rooms
     assert (summary.organisations, summary.sites, summary.hubs, summary.rooms) == (
         3,
         12,
-        len(demo_data.HUBS),
+        len(demo_sites.HUBS),
         rooms,
     )
     assert summary.clinicians == len(demo_data.CLINICIANS)
@@ -458,13 +458,13 @@ async def _no_patient_has_two_appointments_a_day(session: AsyncSession) -> None:
 
 def test_every_demo_postcode_is_in_code_point_open() -> None:
     points = demo_data.codepoint("la")
-    for site in (*demo_data.HOSPITALS, *demo_data.HUBS):
+    for site in (*demo_sites.HOSPITALS, *demo_sites.HUBS):
         assert parse_postcode(site.postcode) == site.postcode
         assert site.postcode in points, site.name
-        assert site.icc in demo_data.ICCS
+        assert site.icc in demo_sites.ICCS
     for postcode, point in HOSPITAL_POINTS.items():
         assert points[postcode] == point
-    assert {s.icc for s in (*demo_data.HOSPITALS, *demo_data.HUBS)} == set(demo_data.ICCS)
+    assert {s.icc for s in (*demo_sites.HOSPITALS, *demo_sites.HUBS)} == set(demo_sites.ICCS)
     for patient in demo.patient_details(demo.PATIENTS):
         assert patient.postcode in points
 

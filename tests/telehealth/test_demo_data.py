@@ -8,14 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Service, Site
-from telehealth import demo, demo_data
+from telehealth import demo, demo_data, demo_sites
 
 # Ofcom keeps 0113 496 0000 to 0999 for drama: no real line answers them.
 DRAMA = re.compile(r"0113 496 0\d{3}")
 
 
 def test_every_demo_site_and_service_has_directions_and_a_drama_number() -> None:
-    sites = (*demo_data.HOSPITALS, *demo_data.HUBS)
+    sites = (*demo_sites.HOSPITALS, *demo_sites.HUBS)
     assert all(s.directions for s in sites)
     phones = [s.phone for s in sites] + [s.phone for s in demo_data.SERVICES]
     assert all(p and DRAMA.fullmatch(p) for p in phones), phones
