@@ -17,20 +17,23 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from scheduling.endpoints import router as scheduling_router
-from telehealth import calendar_endpoints, live, outbox_pages, staff_users
-from telehealth.auth import cache as auth_cache
-from telehealth.calendar_endpoints import router as calendar_router
-from telehealth.config import Settings
-from telehealth.db import asyncpg_dsn, create_engine, make_sessionmaker, sessionmaker_of
-from telehealth.http import error_handlers
-from telehealth.openapi import build_document
+from telehealth.calendars import endpoints as calendar_endpoints
+from telehealth.calendars.endpoints import router as calendar_router
+from telehealth.kernel import live
+from telehealth.kernel.auth import cache as auth_cache
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import asyncpg_dsn, create_engine, make_sessionmaker, sessionmaker_of
+from telehealth.kernel.http import error_handlers
+from telehealth.kernel.openapi import build_document
+from telehealth.kernel.web import staff
+from telehealth.kernel.web.templating import asset_mount
+from telehealth.messaging import outbox_pages
 from telehealth.travel import pages as travel_pages
 from telehealth.travel.endpoints import router as travel_router
+from telehealth.users import endpoints as staff_users
 from telehealth.video import clinic_pages
 from telehealth.video import pages as join_pages
 from telehealth.video.endpoints import router as video_router
-from telehealth.web import staff
-from telehealth.web.templating import asset_mount
 
 ROUTERS = [scheduling_router, video_router, calendar_router, travel_router, staff_users.router]
 

@@ -8,8 +8,8 @@ import asyncio
 from sqlalchemy.engine import Connection
 
 from alembic import context
-from telehealth.config import Settings
-from telehealth.db import create_engine
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import create_engine
 from telehealth.schema import metadata
 
 config = context.config

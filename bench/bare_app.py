@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from telehealth.db import create_engine, utcnow
-from telehealth.identifiers import new_reference
+from telehealth.kernel.db import create_engine, utcnow
+from telehealth.kernel.identifiers import new_reference
 
 INSERT = text(
     "INSERT INTO appointments (reference, uid, service_id, clinician_id, patient_id, mode, "

@@ -32,7 +32,7 @@ from bench import cpu
 from scheduling import slots
 from scheduling.directory import require_service
 from scheduling.slot_inputs import load_availability, service_rules
-from telehealth.db import utcnow
+from telehealth.kernel.db import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"

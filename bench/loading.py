@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.columns import COLUMNS
 from bench.dataset import Dataset
-from telehealth import migrations
-from telehealth.auth.service import create_token, create_user
-from telehealth.db import make_sessionmaker
+from telehealth.kernel import migrations
+from telehealth.kernel.auth.service import create_token, create_user
+from telehealth.kernel.db import make_sessionmaker
 
 # Parents before children, for the foreign keys.
 LOAD_ORDER = (

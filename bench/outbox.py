@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from notifications.models import OutboxMessage
-from telehealth.config import Settings
+from telehealth.kernel.config import Settings
 from telehealth.messaging.queue import messages_from_changes
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app import create_app
 from bench.booking import app_body, free_slots
 from bench.slot_search import SearchWindow
-from telehealth.config import Settings
+from telehealth.kernel.config import Settings
 
 PACKAGES = (
     "sqlalchemy", "asyncpg", "pydantic", "starlette", "httpx", "asyncio", "scheduling",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telehealth.identifiers import REFERENCE_ALPHABET, REFERENCE_LENGTH
+from telehealth.kernel.identifiers import REFERENCE_ALPHABET, REFERENCE_LENGTH
 
 _SPACE = len(REFERENCE_ALPHABET) ** REFERENCE_LENGTH
 # Odd and not a multiple of 5, so coprime to 25**8: n -> n * _SPREAD is a bijection, which

@@ -35,7 +35,7 @@ from bench import (  # noqa: E402
     report,
     slot_search,
 )
-from telehealth.db import create_engine, make_sessionmaker  # noqa: E402
+from telehealth.kernel.db import create_engine, make_sessionmaker  # noqa: E402
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/telehealth_bench"
 PERFORMANCE_MD = ROOT / "docs" / "PERFORMANCE.md"

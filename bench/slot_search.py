@@ -21,8 +21,8 @@ from bench.timing import Timings, measure_together
 from scheduling import slots
 from scheduling.directory import require_service
 from scheduling.slot_inputs import load_availability, local_window, service_rules
-from telehealth.config import Settings
-from telehealth.db import utcnow
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import utcnow
 
 INACTIVE = "('cancelled', 'entered-in-error')"
 SESSIONS_SQL = """

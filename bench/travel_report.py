@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from bench import dataset, loading  # noqa: E402
 from bench.report import load_average, machine  # noqa: E402
 from bench.timing import Timings  # noqa: E402
-from telehealth.db import create_engine, make_sessionmaker  # noqa: E402
+from telehealth.kernel.db import create_engine, make_sessionmaker  # noqa: E402
 from telehealth.travel.reports import ReportQuery, travel_report  # noqa: E402
 
 URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/telehealth_bench_report"

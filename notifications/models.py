@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from telehealth.db import Base, UTCDateTime, utcnow
+from telehealth.kernel.db import Base, UTCDateTime, utcnow
 
 
 class Channel(enum.StrEnum):

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.models import OutboxMessage, OutboxStatus
-from telehealth.db import table_of, utcnow
+from telehealth.kernel.db import table_of, utcnow
 
 # SQLite's claims only: longer than a batch can take to send, even against a slow server.
 LEASE = timedelta(minutes=5)

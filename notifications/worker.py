@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from notifications import outbox
 from notifications.delivery import DeliveryError, Sender
 from notifications.models import OutboxMessage, OutboxStatus
-from telehealth.db import is_retryable
+from telehealth.kernel.db import is_retryable
 
 log = logging.getLogger("telehealth.worker")
 

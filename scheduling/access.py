@@ -32,9 +32,9 @@ from scheduling.models import (
     SiteKind,
     StaffSite,
 )
-from telehealth import audit
-from telehealth.auth.models import Role
-from telehealth.errors import Forbidden, InvalidInput, NotFound
+from telehealth.kernel import audit
+from telehealth.kernel.auth.models import Role
+from telehealth.kernel.errors import Forbidden, InvalidInput, NotFound
 
 SEES_EVERYONE = frozenset({Role.ADMIN, Role.NAVIGATOR})
 

@@ -22,8 +22,8 @@ from scheduling.models import (
 )
 from scheduling.rebooking import ToRebook
 from scheduling.slot_inputs import LONGEST_APPOINTMENT, hubs_of, local_window
-from telehealth.db import utcnow
-from telehealth.errors import InvalidInput, NotFound
+from telehealth.kernel.db import utcnow
+from telehealth.kernel.errors import InvalidInput, NotFound
 
 # --- sessions -------------------------------------------------------------------------------
 

@@ -31,15 +31,15 @@ from scheduling.models import (
 )
 from scheduling.placement import Placement, place
 from scheduling.transitions import Action
-from telehealth import audit
-from telehealth.db import table_of, utcnow
-from telehealth.errors import (
+from telehealth.kernel import audit
+from telehealth.kernel.db import table_of, utcnow
+from telehealth.kernel.errors import (
     Conflict,
     NotFound,
     PatientUnavailable,
     SlotUnavailable,
 )
-from telehealth.identifiers import new_reference
+from telehealth.kernel.identifiers import new_reference
 
 __all__ = [
     "AppointmentView",

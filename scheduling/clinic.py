@@ -21,10 +21,10 @@ from scheduling.transitions import (
     live_state,
     next_status,
 )
-from telehealth import live
-from telehealth.auth.models import Role
-from telehealth.db import utcnow
-from telehealth.errors import Conflict, Forbidden, InvalidInput, NotFound
+from telehealth.kernel import live
+from telehealth.kernel.auth.models import Role
+from telehealth.kernel.db import utcnow
+from telehealth.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 MAX_MESSAGE = 280
 

@@ -23,10 +23,10 @@ from scheduling.directory_schemas import (
 )
 from scheduling.models import Clinician, Organisation, Service, Site, SiteKind, VideoRoom
 from scheduling.rebooking import ToRebook
-from telehealth import audit
-from telehealth.auth.models import Role, StaffUser
-from telehealth.errors import Conflict, InvalidInput, NotFound
-from telehealth.partial import Change, apply_partial
+from telehealth.kernel import audit
+from telehealth.kernel.auth.models import Role, StaffUser
+from telehealth.kernel.errors import Conflict, InvalidInput, NotFound
+from telehealth.kernel.partial import Change, apply_partial
 
 
 async def _add_unique(session: AsyncSession, row: object, what: str) -> None:

@@ -12,10 +12,10 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator, model_va
 from scheduling.fit import Reason
 from scheduling.models import Mode, SiteKind
 from scheduling.schemas import EMAIL, AppointmentOut, LocalDate, Strict
-from telehealth.api import FieldError
-from telehealth.identifiers import parse_postcode
-from telehealth.inputs import MAX_ID, Id, LocalTime
-from telehealth.partial import partial_of
+from telehealth.kernel.api import FieldError
+from telehealth.kernel.identifiers import parse_postcode
+from telehealth.kernel.inputs import MAX_ID, Id, LocalTime
+from telehealth.kernel.partial import partial_of
 
 
 def _uk_phone(value: str) -> str:
@@ -263,7 +263,7 @@ class ExceptionList(BaseModel):
 
 # --- changes (PATCH) and the appointments they leave to rebook --------------------------------
 # Each PATCH body is its create model's fields, optional; the whole is validated by the create
-# model itself (`telehealth.partial`). `active` is what deactivates, and has no create field.
+# model itself (`telehealth.kernel.partial`). `active` is what deactivates, and has no create field.
 
 SitePatch = partial_of(
     SiteIn, name="SitePatch", exclude=("organisation_id", "video_rooms"), extra={"active": bool}

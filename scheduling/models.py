@@ -22,8 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 # Foreign keys point at staff_users: its table must be registered whenever these are.
-from telehealth.auth import models as _auth_models  # noqa: F401
-from telehealth.db import Base, UTCDateTime, utcnow
+from telehealth.kernel.auth import models as _auth_models  # noqa: F401
+from telehealth.kernel.db import Base, UTCDateTime, utcnow
 
 
 class SiteKind(enum.StrEnum):

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Patient
 from scheduling.schemas import PatientIn, PatientOut, PatientQuery
-from telehealth import audit
-from telehealth.errors import Conflict, InvalidInput, NotFound
-from telehealth.partial import apply_partial, partial_of, plain
+from telehealth.kernel import audit
+from telehealth.kernel.errors import Conflict, InvalidInput, NotFound
+from telehealth.kernel.partial import apply_partial, partial_of, plain
 
 PatientPatch = partial_of(
     PatientIn,

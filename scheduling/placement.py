@@ -23,8 +23,8 @@ from scheduling.slot_inputs import (
     clinic_day_params,
     service_rules,
 )
-from telehealth.db import table_of, utcnow
-from telehealth.errors import InvalidInput
+from telehealth.kernel.db import table_of, utcnow
+from telehealth.kernel.errors import InvalidInput
 
 # No service books further ahead (the API allows 730 days); refused before any look-up.
 FURTHEST = timedelta(days=3660)

@@ -29,7 +29,7 @@ from scheduling.models import (
     Status,
 )
 from scheduling.slot_inputs import LONGEST_APPOINTMENT, local_window
-from telehealth.db import utcnow
+from telehealth.kernel.db import utcnow
 
 # Not yet seen: an appointment in one of these can still be rebooked.
 OPEN_STATUSES = (Status.BOOKED.value, Status.CHECKED_IN.value, Status.ARRIVED.value)

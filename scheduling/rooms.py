@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import INACTIVE_STATUSES, Appointment, RoomClosure, VideoRoom
-from telehealth.errors import InvalidInput, NotFound
+from telehealth.kernel.errors import InvalidInput, NotFound
 
 
 async def list_rooms(session: AsyncSession, site_id: int) -> list[VideoRoom]:

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scheduling.models import ContactPreference
-from telehealth.api import FieldError
-from telehealth.identifiers import parse_nhs_number, parse_postcode
-from telehealth.inputs import MAX_ID, Date, Id, Instant
+from telehealth.kernel.api import FieldError
+from telehealth.kernel.identifiers import parse_nhs_number, parse_postcode
+from telehealth.kernel.inputs import MAX_ID, Date, Id, Instant
 
 LONDON = ZoneInfo("Europe/London")
 LocalDate = Date  # fields named `date` shadow the type inside their class

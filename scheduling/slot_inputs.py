@@ -38,7 +38,7 @@ from scheduling.models import (
     SiteKind,
     VideoRoom,
 )
-from telehealth.db import table_of
+from telehealth.kernel.db import table_of
 
 # Services are at most 8 hours long with at most 4 hours of buffer (ServiceIn's limits).
 LONGEST_APPOINTMENT = timedelta(hours=12)

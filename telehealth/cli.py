@@ -14,12 +14,12 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from telehealth import migrations
-from telehealth.auth import service as auth
-from telehealth.auth.models import ROLE_VALUES
-from telehealth.config import Settings
-from telehealth.db import create_engine, make_sessionmaker
-from telehealth.errors import TelehealthError
+from telehealth.kernel import migrations
+from telehealth.kernel.auth import service as auth
+from telehealth.kernel.auth.models import ROLE_VALUES
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import create_engine, make_sessionmaker
+from telehealth.kernel.errors import TelehealthError
 
 
 async def _in_transaction(
@@ -51,7 +51,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
-    from telehealth import demo
+    from telehealth.demo import seed as demo
     from telehealth.travel import postcodes
 
     async def work(session: AsyncSession) -> None:
@@ -85,7 +85,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
-    from telehealth import outbox_worker
+    from telehealth.messaging import worker as outbox_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(outbox_worker.run(settings, once=args.once))

@@ -5,9 +5,10 @@ This is the one kernel module allowed to import domain models: it only gathers m
 
 from notifications import models as notification_models
 from scheduling import models as scheduling_models
-from telehealth import audit, calendars, idempotency
-from telehealth.auth import models as auth_models
-from telehealth.db import Base
+from telehealth.calendars import files as calendars
+from telehealth.kernel import audit, idempotency
+from telehealth.kernel.auth import models as auth_models
+from telehealth.kernel.db import Base
 from telehealth.travel import models as travel_models
 
 metadata = Base.metadata

@@ -25,8 +25,8 @@ from scheduling.models import (
     StaffSite,
     VideoRoom,
 )
-from telehealth.auth.models import StaffUser
-from telehealth.auth.service import create_token, create_user
+from telehealth.kernel.auth.models import StaffUser
+from telehealth.kernel.auth.service import create_token, create_user
 
 _counter = itertools.count(1)
 

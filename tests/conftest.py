@@ -18,9 +18,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import create_app
-from telehealth import migrations
-from telehealth.config import Settings
-from telehealth.db import create_engine
+from telehealth.kernel import migrations
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import create_engine
 
 DIALECTS = ["sqlite", "postgresql"]
 

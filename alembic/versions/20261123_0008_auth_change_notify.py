@@ -1,6 +1,6 @@
 """Tell every app process when a token or a staff account changes: statement triggers on
 `api_tokens` and `staff_users` NOTIFY `telehealth_auth` (PostgreSQL delivers it at commit),
-and each process drops the tokens it had verified (`telehealth.auth.cache`). Triggers, so a
+and each process drops the tokens it had verified (`telehealth.kernel.auth.cache`). Triggers, so a
 revocation from anywhere (the CLI, a script, a hand-made fix in psql) takes effect at once.
 SQLite needs nothing: there the cache is off.
 
@@ -18,7 +18,7 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CHANNEL = "telehealth_auth"  # telehealth.auth.cache.CHANNEL, frozen here
+CHANNEL = "telehealth_auth"  # telehealth.kernel.auth.cache.CHANNEL, frozen here
 TABLES = ("api_tokens", "staff_users")
 
 

@@ -1,6 +1,6 @@
 """The scheduling domain's HTTP API: one router, operations registered by the modules below."""
 
-from telehealth.api import ApiRouter
+from telehealth.kernel.api import ApiRouter
 
 router = ApiRouter()
 

@@ -26,10 +26,10 @@ from scheduling.schemas import (
     SlotQuery,
 )
 from scheduling.slot_inputs import load_availability, local_window, service_rules
-from telehealth import audit
-from telehealth.api import ALL_STAFF, PATIENT_FACING, Context, validation_fields
-from telehealth.db import utcnow
-from telehealth.errors import InvalidInput
+from telehealth.kernel import audit
+from telehealth.kernel.api import ALL_STAFF, PATIENT_FACING, Context, validation_fields
+from telehealth.kernel.db import utcnow
+from telehealth.kernel.errors import InvalidInput
 
 
 def appointment_out(a: AppointmentView) -> AppointmentOut:

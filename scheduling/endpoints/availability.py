@@ -18,9 +18,9 @@ from scheduling.endpoints import router
 from scheduling.endpoints.directory import to_rebook_out
 from scheduling.models import Clinician
 from scheduling.slot_inputs import local_window
-from telehealth.api import ALL_STAFF, PATIENT_FACING, Context
-from telehealth.auth.models import Role
-from telehealth.errors import Forbidden
+from telehealth.kernel.api import ALL_STAFF, PATIENT_FACING, Context
+from telehealth.kernel.auth.models import Role
+from telehealth.kernel.errors import Forbidden
 
 MANAGERS = (Role.ADMIN, Role.CLINICIAN)
 

@@ -15,8 +15,8 @@ from scheduling.schemas import (
 )
 from scheduling.slots import to_london
 from scheduling.transitions import Action
-from telehealth.api import ALL_STAFF, PATIENT_FACING, Context
-from telehealth.auth.models import Role
+from telehealth.kernel.api import ALL_STAFF, PATIENT_FACING, Context
+from telehealth.kernel.auth.models import Role
 
 
 def event_out(e: object) -> EventOut:

@@ -28,8 +28,8 @@ from scheduling.endpoints.appointments import appointment_out
 from scheduling.models import SiteKind
 from scheduling.rebooking import ToRebook
 from scheduling.schemas import Strict
-from telehealth.api import ADMIN_ONLY, ALL_STAFF, Context
-from telehealth.partial import sent
+from telehealth.kernel.api import ADMIN_ONLY, ALL_STAFF, Context
+from telehealth.kernel.partial import sent
 
 
 def to_rebook_out(items: Sequence[ToRebook]) -> list[AppointmentToRebook]:

@@ -6,9 +6,9 @@ from scheduling import patients
 from scheduling.endpoints import router
 from scheduling.patients import PatientPatch
 from scheduling.schemas import PatientOut
-from telehealth.api import Context
-from telehealth.auth.models import Role
-from telehealth.partial import sent
+from telehealth.kernel.api import Context
+from telehealth.kernel.auth.models import Role
+from telehealth.kernel.partial import sent
 
 PATIENT_EDITORS = (Role.ADMIN, Role.NAVIGATOR)
 

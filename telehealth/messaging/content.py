@@ -15,12 +15,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.invites import Attendee, Invite, build_calendar
+from scheduling import wording
 from scheduling.models import Appointment, Clinician, Patient, Service, Site, VideoRoom
-from telehealth import timefmt, wording
-from telehealth.calendars import invite_url
-from telehealth.config import Settings
+from telehealth.calendars.files import invite_url
+from telehealth.kernel import timefmt
+from telehealth.kernel.config import Settings
+from telehealth.kernel.web.templating import TEMPLATES
 from telehealth.video.pages import join_path
-from telehealth.web.templating import TEMPLATES
 
 _text = Environment(loader=FileSystemLoader(TEMPLATES / "messages"), autoescape=False)
 _html = Environment(

@@ -19,8 +19,8 @@ from sqlalchemy.orm import aliased
 from notifications import outbox
 from notifications.models import Channel
 from scheduling.models import AppointmentChange, Clinician, Patient
-from telehealth.config import Settings
-from telehealth.db import utcnow
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import utcnow
 
 BATCH = 200
 log = logging.getLogger("telehealth.messaging")

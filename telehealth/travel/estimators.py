@@ -20,7 +20,7 @@ from typing import Protocol
 
 import httpx
 
-from telehealth.identifiers import parse_postcode
+from telehealth.kernel.identifiers import parse_postcode
 from telehealth.travel.maths import (
     NO_ESTIMATE,
     FactorSet,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from telehealth.db import Base, UTCDateTime, utcnow
+from telehealth.kernel.db import Base, UTCDateTime, utcnow
 from telehealth.travel.maths import FactorSet
 
 

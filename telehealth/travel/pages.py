@@ -20,17 +20,17 @@ from starlette.routing import Route
 
 from scheduling.models import Clinician, Organisation, Service, Site
 from scheduling.slots import to_london
-from telehealth import audit
-from telehealth.api import parse_input
-from telehealth.auth.models import StaffUser
-from telehealth.db import sessionmaker_of, utcnow
-from telehealth.errors import InvalidInput
+from telehealth.kernel import audit
+from telehealth.kernel.api import parse_input
+from telehealth.kernel.auth.models import StaffUser
+from telehealth.kernel.db import sessionmaker_of, utcnow
+from telehealth.kernel.errors import InvalidInput
+from telehealth.kernel.web.staff import page_context, roles_for, signed_in
+from telehealth.kernel.web.templating import templates
 from telehealth.travel.charts import bar_chart, column_chart, number
 from telehealth.travel.endpoints import CsvParams, ReportParams
 from telehealth.travel.reports import MEASURES, csv_text
 from telehealth.travel.reports import travel_report as build_report
-from telehealth.web.staff import page_context, roles_for, signed_in
-from telehealth.web.templating import templates
 
 TABLES = {"mode": "Mode", "month": "Month", "icc": "Integrated Care Community"}
 COLUMNS = ("key", *MEASURES)

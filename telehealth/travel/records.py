@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduling.models import Appointment, Patient, Service, Site
 from scheduling.slots import to_london
-from telehealth.db import utcnow
-from telehealth.errors import InvalidInput
+from telehealth.kernel.db import utcnow
+from telehealth.kernel.errors import InvalidInput
 from telehealth.travel.estimators import (
     Estimator,
     MatrixEstimator,

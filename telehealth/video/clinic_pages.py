@@ -17,14 +17,14 @@ from scheduling.access import Access, scope_of
 from scheduling.fit import Clash
 from scheduling.models import Clinician, Site, SiteKind
 from scheduling.transitions import Action, Live
-from telehealth.auth.models import Role, StaffUser
-from telehealth.config import Settings
-from telehealth.db import sessionmaker_of, utcnow
-from telehealth.errors import Forbidden, InvalidInput, NotFound
+from telehealth.kernel.auth.models import Role, StaffUser
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import sessionmaker_of, utcnow
+from telehealth.kernel.errors import Forbidden, InvalidInput, NotFound
+from telehealth.kernel.web.staff import check_csrf, roles_for, signed_in
 from telehealth.video import screens
 from telehealth.video.providers import Participant, provider_from
 from telehealth.video.screen_query import LARGEST_ID, read_id
-from telehealth.web.staff import check_csrf, roles_for, signed_in
 
 CLINIC_ROLES = roles_for("/staff/clinic")
 RECEPTION_ROLES = roles_for("/staff/reception")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from scheduling.access import Access
-from telehealth.api import PATIENT_FACING, ApiRouter, Context
-from telehealth.db import utcnow
-from telehealth.errors import Conflict
+from telehealth.kernel.api import PATIENT_FACING, ApiRouter, Context
+from telehealth.kernel.db import utcnow
+from telehealth.kernel.errors import Conflict
 from telehealth.video.pages import join_path
 from telehealth.video.providers import Participant, provider_from
 

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from scheduling import clinic
+from scheduling import clinic, wording
 from scheduling.models import (
     Appointment,
     AppointmentEvent,
@@ -28,12 +28,12 @@ from scheduling.models import (
     VideoRoom,
 )
 from scheduling.transitions import Action, Live, live_state
-from telehealth import live, wording
-from telehealth.config import Settings
-from telehealth.db import sessionmaker_of, utcnow
+from telehealth.kernel import live
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import sessionmaker_of, utcnow
+from telehealth.kernel.web.templating import templates
 from telehealth.video.join import JoinClaim, Verdict, make_token, read_token, verdict
 from telehealth.video.providers import Participant, provider_from
-from telehealth.web.templating import templates
 
 HEARTBEAT_SECONDS = 15
 ENDED = (Live.FINISHED, Live.CANCELLED, Live.DID_NOT_ATTEND)

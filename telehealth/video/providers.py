@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 
 import jwt
 
-from telehealth.config import Settings
+from telehealth.kernel.config import Settings
 
 TOKEN_LIFETIME = timedelta(hours=2)
 CLOCK_SKEW = timedelta(minutes=5)

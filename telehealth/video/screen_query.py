@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from scheduling.transitions import Live
-from telehealth.inputs import DATE_RULE, EARLIEST, LATEST, MAX_ID
+from telehealth.kernel.inputs import DATE_RULE, EARLIEST, LATEST, MAX_ID
 
-# The bounds every input takes (`telehealth.inputs`), so a screen and the API agree.
+# The bounds every input takes (`telehealth.kernel.inputs`), so a screen and the API agree.
 LARGEST_ID = MAX_ID
 EARLIEST_DAY = EARLIEST
 LATEST_DAY = LATEST

@@ -18,14 +18,14 @@ from scheduling.fit import Clash
 from scheduling.models import Patient, Service, Site, VideoRoom
 from scheduling.slots import to_london
 from scheduling.transitions import Action, allowed_actions
-from telehealth import audit, live
-from telehealth.auth.models import Role, StaffUser
-from telehealth.db import sessionmaker_of, utcnow
-from telehealth.errors import InvalidInput
+from telehealth.kernel import audit, live
+from telehealth.kernel.auth.models import Role, StaffUser
+from telehealth.kernel.db import sessionmaker_of, utcnow
+from telehealth.kernel.errors import InvalidInput
+from telehealth.kernel.web.staff import page_context, signed_in
+from telehealth.kernel.web.templating import templates
 from telehealth.video.pages import HEARTBEAT_SECONDS
 from telehealth.video.screen_query import ScreenQuery, read_query
-from telehealth.web.staff import page_context, signed_in
-from telehealth.web.templating import templates
 
 # A refused button press, kept in the session until the screen it returns to shows it.
 _FLASH = "screen_error"

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications import outbox
 from notifications.models import OutboxMessage
 from scheduling.slots import london_datetime, to_london
-from telehealth.auth.models import Role
-from telehealth.auth.service import create_user
-from telehealth.db import create_engine, make_sessionmaker, utcnow
+from telehealth.kernel.auth.models import Role
+from telehealth.kernel.auth.service import create_user
+from telehealth.kernel.db import create_engine, make_sessionmaker, utcnow
 from telehealth.video.join import make_token
 from tests.browser.harness import DESKTOP, PASSWORD, ROOT, PageWatch, Served, launch
 from tests.builders import make_appointment, make_clinic, make_patient

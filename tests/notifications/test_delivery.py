@@ -20,7 +20,7 @@ from notifications.delivery import SmtpSender, SmtpSettings
 from notifications.models import OutboxMessage
 from scheduling.slots import london_datetime
 from telehealth import messaging
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.builders import make_clinic, make_user, next_weekday
 from tests.conftest import TEST_SETTINGS
 from tests.notifications.smtp_server import SmtpServer

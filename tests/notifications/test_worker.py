@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from notifications import outbox, worker
 from notifications.delivery import SmtpSender, SmtpSettings
 from notifications.models import OutboxMessage
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.notifications.smtp_server import SmtpServer
 
 # The tests' sessions share one connection, and on PostgreSQL each message in hand holds a

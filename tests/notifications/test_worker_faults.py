@@ -27,8 +27,8 @@ from sqlalchemy.pool import NullPool
 
 from notifications import outbox, worker
 from notifications.models import OutboxMessage
-from telehealth import migrations
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.kernel import migrations
+from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.notifications.postgres_cluster import PrivateCluster, server_binaries
 from tests.notifications.smtp_server import SmtpServer
 

@@ -22,8 +22,8 @@ from app import create_app
 from notifications.models import OutboxMessage
 from scheduling.models import Appointment, AppointmentEvent, Leave, VideoRoom
 from scheduling.transitions import Action
-from telehealth.audit import AuditEvent
-from telehealth.config import Settings
+from telehealth.kernel.audit import AuditEvent
+from telehealth.kernel.config import Settings
 from tests.builders import (
     Clinic,
     make_appointment,

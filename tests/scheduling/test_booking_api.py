@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Appointment
 from scheduling.slots import london_datetime
-from telehealth.audit import AuditEvent
+from telehealth.kernel.audit import AuditEvent
 from tests.builders import NEW_PATIENT, make_clinic, make_patient, make_user, next_weekday
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from scheduling.models import Appointment
 from scheduling.slots import london_datetime
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.builders import make_clinic, make_user, next_weekday
 from tests.servers import running_servers
 

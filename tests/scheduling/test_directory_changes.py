@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.slots import london_datetime
-from telehealth.audit import AuditEvent
+from telehealth.kernel.audit import AuditEvent
 from tests.builders import (
     book_via_api,
     make_clinic,

@@ -12,7 +12,7 @@ from scheduling import slots
 from scheduling.models import Leave
 from scheduling.placement import _parties
 from scheduling.slot_inputs import clinic_day_from, load_clinic_day, service_rules
-from telehealth.errors import InvalidInput
+from telehealth.kernel.errors import InvalidInput
 from tests.builders import make_clinic, make_patient, next_weekday
 
 MISSING = 987_654

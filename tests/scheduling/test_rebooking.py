@@ -122,7 +122,7 @@ async def test_a_room_closure_and_a_removed_session_put_appointments_on_the_list
         headers=admin,
     )
     assert later.status_code == 200 and later.json()["items"] == []
-    # Past the dates any booking can have (telehealth.inputs): named, not an overflow.
+    # Past the dates any booking can have (telehealth.kernel.inputs): named, not an overflow.
     beyond = await client.get(
         "/api/v1/appointments/to-rebook", params={"end": "9999-12-31"}, headers=admin
     )

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Appointment
 from scheduling.slots import london_datetime
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.builders import make_clinic, make_clinician, make_session, make_user, next_weekday
 from tests.servers import running_servers
 

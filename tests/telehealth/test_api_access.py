@@ -17,10 +17,10 @@ from starlette.routing import Route
 from app import create_app
 from scheduling.models import Appointment, Site
 from scheduling.slots import london_datetime
-from telehealth.auth.service import revoke_tokens
-from telehealth.config import Settings
-from telehealth.db import create_engine, make_sessionmaker
-from telehealth.http import PAGE_PREFIXES
+from telehealth.kernel.auth.service import revoke_tokens
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import create_engine, make_sessionmaker
+from telehealth.kernel.http import PAGE_PREFIXES
 from tests.builders import (
     make_clinic,
     make_clinician,

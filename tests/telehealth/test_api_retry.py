@@ -7,9 +7,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
-from telehealth.api import ALL_STAFF, ApiRouter, Context
-from telehealth.config import Settings
-from telehealth.http import error_handlers
+from telehealth.kernel.api import ALL_STAFF, ApiRouter, Context
+from telehealth.kernel.config import Settings
+from telehealth.kernel.http import error_handlers
 from tests.builders import make_user
 
 

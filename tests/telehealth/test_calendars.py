@@ -10,9 +10,9 @@ from icalendar import Calendar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.slots import london_datetime
-from telehealth import calendars
-from telehealth.calendars import invite_url
-from telehealth.config import Settings
+from telehealth.calendars import files as calendars
+from telehealth.calendars.files import invite_url
+from telehealth.kernel.config import Settings
 from tests.builders import make_appointment, make_clinic, make_user, next_weekday
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 
 from app import create_app
-from telehealth.config import Settings
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import create_engine, make_sessionmaker
 
 
 def _run(url: str, root: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from telehealth.config import ConfigError, Settings
-from telehealth.db import MAX_OVERFLOW, POOL_SIZE, create_engine
+from telehealth.kernel.config import ConfigError, Settings
+from telehealth.kernel.db import MAX_OVERFLOW, POOL_SIZE, create_engine
 
 
 def test_pool_sizes_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,7 +124,7 @@ def test_development_processes_share_one_generated_secret(
         [
             sys.executable,
             "-c",
-            "from telehealth.config import Settings; "
+            "from telehealth.kernel.config import Settings; "
             "print(Settings.from_environment(env_file=None).secret_key)",
         ],
         capture_output=True,

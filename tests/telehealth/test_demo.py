@@ -38,11 +38,15 @@ from scheduling.models import (
 )
 from scheduling.slot_inputs import load_availability, service_rules
 from scheduling.slots import bank_holidays_between, expand_slots, london_datetime, to_london
-from telehealth import demo, demo_appointments, demo_data, demo_sites, messaging
-from telehealth.auth.models import StaffUser
-from telehealth.auth.service import authenticate_password
-from telehealth.db import create_engine, utcnow
-from telehealth.identifiers import parse_nhs_number, parse_postcode
+from telehealth import messaging
+from telehealth.demo import appointments as demo_appointments
+from telehealth.demo import data as demo_data
+from telehealth.demo import seed as demo
+from telehealth.demo import sites as demo_sites
+from telehealth.kernel.auth.models import StaffUser
+from telehealth.kernel.auth.service import authenticate_password
+from telehealth.kernel.db import create_engine, utcnow
+from telehealth.kernel.identifiers import parse_nhs_number, parse_postcode
 from telehealth.travel import postcodes
 from telehealth.travel.maths import Point, straight_line_km
 from telehealth.travel.models import AppointmentTravel, TravelQueue

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from scheduling.transitions import AppointmentState, next_status
-from telehealth.demo_appointments import (
+from telehealth.demo.appointments import (
     Outcome,
     draw_outcome,
     nearest_hub,

@@ -8,7 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Service, Site
-from telehealth import demo, demo_data, demo_sites
+from telehealth.demo import data as demo_data
+from telehealth.demo import seed as demo
+from telehealth.demo import sites as demo_sites
 
 # Ofcom keeps 0113 496 0000 to 0999 for drama: no real line answers them.
 DRAMA = re.compile(r"0113 496 0\d{3}")

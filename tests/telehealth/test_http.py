@@ -7,7 +7,7 @@ import httpx
 import pytest
 from starlette.requests import Request
 
-from telehealth.http import wants_html
+from telehealth.kernel.http import wants_html
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
 

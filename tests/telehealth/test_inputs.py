@@ -13,8 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Patient
 from scheduling.slots import london_datetime
-from telehealth.errors import InvalidInput
-from telehealth.inputs import EARLIEST, LATEST, MAX_ID, NUL_RULE, Date, Id, Instant, refuse_nul
+from telehealth.kernel.errors import InvalidInput
+from telehealth.kernel.inputs import (
+    EARLIEST,
+    LATEST,
+    MAX_ID,
+    NUL_RULE,
+    Date,
+    Id,
+    Instant,
+    refuse_nul,
+)
 from tests.builders import NEW_PATIENT, make_clinic, make_user, next_weekday
 
 

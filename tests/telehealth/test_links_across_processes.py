@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.builders import make_appointment, make_clinic, make_patient, next_weekday
 from tests.servers import _free_port
 

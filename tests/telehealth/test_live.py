@@ -17,15 +17,15 @@ from sqlalchemy.engine import make_url
 
 from scheduling import clinic
 from scheduling.models import Appointment
-from telehealth import live
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.kernel import live
+from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.builders import make_appointment, make_clinic
 
 PUBLISHER = """
 import asyncio, sys
 from scheduling import clinic
 from scheduling.models import Appointment
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.kernel.db import create_engine, make_sessionmaker
 
 async def main(url, appointment_id):
     engine = create_engine(url)

@@ -14,8 +14,8 @@ from scheduling import booking
 from scheduling.models import AppointmentChange
 from scheduling.slots import london_datetime
 from telehealth import messaging
-from telehealth.db import create_engine, make_sessionmaker, utcnow
-from telehealth.errors import SlotUnavailable
+from telehealth.kernel.db import create_engine, make_sessionmaker, utcnow
+from telehealth.kernel.errors import SlotUnavailable
 from telehealth.messaging import queue
 from tests.builders import make_appointment, make_clinic, make_patient, next_weekday
 from tests.conftest import TEST_SETTINGS

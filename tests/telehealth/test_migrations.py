@@ -10,8 +10,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from telehealth import migrations
-from telehealth.db import create_engine
+from telehealth.kernel import migrations
+from telehealth.kernel.db import create_engine
 from telehealth.schema import metadata
 from tests.builders import make_clinic, make_patient
 

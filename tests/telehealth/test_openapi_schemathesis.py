@@ -20,8 +20,8 @@ from schemathesis.errors import FailureGroup
 from schemathesis.python import asgi
 
 from app import create_app
-from telehealth.config import Settings
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.builders import make_appointment, make_clinic, make_user, next_weekday
 
 EXAMPLES = 25

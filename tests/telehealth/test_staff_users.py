@@ -10,10 +10,10 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from telehealth.audit import AuditEvent
-from telehealth.auth.models import ApiToken, StaffUser
-from telehealth.auth.service import authenticate_password, create_token
-from telehealth.errors import Unauthenticated
+from telehealth.kernel.audit import AuditEvent
+from telehealth.kernel.auth.models import ApiToken, StaffUser
+from telehealth.kernel.auth.service import authenticate_password, create_token
+from telehealth.kernel.errors import Unauthenticated
 from tests.builders import make_clinician, make_user
 
 PASSWORD = "correct horse battery"  # what make_user sets

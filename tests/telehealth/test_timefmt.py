@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from telehealth import timefmt
+from telehealth.kernel import timefmt
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from telehealth import wording
-from telehealth.wording import Visit
+from scheduling import wording
+from scheduling.wording import Visit
 
 TUESDAY = datetime(2026, 3, 3, 9, 30, tzinfo=UTC)  # 9:30am GMT
 WEDNESDAY = datetime(2026, 3, 4, 10, tzinfo=UTC)

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from sqlalchemy import text, update
 
-from telehealth.auth.cache import Principal, TokenCache
-from telehealth.auth.models import StaffUser
-from telehealth.auth.service import revoke_tokens
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.kernel.auth.cache import Principal, TokenCache
+from telehealth.kernel.auth.models import StaffUser
+from telehealth.kernel.auth.service import revoke_tokens
+from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.builders import make_user
 from tests.servers import running_servers
 

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from telehealth.audit import AuditEvent
+from telehealth.kernel.audit import AuditEvent
 from telehealth.travel import pages, postcodes, records
 from tests.builders import make_appointment, make_clinic, make_patient, make_user
 from tests.telehealth.video.test_clinic_pages import sign_in

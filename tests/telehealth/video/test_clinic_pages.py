@@ -14,8 +14,8 @@ from scheduling import clinic
 from scheduling.models import Appointment
 from scheduling.slots import to_london
 from scheduling.transitions import Action
-from telehealth.auth.models import StaffUser
-from telehealth.config import Settings
+from telehealth.kernel.auth.models import StaffUser
+from telehealth.kernel.config import Settings
 from telehealth.video.pages import join_path
 from tests.builders import (
     Clinic,

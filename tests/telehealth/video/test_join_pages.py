@@ -13,10 +13,10 @@ from scheduling import clinic
 from scheduling.models import Appointment, Site
 from scheduling.slots import to_london
 from scheduling.transitions import Action
-from telehealth.config import Settings
+from telehealth.kernel.config import Settings
+from telehealth.kernel.web.templating import templates
 from telehealth.video.join import make_token
 from telehealth.video.pages import join_path, phone_ending
-from telehealth.web.templating import templates
 from tests.builders import make_appointment, make_clinic, make_patient
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.kernel.db import create_engine, make_sessionmaker
 from telehealth.video.join import make_token
 from tests.builders import make_appointment, make_clinic, make_patient, make_user
 from tests.servers import SECRET_KEY, running_servers

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 
-from telehealth.config import Settings
+from telehealth.kernel.config import Settings
 from telehealth.video.providers import (
     JitsiProvider,
     LinkTemplateProvider,

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from telehealth.auth.models import Role
-from telehealth.web.staff import HOME_FOR_ROLE, STAFF_PAGES, navigation
+from telehealth.kernel.auth.models import Role
+from telehealth.kernel.web.staff import HOME_FOR_ROLE, STAFF_PAGES, navigation
 from tests.builders import make_clinician, make_user
 from tests.telehealth.video.test_clinic_pages import sign_in
 

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications import outbox
 from notifications.models import OutboxMessage
 from scheduling.slots import london_datetime
-from telehealth.config import Settings
+from telehealth.kernel.config import Settings
+from telehealth.kernel.web.templating import TEMPLATES
 from telehealth.video.pages import join_path
-from telehealth.web.templating import TEMPLATES
 from tests.builders import make_appointment, make_clinic, make_user, next_weekday
 from tests.telehealth.travel.test_report_page import QUERY, _appointments
 from tests.telehealth.video.test_clinic_pages import sign_in
@@ -30,7 +30,7 @@ def _visible(page: str) -> str:
 
 
 def test_no_template_formats_a_time_itself() -> None:
-    """Times go through the filters (telehealth.timefmt), so no page can drift back to
+    """Times go through the filters (telehealth.kernel.timefmt), so no page can drift back to
     strftime's 24-hour clock."""
     for template in TEMPLATES.rglob("*.html"):
         text = template.read_text()

@@ -1,7 +1,7 @@
 """The JSON API's plumbing: declared operations, auth, parsing, one transaction per request.
 
 Each operation declares its roles and its pydantic models for query, body and response; the
-same declarations produce the OpenAPI document (`telehealth.openapi`), so the document cannot
+same declarations produce the OpenAPI document (`telehealth.kernel.openapi`), so the document cannot
 drift from what the code accepts.
 """
 
@@ -22,16 +22,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from telehealth import idempotency
-from telehealth.auth.cache import Principal
-from telehealth.auth.models import Role
-from telehealth.auth.service import authenticate_token
-from telehealth.config import Settings
-from telehealth.db import is_retryable, sessionmaker_of
-from telehealth.errors import BadRequest, Forbidden, InvalidInput, Unauthenticated
-from telehealth.inputs import path_id, refuse_nul
+from telehealth.kernel import idempotency
+from telehealth.kernel.auth.cache import Principal
+from telehealth.kernel.auth.models import Role
+from telehealth.kernel.auth.service import authenticate_token
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import is_retryable, sessionmaker_of
+from telehealth.kernel.errors import BadRequest, Forbidden, InvalidInput, Unauthenticated
+from telehealth.kernel.inputs import path_id, refuse_nul
 
-log = logging.getLogger("telehealth.api")
+log = logging.getLogger("telehealth.kernel.api")
 
 ALL_STAFF = tuple(Role)
 PATIENT_FACING = (Role.ADMIN, Role.CLINICIAN, Role.NAVIGATOR, Role.RECEPTION)

@@ -1,6 +1,6 @@
 """The Morecambe Bay demo's fixed cast: clinicians, services, weekly sessions and staff
 logins, plus a reader for the OS Code-Point Open postcodes it draws on. Its organisations and
-sites are in `telehealth.demo_sites`.
+sites are in `telehealth.demo.sites`.
 
 Names of made-up bodies, hubs and people are fictional and marked "(demo)" where they could be
 mistaken for real ones. The three hospitals and their postcodes are real (REFERENCE.md). Hub

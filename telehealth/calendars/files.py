@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notifications.invites import Invite, build_feed
+from scheduling import wording
 from scheduling.models import Appointment, Service, Site, VideoRoom
-from telehealth import wording
-from telehealth.config import Settings
-from telehealth.db import Base, UTCDateTime, utcnow
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import Base, UTCDateTime, utcnow
 
 INVITE_SALT = "telehealth.invite"
 FEED_PAST = timedelta(days=30)

@@ -38,11 +38,11 @@ from scheduling.models import (
 )
 from scheduling.schemas import PatientIn
 from scheduling.slots import LONDON
-from telehealth import demo_appointments
-from telehealth import demo_data as cast
-from telehealth import demo_sites as places
-from telehealth.auth.models import StaffUser
-from telehealth.auth.service import create_user
+from telehealth.demo import appointments as demo_appointments
+from telehealth.demo import data as cast
+from telehealth.demo import sites as places
+from telehealth.kernel.auth.models import StaffUser
+from telehealth.kernel.auth.service import create_user
 from telehealth.travel.maths import Point
 from telehealth.travel.pages import last_full_months
 from telehealth.travel.reports import ReportQuery, travel_report

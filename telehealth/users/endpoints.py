@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.directory import linked_clinician
 from scheduling.models import Clinician
-from telehealth.api import ADMIN_ONLY, ApiRouter, Context
-from telehealth.auth import service as auth
-from telehealth.auth.models import StaffUser
-from telehealth.auth.schemas import (
+from telehealth.kernel.api import ADMIN_ONLY, ApiRouter, Context
+from telehealth.kernel.auth import service as auth
+from telehealth.kernel.auth.models import StaffUser
+from telehealth.kernel.auth.schemas import (
     PasswordIn,
     PasswordOut,
     StaffUserIn,
@@ -22,8 +22,8 @@ from telehealth.auth.schemas import (
     StaffUserPatch,
     UserQuery,
 )
-from telehealth.errors import InvalidInput
-from telehealth.partial import sent
+from telehealth.kernel.errors import InvalidInput
+from telehealth.kernel.partial import sent
 
 router = ApiRouter()
 

@@ -6,8 +6,8 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from telehealth import timefmt
-from telehealth.migrations import PROJECT_ROOT
+from telehealth.kernel import timefmt
+from telehealth.kernel.migrations import PROJECT_ROOT
 
 TEMPLATES = PROJECT_ROOT / "templates"
 NHSUK_DIST = PROJECT_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"

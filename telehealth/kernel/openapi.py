@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from telehealth.api import Operation
-from telehealth.inputs import Id
+from telehealth.kernel.api import Operation
+from telehealth.kernel.inputs import Id
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
 _STATUS_TEXT = {
@@ -46,7 +46,7 @@ def _schema(annotation: Any, defs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parameters(op: Operation, defs: dict[str, Any]) -> list[dict[str, Any]]:
-    # Every path parameter is an id, bounded as `telehealth.api` checks it (422 outside).
+    # Every path parameter is an id, bounded as `telehealth.kernel.api` checks it (422 outside).
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": _schema(Id, defs)}
         for name in _PATH_PARAM.findall(op.path)

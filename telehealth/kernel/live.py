@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
-log = logging.getLogger("telehealth.live")
+log = logging.getLogger("telehealth.kernel.live")
 
 CHANNEL = "telehealth_live"
 _PENDING = "telehealth_live_pending"

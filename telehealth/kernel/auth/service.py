@@ -9,12 +9,12 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from telehealth import audit
-from telehealth.auth.cache import Principal, TokenCache
-from telehealth.auth.models import ROLE_VALUES, ApiToken, Role, StaffUser
-from telehealth.auth.passwords import hash_password, verify_password
-from telehealth.db import utcnow
-from telehealth.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from telehealth.kernel import audit
+from telehealth.kernel.auth.cache import Principal, TokenCache
+from telehealth.kernel.auth.models import ROLE_VALUES, ApiToken, Role, StaffUser
+from telehealth.kernel.auth.passwords import hash_password, verify_password
+from telehealth.kernel.db import utcnow
+from telehealth.kernel.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
 TOKEN_PREFIX = "bth_"
 

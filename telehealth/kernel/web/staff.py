@@ -16,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from telehealth.auth.models import Role, StaffUser
-from telehealth.auth.service import authenticate_password
-from telehealth.db import sessionmaker_of
-from telehealth.errors import Forbidden, Unauthenticated
-from telehealth.web.templating import templates
+from telehealth.kernel.auth.models import Role, StaffUser
+from telehealth.kernel.auth.service import authenticate_password
+from telehealth.kernel.db import sessionmaker_of
+from telehealth.kernel.errors import Forbidden, Unauthenticated
+from telehealth.kernel.web.templating import templates
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,14 @@ from starlette.routing import Route
 from notifications.models import OutboxMessage, OutboxStatus
 from scheduling.access import scope_of
 from scheduling.models import Appointment
-from telehealth import audit
-from telehealth.auth.models import StaffUser
-from telehealth.config import Settings
-from telehealth.db import sessionmaker_of, utcnow
-from telehealth.errors import NotFound
-from telehealth.inputs import path_id, refuse_nul
-from telehealth.web.staff import check_csrf, page_context, roles_for, signed_in
-from telehealth.web.templating import templates
+from telehealth.kernel import audit
+from telehealth.kernel.auth.models import StaffUser
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import sessionmaker_of, utcnow
+from telehealth.kernel.errors import NotFound
+from telehealth.kernel.inputs import path_id, refuse_nul
+from telehealth.kernel.web.staff import check_csrf, page_context, roles_for, signed_in
+from telehealth.kernel.web.templating import templates
 
 ROLES = roles_for("/staff/outbox")
 PAGE = 100

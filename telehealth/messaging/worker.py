@@ -18,8 +18,8 @@ from notifications import worker
 from notifications.delivery import FolderSender, NotifySmsSender, Sender, SmtpSender, SmtpSettings
 from notifications.models import Channel
 from telehealth import messaging
-from telehealth.config import Settings
-from telehealth.db import create_engine, make_sessionmaker
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import create_engine, make_sessionmaker
 from telehealth.travel import records
 from telehealth.travel.estimators import OsrmEstimator
 

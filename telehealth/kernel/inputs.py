@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, WithJsonSchema
 from starlette.requests import HTTPConnection
 
-from telehealth.errors import InvalidInput
+from telehealth.kernel.errors import InvalidInput
 
 MAX_ID = 2**31 - 1
 EARLIEST = date(1900, 1, 1)

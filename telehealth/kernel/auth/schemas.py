@@ -7,9 +7,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from telehealth.auth.models import Role
-from telehealth.auth.passwords import MIN_PASSWORD_LENGTH
-from telehealth.partial import partial_of
+from telehealth.kernel.auth.models import Role
+from telehealth.kernel.auth.passwords import MIN_PASSWORD_LENGTH
+from telehealth.kernel.partial import partial_of
 
 
 class _Strict(BaseModel):

@@ -33,8 +33,8 @@ from scheduling.slot_inputs import load_availability
 from scheduling.slot_inputs import service_rules as rules_of
 from scheduling.slots import Slot, expand_slots, london_datetime, to_london
 from scheduling.transitions import Action
-from telehealth import demo_data as cast
-from telehealth.errors import PatientUnavailable, SlotUnavailable
+from telehealth.demo import data as cast
+from telehealth.kernel.errors import PatientUnavailable, SlotUnavailable
 from telehealth.travel import records
 from telehealth.travel.maths import Point, straight_line_km
 from telehealth.travel.models import Postcode, TravelQueue

@@ -13,7 +13,7 @@ from sqlalchemy import JSON, ForeignKey, Insert, Integer, Select, String, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from telehealth.db import Base, UTCDateTime, table_of, utcnow
+from telehealth.kernel.db import Base, UTCDateTime, table_of, utcnow
 
 
 class AuditEvent(Base):

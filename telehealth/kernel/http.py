@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ExceptionHandler
 
-from telehealth.api import invalid_from
-from telehealth.errors import Conflict, TelehealthError
-from telehealth.web.staff import LoginRequired, SignedIn, page_context
-from telehealth.web.templating import templates
+from telehealth.kernel.api import invalid_from
+from telehealth.kernel.errors import Conflict, TelehealthError
+from telehealth.kernel.web.staff import LoginRequired, SignedIn, page_context
+from telehealth.kernel.web.templating import templates
 
 log = logging.getLogger("telehealth")
 

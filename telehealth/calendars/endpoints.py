@@ -9,12 +9,14 @@ from starlette.routing import Route
 
 from scheduling import directory
 from scheduling.models import Appointment
-from telehealth import audit, calendars, messaging
-from telehealth.api import ApiRouter, Context
-from telehealth.auth.models import Role
-from telehealth.config import Settings
-from telehealth.db import sessionmaker_of
-from telehealth.errors import Forbidden
+from telehealth import messaging
+from telehealth.calendars import files as calendars
+from telehealth.kernel import audit
+from telehealth.kernel.api import ApiRouter, Context
+from telehealth.kernel.auth.models import Role
+from telehealth.kernel.config import Settings
+from telehealth.kernel.db import sessionmaker_of
+from telehealth.kernel.errors import Forbidden
 from telehealth.video.pages import not_found
 
 router = ApiRouter()

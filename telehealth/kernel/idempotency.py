@@ -15,8 +15,8 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from telehealth.db import Base, UTCDateTime, utcnow
-from telehealth.errors import InvalidInput
+from telehealth.kernel.db import Base, UTCDateTime, utcnow
+from telehealth.kernel.errors import InvalidInput
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200

@@ -17,8 +17,8 @@ from typing import Annotated, Any, Generic, TypeVar
 import pydantic
 from pydantic import BaseModel, Field
 
-from telehealth.api import invalid_from
-from telehealth.errors import InvalidInput
+from telehealth.kernel.api import invalid_from
+from telehealth.kernel.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from telehealth.db import Base, UTCDateTime, utcnow
+from telehealth.kernel.db import Base, UTCDateTime, utcnow
 
 
 class Role(enum.StrEnum):

@@ -3,7 +3,7 @@ service named without doubling ("Diabetes review", not "Diabetes review video ap
 and what a change changed ("Was: ... Now: ..."). Messages, invites and calendar feeds all say
 it this way; nothing people read shows a raw value such as `video_home`.
 
-Pure: plain values in, text out (times through `telehealth.timefmt`).
+Pure: plain values in, text out (times through `telehealth.kernel.timefmt`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from telehealth import timefmt
+from telehealth.kernel import timefmt
 
 __all__ = ["Visit", "change_lines", "how", "lower_first", "service_phrase"]
 

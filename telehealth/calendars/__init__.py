@@ -1,0 +1,1 @@
+"""Calendar files: the patient's invite (signed link and its route) and clinicians' feeds."""

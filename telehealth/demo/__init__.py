@@ -1,0 +1,1 @@
+"""The demo: a Morecambe Bay partnership with clinics, bookings and travel records."""

@@ -1,0 +1,1 @@
+"""Staff users: the admin API that creates, edits and deactivates logins."""
