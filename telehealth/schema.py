@@ -1,6 +1,7 @@
 """Every table of every domain, imported in one place for migrations and tests.
 
-This is the one kernel module allowed to import domain models: it only gathers metadata.
+A composition root, like app.py and the CLI: it may import every package, and only gathers
+metadata.
 """
 
 from notifications import models as notification_models
