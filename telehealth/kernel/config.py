@@ -15,7 +15,7 @@ from starlette.config import Config
 
 from telehealth.kernel.db import MAX_OVERFLOW, POOL_SIZE
 
-DEFAULT_SQLITE_PATH = Path("var") / "telehealth.kernel.db"
+DEFAULT_SQLITE_PATH = Path("var") / "telehealth.db"
 # Every development process (server, worker, CLI) started in one folder shares this key, so a
 # link the worker signs opens on the server; it never leaves the machine it was made on.
 DEFAULT_SECRET_KEY_FILE = Path("var") / "secret_key"
