@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.access import Access
-from scheduling.models import Appointment, AppointmentEvent, Mode
+from scheduling.models import Appointment, AppointmentEvent, Mode, Status
 from scheduling.slot_inputs import local_window
 from scheduling.slots import to_london
 from scheduling.transitions import (
@@ -240,7 +240,7 @@ async def day_list(
     statement = (
         select(Appointment)
         .where(Appointment.starts_at >= window.start, Appointment.starts_at < window.end)
-        .where(Appointment.status != "entered-in-error")
+        .where(Appointment.status != Status.ENTERED_IN_ERROR)
         .order_by(Appointment.starts_at, Appointment.id)
     )
     if clinician_id is not None:

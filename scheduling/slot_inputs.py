@@ -17,7 +17,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    text,
     type_coerce,
     union_all,
 )
@@ -25,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import slots
 from scheduling.models import (
-    ACTIVE_STATUS_SQL,
     Appointment,
     Clinician,
     ClinicianSession,
@@ -37,6 +35,7 @@ from scheduling.models import (
     Site,
     SiteKind,
     VideoRoom,
+    is_active,
 )
 from telehealth.kernel.db import table_of
 
@@ -53,7 +52,6 @@ _appointments = table_of(Appointment)
 _rooms = table_of(VideoRoom)
 _sites = table_of(Site)
 _closures = table_of(RoomClosure)
-_ACTIVE = text(ACTIVE_STATUS_SQL.replace("status", "appointments.status"))
 
 
 def local_window(start_date: date, end_date: date) -> slots.Interval:
@@ -351,7 +349,7 @@ async def _time_taken(
         rows(_BUSY, a.clinician_id, a.starts_at, a.busy_until).where(
             a.clinician_id.in_(clinician_ids),
             _overlapping(session, a.starts_at, a.busy_until, buffered),
-            _ACTIVE,
+            is_active(a.status),
         ),
         rows(_LEAVE, leave.clinician_id, leave.starts_at, leave.ends_at).where(
             leave.clinician_id.in_(clinician_ids),
@@ -366,7 +364,7 @@ async def _time_taken(
             .where(
                 _rooms.c.site_id.in_(hub_ids),
                 _overlapping(session, a.starts_at, a.ends_at, window),
-                _ACTIVE,
+                is_active(a.status),
             ),
             rows(_ROOM, _rooms.c.site_id, closures.starts_at, closures.ends_at)
             .join(_rooms, _rooms.c.id == closures.room_id)

@@ -19,11 +19,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import holidays
 
-LONDON = ZoneInfo("Europe/London")
+from telehealth.kernel.timefmt import LONDON
+
 MODES = ("video_home", "video_site", "in_person")
 
 # Sort key stand-in for "no site" (video_home); site ids are positive database keys.

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from scheduling import directory
-from scheduling.models import Appointment
+from scheduling.models import Appointment, Status
 from telehealth import messaging
 from telehealth.calendars import files as calendars
 from telehealth.kernel import audit
@@ -60,7 +60,7 @@ async def invite_file(request: Request) -> Response:
         if appointment is None:
             return not_found(request)
         s = await messaging.snapshot(session, appointment_id, settings)
-    method = "CANCEL" if appointment.status == "cancelled" else "REQUEST"
+    method = "CANCEL" if appointment.status == Status.CANCELLED else "REQUEST"
     return Response(
         messaging.invite(s, method=method, for_clinician=False),
         media_type=ICS,

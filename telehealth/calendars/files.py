@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from notifications.invites import Invite, build_feed
 from scheduling import wording
-from scheduling.models import Appointment, Service, Site, VideoRoom
+from scheduling.models import Appointment, Service, Site, Status, VideoRoom
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import Base, UTCDateTime, utcnow
 
@@ -87,7 +87,7 @@ async def clinician_feed(
             Appointment.clinician_id == clinician_id,
             Appointment.starts_at >= now - FEED_PAST,
             Appointment.starts_at < now + FEED_FUTURE,
-            Appointment.status != "entered-in-error",
+            Appointment.status != Status.ENTERED_IN_ERROR,
         )
         .order_by(Appointment.starts_at)
     )
@@ -100,7 +100,7 @@ def _feed_event(
 ) -> Invite:
     """One appointment in a clinician's feed, in people's words ("Video call from home")."""
     how = wording.how(a.mode, place=site.name if site else None, medium=a.medium)
-    cancelled = a.status == "cancelled"
+    cancelled = a.status == Status.CANCELLED
     video = a.mode != "in_person" and a.medium != wording.TELEPHONE
     if cancelled:
         note = "Cancelled."

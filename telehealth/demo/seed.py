@@ -37,12 +37,12 @@ from scheduling.models import (
     SiteKind,
 )
 from scheduling.schemas import PatientIn
-from scheduling.slots import LONDON
 from telehealth.demo import appointments as demo_appointments
 from telehealth.demo import data as cast
 from telehealth.demo import sites as places
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.auth.service import create_user
+from telehealth.kernel.timefmt import LONDON
 from telehealth.travel.maths import Point
 from telehealth.travel.pages import last_full_months
 from telehealth.travel.reports import ReportQuery, travel_report

@@ -143,7 +143,6 @@ class Settings:
     database_url: str = field(default_factory=_default_database_url)
     environment: str = "development"
     secret_key: str = ""
-    timezone: str = "Europe/London"
     host: str = "127.0.0.1"
     port: int = 8000
     log_sql: bool = False
