@@ -60,13 +60,3 @@ async def affected_by(session: AsyncSession, closure: RoomClosure) -> list[Appoi
             .order_by(Appointment.starts_at)
         )
     )
-
-
-async def list_closures(session: AsyncSession, room_id: int) -> list[RoomClosure]:
-    return list(
-        await session.scalars(
-            select(RoomClosure)
-            .where(RoomClosure.room_id == room_id)
-            .order_by(RoomClosure.starts_at)
-        )
-    )

@@ -149,7 +149,7 @@ def _sessions_of(
 
 
 def clinic_day_params(*, service_id: int, clinician_id: int, day: date) -> dict[str, Any]:
-    """The parameters of `CLINIC_DAY` (and of `_CLINIC_DAY`)."""
+    """The parameters of `CLINIC_DAY`."""
     window = local_window(day, day)
     return {
         "service_id": service_id,
@@ -161,19 +161,6 @@ def clinic_day_params(*, service_id: int, clinician_id: int, day: date) -> dict[
     }
 
 
-async def load_clinic_day(
-    session: AsyncSession, *, service_id: int, clinician_id: int, day: date
-) -> slots.Availability:
-    """One clinician's clinic for one service on local `day`, bookings ignored: what a booking
-    checks its start time against. The sessions and the day's leave come in one round trip
-    (joined: a day has a session or two and rarely any leave)."""
-    params = clinic_day_params(service_id=service_id, clinician_id=clinician_id, day=day)
-    rows = (await session.execute(_CLINIC_DAY, params)).all()
-    return await clinic_day_from(
-        session, rows, service_id=service_id, clinician_id=clinician_id, day=day
-    )
-
-
 async def clinic_day_from(
     session: AsyncSession,
     rows: Sequence[Any],
@@ -182,8 +169,10 @@ async def clinic_day_from(
     clinician_id: int,
     day: date,
 ) -> slots.Availability:
-    """`load_clinic_day` from rows of `CLINIC_DAY` already fetched (the booking path joins it
-    to its other look-ups, to save a round trip). Rows without a session id are ignored."""
+    """One clinician's clinic for one service on local `day`, bookings ignored (what a booking
+    checks its start time against), from the rows of `CLINIC_DAY` the booking path fetched
+    joined to its other look-ups, to save a round trip. Rows without a session id are
+    ignored."""
     # A row without a session is the outer join's empty side: no clinic that day (and, the
     # subquery being joined as a whole, no leave either).
     by_id = {r.id: r for r in rows if r.id is not None}
@@ -219,7 +208,9 @@ _SESSION_COLUMNS = (
 )
 
 
-_CLINIC_DAY = (
+# The sessions and the day's leave in one round trip (joined: a day has a session or two and
+# rarely any leave), as a subquery for a look-up to LEFT JOIN ... ON true (`clinic_day_params`).
+CLINIC_DAY = (
     select(
         *_SESSION_COLUMNS,
         _leave.c.starts_at.label("leave_start"),
@@ -243,9 +234,7 @@ _CLINIC_DAY = (
         _sessions.c.valid_from <= bindparam("day"),
         _sessions.c.valid_until.is_(None) | (_sessions.c.valid_until >= bindparam("day")),
     )
-)
-# The same as a subquery, for a look-up to LEFT JOIN ... ON true (`clinic_day_params`).
-CLINIC_DAY = _CLINIC_DAY.subquery("clinic_day")
+).subquery("clinic_day")
 
 
 async def _sessions_for(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -225,9 +224,6 @@ def _attendees(s: Snapshot) -> tuple[Attendee, ...]:
 
 def _patient_name(p: Patient) -> str:
     return f"{p.given_name} {p.family_name}"
-
-
-Audience = Literal["patient", "clinician"]
 
 
 def subject(s: Snapshot, kind: str, *, for_clinician: bool) -> str:
