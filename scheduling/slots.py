@@ -382,7 +382,7 @@ def expand_slots(
     Speed, measured by hand (best of 30, CPython 3.11, dev machine): 20 clinicians x 10
     sessions/week x 4 weeks, 30-minute service, 3,000 busy intervals, 3 hubs: ~6 ms for one
     mode (2,300 slots) and ~12 ms for all three (5,300 slots), ~4 ms of which is sorting and
-    building the frozen Slot objects themselves.
+    building the Slot tuples themselves.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")

@@ -85,10 +85,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
-    from telehealth.messaging import worker as outbox_worker
+    from telehealth.messaging import worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(outbox_worker.run(settings, once=args.once))
+    asyncio.run(worker.run(settings, once=args.once))
 
 
 def cmd_postcodes_import(args: argparse.Namespace, settings: Settings) -> None:
@@ -200,8 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     p.set_defaults(run=cmd_serve)
 
-    p = commands.add_parser("worker", help="deliver queued email and SMS until stopped")
-    p.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    p = commands.add_parser(
+        "worker",
+        help="turn appointment changes into messages, deliver queued email and SMS and keep"
+        " travel records up to date, until stopped",
+    )
+    p.add_argument("--once", action="store_true", help="do what is due now once, then exit")
     p.set_defaults(run=cmd_worker)
 
     postcodes = commands.add_parser("postcodes", help="postcode coordinates").add_subparsers(
