@@ -1,5 +1,5 @@
-"""Calendar files people download or subscribe to: a patient's invite (signed link) and each
-clinician's private feed (secret token they can reset; stored hashed)."""
+"""Each clinician's private calendar feed (secret token they can reset; stored hashed). A
+patient's invite link is `telehealth.messaging.invite_links`, with the messages that carry it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -18,7 +17,6 @@ from scheduling.models import Appointment, Service, Site, Status, VideoRoom
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import Base, UTCDateTime, utcnow
 
-INVITE_SALT = "telehealth.invite"
 FEED_PAST = timedelta(days=30)
 FEED_FUTURE = timedelta(days=400)
 
@@ -31,22 +29,6 @@ class CalendarFeed(Base):
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-def invite_token(settings: Settings, appointment_id: int) -> str:
-    return URLSafeSerializer(settings.secret_key, salt=INVITE_SALT).dumps(appointment_id)
-
-
-def read_invite_token(settings: Settings, token: str) -> int | None:
-    try:
-        value = URLSafeSerializer(settings.secret_key, salt=INVITE_SALT).loads(token)
-    except BadSignature:
-        return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def invite_url(settings: Settings, appointment_id: int) -> str:
-    return f"{settings.public_base_url}/invite/{invite_token(settings, appointment_id)}.ics"
 
 
 def _hash(token: str) -> str:

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications.invites import Attendee, Invite, build_calendar
 from scheduling import wording
 from scheduling.models import Appointment, Clinician, Patient, Service, Site, VideoRoom
-from telehealth.calendars.files import invite_url
 from telehealth.kernel import timefmt
 from telehealth.kernel.config import Settings
 from telehealth.kernel.web.templating import TEMPLATES
+from telehealth.messaging.invite_links import invite_url
 from telehealth.video.pages import join_path
 
 _text = Environment(loader=FileSystemLoader(TEMPLATES / "messages"), autoescape=False)
