@@ -177,11 +177,3 @@ class NotifySmsSender:
                 ) from exc
             except OSError as exc:
                 raise DeliveryError(f"Notify unreachable: {exc}") from exc
-
-
-@dataclass
-class MemorySender:
-    sent: list[OutboxMessage] = field(default_factory=list)
-
-    async def send(self, message: OutboxMessage) -> None:
-        self.sent.append(message)

@@ -26,14 +26,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, vCalAddress, vDuration, vUri
 from icalendar.enums import CLASS, STATUS, TRANSP
 
+from telehealth.kernel.timefmt import LONDON
+
 __all__ = ["Attendee", "Invite", "build_calendar", "build_feed"]
 
-LONDON = ZoneInfo("Europe/London")
 PRODID = "-//Bay Telehealth//Appointment invites//EN"
 ROLES = frozenset({"CHAIR", "REQ-PARTICIPANT", "OPT-PARTICIPANT", "NON-PARTICIPANT"})
 CONFERENCE_LABEL = "Join the video call"

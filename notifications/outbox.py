@@ -62,7 +62,8 @@ class NewMessage:
     not_before: datetime | None = None
 
 
-# Built once per dialect, on the table (see `table_of`): booking runs this on every request.
+# Built once per dialect, on the table (see `table_of`): the worker runs this for every
+# appointment change it turns into messages.
 _ENQUEUE = {
     name: insert(table_of(OutboxMessage))
     .on_conflict_do_nothing(index_elements=["dedupe_key"])

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.access import Access
-from scheduling.models import Appointment, AppointmentEvent, Mode
+from scheduling.models import Appointment, AppointmentEvent, Mode, Status
 from scheduling.slot_inputs import local_window
 from scheduling.slots import to_london
 from scheduling.transitions import (
@@ -24,7 +24,7 @@ from scheduling.transitions import (
 from telehealth.kernel import live
 from telehealth.kernel.auth.models import Role
 from telehealth.kernel.db import utcnow
-from telehealth.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from telehealth.kernel.errors import Conflict, Forbidden, InvalidInput
 
 MAX_MESSAGE = 280
 
@@ -92,15 +92,6 @@ def live_payload(a: Appointment, *, kind: str, message: str | None = None) -> di
         "call_started_at": to_london(a.call_started_at).isoformat() if a.call_started_at else None,
         "message": message,
     }
-
-
-async def lock_appointment(session: AsyncSession, appointment_id: int) -> Appointment:
-    found = await session.scalar(
-        select(Appointment).where(Appointment.id == appointment_id).with_for_update()
-    )
-    if found is None:
-        raise NotFound(f"no appointment with id {appointment_id}")
-    return found
 
 
 async def staff_action(
@@ -240,7 +231,7 @@ async def day_list(
     statement = (
         select(Appointment)
         .where(Appointment.starts_at >= window.start, Appointment.starts_at < window.end)
-        .where(Appointment.status != "entered-in-error")
+        .where(Appointment.status != Status.ENTERED_IN_ERROR)
         .order_by(Appointment.starts_at, Appointment.id)
     )
     if clinician_id is not None:

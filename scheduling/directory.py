@@ -1,16 +1,14 @@
-"""Organisations, sites with their video rooms, clinicians and services."""
+"""Organisations, sites with their video rooms, clinicians and services: creating, listing and
+looking them up. Changing them, with what a change does to bookings, is `directory_changes`."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling import rebooking
 from scheduling.directory_schemas import (
     ClinicianIn,
     ClinicianOut,
@@ -22,11 +20,8 @@ from scheduling.directory_schemas import (
     SiteOut,
 )
 from scheduling.models import Clinician, Organisation, Service, Site, SiteKind, VideoRoom
-from scheduling.rebooking import ToRebook
-from telehealth.kernel import audit
 from telehealth.kernel.auth.models import Role, StaffUser
 from telehealth.kernel.errors import Conflict, InvalidInput, NotFound
-from telehealth.kernel.partial import Change, apply_partial
 
 
 async def _add_unique(session: AsyncSession, row: object, what: str) -> None:
@@ -55,7 +50,7 @@ async def list_organisations(session: AsyncSession) -> list[OrganisationOut]:
     return [OrganisationOut(id=o.id, name=o.name, ods_code=o.ods_code) for o in rows]
 
 
-async def _room_counts(session: AsyncSession, site_ids: Sequence[int]) -> dict[int, int]:
+async def room_counts(session: AsyncSession, site_ids: Sequence[int]) -> dict[int, int]:
     rows = await session.execute(
         select(VideoRoom.site_id, func.count())
         .where(VideoRoom.site_id.in_(site_ids), VideoRoom.active.is_(True))
@@ -64,7 +59,7 @@ async def _room_counts(session: AsyncSession, site_ids: Sequence[int]) -> dict[i
     return {site_id: count for site_id, count in rows}
 
 
-def _site_out(site: Site, rooms: int) -> SiteOut:
+def site_out(site: Site, rooms: int) -> SiteOut:
     return SiteOut(
         id=site.id,
         organisation_id=site.organisation_id,
@@ -97,7 +92,7 @@ async def create_site(session: AsyncSession, data: SiteIn) -> SiteOut:
         VideoRoom(site_id=site.id, name=f"Video room {n}") for n in range(1, data.video_rooms + 1)
     )
     await session.flush()
-    return _site_out(site, data.video_rooms)
+    return site_out(site, data.video_rooms)
 
 
 async def list_sites(session: AsyncSession, *, kind: str | None = None) -> list[SiteOut]:
@@ -105,16 +100,16 @@ async def list_sites(session: AsyncSession, *, kind: str | None = None) -> list[
     if kind:
         statement = statement.where(Site.kind == kind)
     sites = list(await session.scalars(statement))
-    rooms = await _room_counts(session, [s.id for s in sites])
-    return [_site_out(s, rooms.get(s.id, 0)) for s in sites]
+    rooms = await room_counts(session, [s.id for s in sites])
+    return [site_out(s, rooms.get(s.id, 0)) for s in sites]
 
 
 async def get_site(session: AsyncSession, site_id: int) -> SiteOut:
     site = await session.get(Site, site_id)
     if site is None:
         raise NotFound(f"no site with id {site_id}")
-    rooms = await _room_counts(session, [site_id])
-    return _site_out(site, rooms.get(site_id, 0))
+    rooms = await room_counts(session, [site_id])
+    return site_out(site, rooms.get(site_id, 0))
 
 
 async def require_site(
@@ -128,7 +123,7 @@ async def require_site(
     return site
 
 
-def _clinician_out(c: Clinician) -> ClinicianOut:
+def clinician_out(c: Clinician) -> ClinicianOut:
     return ClinicianOut(
         id=c.id,
         organisation_id=c.organisation_id,
@@ -140,9 +135,44 @@ def _clinician_out(c: Clinician) -> ClinicianOut:
     )
 
 
+async def linked_clinician(session: AsyncSession, user_id: int) -> int | None:
+    """The clinician record a staff login is linked to, if any."""
+    return await session.scalar(select(Clinician.id).where(Clinician.user_id == user_id))
+
+
+async def check_login(session: AsyncSession, user_id: int | None) -> None:
+    """Only a clinician's login is linked to a clinician record."""
+    if user_id is None:
+        return
+    user = await session.get(StaffUser, user_id)
+    if user is None:
+        raise InvalidInput.field("user_id", f"no staff user with id {user_id}")
+    if user.role != Role.CLINICIAN:
+        raise InvalidInput.field(
+            "user_id",
+            f"user {user_id} has the {user.role} role: only a clinician's login can be linked "
+            "to a clinician record",
+        )
+
+
+async def clinician_conflict(
+    session: AsyncSession, email: str, user_id: int | None, clinician_id: int | None
+) -> Conflict:
+    """Which unique rule a clinician broke, asked of the data (not of the error's text)."""
+    if user_id is not None:
+        holder = await linked_clinician(session, user_id)
+        if holder is not None and holder != clinician_id:
+            return Conflict(
+                f"user {user_id} is already linked to clinician {holder}: a login belongs to "
+                "one clinician (unlink it there first, with user_id null)",
+                code="login_linked",
+            )
+    return Conflict(f"a clinician with email {email} already exists", code="duplicate")
+
+
 async def create_clinician(session: AsyncSession, data: ClinicianIn) -> ClinicianOut:
     await require_organisation(session, data.organisation_id)
-    await _check_login(session, data.user_id)
+    await check_login(session, data.user_id)
     row = Clinician(
         organisation_id=data.organisation_id,
         name=data.name,
@@ -154,13 +184,13 @@ async def create_clinician(session: AsyncSession, data: ClinicianIn) -> Clinicia
         async with session.begin_nested():
             session.add(row)
     except IntegrityError as exc:
-        raise await _clinician_conflict(session, data.email, data.user_id, None) from exc
-    return _clinician_out(row)
+        raise await clinician_conflict(session, data.email, data.user_id, None) from exc
+    return clinician_out(row)
 
 
 async def list_clinicians(session: AsyncSession) -> list[ClinicianOut]:
     return [
-        _clinician_out(c) for c in await session.scalars(select(Clinician).order_by(Clinician.name))
+        clinician_out(c) for c in await session.scalars(select(Clinician).order_by(Clinician.name))
     ]
 
 
@@ -172,7 +202,7 @@ async def get_clinician(session: AsyncSession, clinician_id: int) -> Clinician:
 
 
 async def get_clinician_out(session: AsyncSession, clinician_id: int) -> ClinicianOut:
-    return _clinician_out(await get_clinician(session, clinician_id))
+    return clinician_out(await get_clinician(session, clinician_id))
 
 
 async def require_clinician(session: AsyncSession, clinician_id: int) -> Clinician:
@@ -182,7 +212,7 @@ async def require_clinician(session: AsyncSession, clinician_id: int) -> Clinici
     return found
 
 
-def _service_out(s: Service) -> ServiceOut:
+def service_out(s: Service) -> ServiceOut:
     return ServiceOut(
         id=s.id,
         organisation_id=s.organisation_id,
@@ -215,18 +245,18 @@ async def create_service(session: AsyncSession, data: ServiceIn) -> ServiceOut:
         phone=data.phone,
     )
     await _add_unique(session, row, f"a service named {data.name!r}")
-    return _service_out(row)
+    return service_out(row)
 
 
 async def list_services(session: AsyncSession) -> list[ServiceOut]:
-    return [_service_out(s) for s in await session.scalars(select(Service).order_by(Service.name))]
+    return [service_out(s) for s in await session.scalars(select(Service).order_by(Service.name))]
 
 
 async def get_service_out(session: AsyncSession, service_id: int) -> ServiceOut:
     found = await session.get(Service, service_id)
     if found is None:
         raise NotFound(f"no service with id {service_id}")
-    return _service_out(found)
+    return service_out(found)
 
 
 async def require_service(session: AsyncSession, service_id: int) -> Service:
@@ -234,200 +264,3 @@ async def require_service(session: AsyncSession, service_id: int) -> Service:
     if found is None or not found.active:
         raise InvalidInput.field("service_id", f"no active service with id {service_id}")
     return found
-
-
-# --- changes (PATCH) -------------------------------------------------------------------------
-
-
-def _current(
-    row: Site | Clinician | Service, model: type[BaseModel], **known: Any
-) -> dict[str, Any]:
-    """The row as its create model would give it, with `active`; `known` for what is not a
-    column of the same name."""
-    values = {name: getattr(row, name) for name in model.model_fields if name not in known}
-    return values | known | {"active": row.active}
-
-
-async def _save(
-    session: AsyncSession,
-    row: Site | Clinician | Service,
-    change: Change[Any],
-    *,
-    entity_type: str,
-    actor_user_id: int | None,
-    conflict: Callable[[], Awaitable[Conflict]],
-) -> None:
-    """Write the changed fields, and audit them with their values before and after (the
-    directory holds no patient data)."""
-    if not change.changed:
-        return
-    try:
-        async with session.begin_nested():
-            for name, (_, after) in change.changed.items():
-                setattr(row, name, after)
-    except IntegrityError as exc:
-        raise await conflict() from exc
-    await audit.record(
-        session,
-        actor_user_id=actor_user_id,
-        action=f"{entity_type}.update",
-        entity_type=entity_type,
-        entity_id=row.id,
-        detail={
-            "changes": {
-                name: {"before": before, "after": after}
-                for name, (before, after) in change.changed.items()
-            }
-        },
-    )
-
-
-async def _affected(
-    session: AsyncSession,
-    change: Change[Any],
-    fit_fields: set[str],
-    save: Callable[[], Awaitable[None]],
-    to_rebook: Callable[[], Awaitable[list[ToRebook]]],
-) -> list[ToRebook]:
-    """Save the change; if it touches what decides whether bookings fit, the bookings it
-    leaves not fitting (they keep their times: nothing is moved here)."""
-    if not fit_fields & change.changed.keys():
-        await save()
-        return []
-    before = await to_rebook()
-    await save()
-    await session.flush()
-    return rebooking.newly_affected(before, await to_rebook())
-
-
-async def _duplicate(what: str) -> Conflict:
-    return Conflict(f"{what} already exists", code="duplicate")
-
-
-async def update_site(
-    session: AsyncSession, site_id: int, changes: Mapping[str, Any], *, actor_user_id: int | None
-) -> tuple[SiteOut, list[ToRebook]]:
-    site = await session.get(Site, site_id)
-    if site is None:
-        raise NotFound(f"no site with id {site_id}")
-    rooms = (await _room_counts(session, [site_id])).get(site_id, 0)
-    # The rooms it has, so a hub with rooms cannot become a hospital (as on create).
-    change = apply_partial(
-        SiteIn, _current(site, SiteIn, video_rooms=rooms), changes, also=("active",)
-    )
-    name = change.changed.get("name", (None, site.name))[1]
-
-    async def save() -> None:
-        await _save(
-            session,
-            site,
-            change,
-            entity_type="site",
-            actor_user_id=actor_user_id,
-            conflict=lambda: _duplicate(f"a site named {name!r}"),
-        )
-
-    affected = await _affected(
-        session, change, {"active"}, save, lambda: rebooking.to_rebook(session, site_id=site_id)
-    )
-    return _site_out(site, rooms), affected
-
-
-async def _check_login(session: AsyncSession, user_id: int | None) -> None:
-    """Only a clinician's login is linked to a clinician record."""
-    if user_id is None:
-        return
-    user = await session.get(StaffUser, user_id)
-    if user is None:
-        raise InvalidInput.field("user_id", f"no staff user with id {user_id}")
-    if user.role != Role.CLINICIAN:
-        raise InvalidInput.field(
-            "user_id",
-            f"user {user_id} has the {user.role} role: only a clinician's login can be linked "
-            "to a clinician record",
-        )
-
-
-async def linked_clinician(session: AsyncSession, user_id: int) -> int | None:
-    """The clinician record a staff login is linked to, if any."""
-    return await session.scalar(select(Clinician.id).where(Clinician.user_id == user_id))
-
-
-async def _clinician_conflict(
-    session: AsyncSession, email: str, user_id: int | None, clinician_id: int | None
-) -> Conflict:
-    """Which unique rule a clinician broke, asked of the data (not of the error's text)."""
-    if user_id is not None:
-        holder = await linked_clinician(session, user_id)
-        if holder is not None and holder != clinician_id:
-            return Conflict(
-                f"user {user_id} is already linked to clinician {holder}: a login belongs to "
-                "one clinician (unlink it there first, with user_id null)",
-                code="login_linked",
-            )
-    return Conflict(f"a clinician with email {email} already exists", code="duplicate")
-
-
-async def update_clinician(
-    session: AsyncSession,
-    clinician_id: int,
-    changes: Mapping[str, Any],
-    *,
-    actor_user_id: int | None,
-) -> tuple[ClinicianOut, list[ToRebook]]:
-    clinician = await get_clinician(session, clinician_id)
-    change = apply_partial(ClinicianIn, _current(clinician, ClinicianIn), changes, also=("active",))
-    if "user_id" in change.changed:
-        await _check_login(session, change.validated.user_id)
-
-    async def save() -> None:
-        await _save(
-            session,
-            clinician,
-            change,
-            entity_type="clinician",
-            actor_user_id=actor_user_id,
-            conflict=lambda: _clinician_conflict(
-                session, change.validated.email, change.validated.user_id, clinician_id
-            ),
-        )
-
-    affected = await _affected(
-        session,
-        change,
-        {"active"},
-        save,
-        lambda: rebooking.to_rebook(session, clinician_id=clinician_id),
-    )
-    return _clinician_out(clinician), affected
-
-
-async def update_service(
-    session: AsyncSession, service_id: int, changes: Mapping[str, Any], *, actor_user_id: int | None
-) -> tuple[ServiceOut, list[ToRebook]]:
-    service = await session.get(Service, service_id)
-    if service is None:
-        raise NotFound(f"no service with id {service_id}")
-    change = apply_partial(ServiceIn, _current(service, ServiceIn), changes, also=("active",))
-    if "usual_site_id" in change.changed:
-        await require_site(session, change.validated.usual_site_id, field="usual_site_id")
-
-    async def save() -> None:
-        await _save(
-            session,
-            service,
-            change,
-            entity_type="service",
-            actor_user_id=actor_user_id,
-            conflict=lambda: _duplicate(f"a service named {change.validated.name!r}"),
-        )
-
-    fit_fields = {"length_minutes", "buffer_minutes", "modes", "active"}
-    affected = await _affected(
-        session,
-        change,
-        fit_fields,
-        save,
-        lambda: rebooking.to_rebook(session, service_id=service_id),
-    )
-    return _service_out(service), affected

@@ -10,14 +10,17 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
     Integer,
+    SQLColumnExpression,
     String,
     Text,
     Time,
     UniqueConstraint,
+    bindparam,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -56,8 +59,30 @@ class ContactPreference(enum.StrEnum):
     BOTH = "both"
 
 
-INACTIVE_STATUSES = (Status.CANCELLED.value, Status.ENTERED_IN_ERROR.value)
-ACTIVE_STATUS_SQL = "status NOT IN ('cancelled', 'entered-in-error')"
+# An active appointment holds its time: its clinician, patient and room cannot be booked over
+# it (the exclusion constraints and SQLite triggers of migration 0001 say the same). A finished
+# or missed one still held its time; only a cancelled one, or one entered in error, gave it up.
+INACTIVE_STATUSES = frozenset({Status.CANCELLED, Status.ENTERED_IN_ERROR})
+ACTIVE_STATUSES = frozenset(Status) - INACTIVE_STATUSES
+# Still to happen or happening: the statuses a clinic can still act on (check in, finish...).
+OPEN_STATUSES = frozenset({Status.BOOKED, Status.ARRIVED, Status.CHECKED_IN})
+
+
+def is_active(status: SQLColumnExpression[str]) -> ColumnElement[bool]:
+    """`status` is one of `ACTIVE_STATUSES`, as SQL. The values are written into the statement
+    rather than sent as parameters: PostgreSQL uses the exclusion constraints' partial GiST
+    indexes (`WHERE status NOT IN ('cancelled', 'entered-in-error')`) only when it can see
+    that a query's filter implies theirs, and a parameter's value is not known when a prepared
+    statement is planned."""
+    return status.not_in(
+        bindparam(
+            None, sorted(INACTIVE_STATUSES), type_=String, expanding=True, literal_execute=True
+        )
+    )
+
+
+# The same filter as SQL text on an unqualified `status`, for statements still written as text.
+ACTIVE_STATUS_SQL = "status NOT IN (" + ", ".join(f"'{s}'" for s in sorted(INACTIVE_STATUSES)) + ")"
 
 
 def _in(column: str, values: type[enum.StrEnum]) -> str:

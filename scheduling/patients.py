@@ -183,15 +183,6 @@ async def update_patient(
     return patient
 
 
-async def require_patient(
-    session: AsyncSession, patient_id: int, *, field: str = "patient"
-) -> Patient:
-    found = await session.get(Patient, patient_id)
-    if found is None:
-        raise InvalidInput.field(field, f"no patient with id {patient_id}")
-    return found
-
-
 async def get_patient(session: AsyncSession, patient_id: int) -> Patient:
     found = await session.get(Patient, patient_id)
     if found is None:

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling import fit, slots
 from scheduling.fit import Clash
 from scheduling.models import (
-    INACTIVE_STATUSES,
     Appointment,
     Clinician,
     ClinicianSession,
@@ -27,6 +26,7 @@ from scheduling.models import (
     SessionService,
     Site,
     Status,
+    is_active,
 )
 from scheduling.slot_inputs import LONGEST_APPOINTMENT, local_window
 from telehealth.kernel.db import utcnow
@@ -252,7 +252,7 @@ async def _nearby(
             Appointment.id, Appointment.clinician_id, Appointment.starts_at, Appointment.ends_at
         ).where(
             Appointment.clinician_id.in_(clinician_ids),
-            Appointment.status.not_in(INACTIVE_STATUSES),
+            is_active(Appointment.status),
             Appointment.starts_at < last + LONGEST_APPOINTMENT,
             Appointment.ends_at > first - LONGEST_APPOINTMENT,
         )

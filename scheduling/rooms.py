@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling.models import INACTIVE_STATUSES, Appointment, RoomClosure, VideoRoom
+from scheduling.models import Appointment, RoomClosure, VideoRoom, is_active
 from telehealth.kernel.errors import InvalidInput, NotFound
 
 
@@ -55,18 +55,8 @@ async def affected_by(session: AsyncSession, closure: RoomClosure) -> list[Appoi
                 Appointment.room_id == closure.room_id,
                 Appointment.starts_at < closure.ends_at,
                 Appointment.ends_at > closure.starts_at,
-                Appointment.status.not_in(INACTIVE_STATUSES),
+                is_active(Appointment.status),
             )
             .order_by(Appointment.starts_at)
-        )
-    )
-
-
-async def list_closures(session: AsyncSession, room_id: int) -> list[RoomClosure]:
-    return list(
-        await session.scalars(
-            select(RoomClosure)
-            .where(RoomClosure.room_id == room_id)
-            .order_by(RoomClosure.starts_at)
         )
     )

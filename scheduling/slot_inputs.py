@@ -17,7 +17,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    text,
     type_coerce,
     union_all,
 )
@@ -25,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import slots
 from scheduling.models import (
-    ACTIVE_STATUS_SQL,
     Appointment,
     Clinician,
     ClinicianSession,
@@ -37,6 +35,7 @@ from scheduling.models import (
     Site,
     SiteKind,
     VideoRoom,
+    is_active,
 )
 from telehealth.kernel.db import table_of
 
@@ -53,7 +52,6 @@ _appointments = table_of(Appointment)
 _rooms = table_of(VideoRoom)
 _sites = table_of(Site)
 _closures = table_of(RoomClosure)
-_ACTIVE = text(ACTIVE_STATUS_SQL.replace("status", "appointments.status"))
 
 
 def local_window(start_date: date, end_date: date) -> slots.Interval:
@@ -151,7 +149,7 @@ def _sessions_of(
 
 
 def clinic_day_params(*, service_id: int, clinician_id: int, day: date) -> dict[str, Any]:
-    """The parameters of `CLINIC_DAY` (and of `_CLINIC_DAY`)."""
+    """The parameters of `CLINIC_DAY`."""
     window = local_window(day, day)
     return {
         "service_id": service_id,
@@ -163,19 +161,6 @@ def clinic_day_params(*, service_id: int, clinician_id: int, day: date) -> dict[
     }
 
 
-async def load_clinic_day(
-    session: AsyncSession, *, service_id: int, clinician_id: int, day: date
-) -> slots.Availability:
-    """One clinician's clinic for one service on local `day`, bookings ignored: what a booking
-    checks its start time against. The sessions and the day's leave come in one round trip
-    (joined: a day has a session or two and rarely any leave)."""
-    params = clinic_day_params(service_id=service_id, clinician_id=clinician_id, day=day)
-    rows = (await session.execute(_CLINIC_DAY, params)).all()
-    return await clinic_day_from(
-        session, rows, service_id=service_id, clinician_id=clinician_id, day=day
-    )
-
-
 async def clinic_day_from(
     session: AsyncSession,
     rows: Sequence[Any],
@@ -184,8 +169,10 @@ async def clinic_day_from(
     clinician_id: int,
     day: date,
 ) -> slots.Availability:
-    """`load_clinic_day` from rows of `CLINIC_DAY` already fetched (the booking path joins it
-    to its other look-ups, to save a round trip). Rows without a session id are ignored."""
+    """One clinician's clinic for one service on local `day`, bookings ignored (what a booking
+    checks its start time against), from the rows of `CLINIC_DAY` the booking path fetched
+    joined to its other look-ups, to save a round trip. Rows without a session id are
+    ignored."""
     # A row without a session is the outer join's empty side: no clinic that day (and, the
     # subquery being joined as a whole, no leave either).
     by_id = {r.id: r for r in rows if r.id is not None}
@@ -221,7 +208,9 @@ _SESSION_COLUMNS = (
 )
 
 
-_CLINIC_DAY = (
+# The sessions and the day's leave in one round trip (joined: a day has a session or two and
+# rarely any leave), as a subquery for a look-up to LEFT JOIN ... ON true (`clinic_day_params`).
+CLINIC_DAY = (
     select(
         *_SESSION_COLUMNS,
         _leave.c.starts_at.label("leave_start"),
@@ -245,9 +234,7 @@ _CLINIC_DAY = (
         _sessions.c.valid_from <= bindparam("day"),
         _sessions.c.valid_until.is_(None) | (_sessions.c.valid_until >= bindparam("day")),
     )
-)
-# The same as a subquery, for a look-up to LEFT JOIN ... ON true (`clinic_day_params`).
-CLINIC_DAY = _CLINIC_DAY.subquery("clinic_day")
+).subquery("clinic_day")
 
 
 async def _sessions_for(
@@ -351,7 +338,7 @@ async def _time_taken(
         rows(_BUSY, a.clinician_id, a.starts_at, a.busy_until).where(
             a.clinician_id.in_(clinician_ids),
             _overlapping(session, a.starts_at, a.busy_until, buffered),
-            _ACTIVE,
+            is_active(a.status),
         ),
         rows(_LEAVE, leave.clinician_id, leave.starts_at, leave.ends_at).where(
             leave.clinician_id.in_(clinician_ids),
@@ -366,7 +353,7 @@ async def _time_taken(
             .where(
                 _rooms.c.site_id.in_(hub_ids),
                 _overlapping(session, a.starts_at, a.ends_at, window),
-                _ACTIVE,
+                is_active(a.status),
             ),
             rows(_ROOM, _rooms.c.site_id, closures.starts_at, closures.ends_at)
             .join(_rooms, _rooms.c.id == closures.room_id)

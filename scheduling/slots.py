@@ -13,17 +13,17 @@ well defined.
 
 from __future__ import annotations
 
-import bisect
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import holidays
 
-LONDON = ZoneInfo("Europe/London")
+from scheduling.slot_sweep import ForbiddenStarts, HubRooms
+from telehealth.kernel.timefmt import LONDON
+
 MODES = ("video_home", "video_site", "in_person")
 
 # Sort key stand-in for "no site" (video_home); site ids are positive database keys.
@@ -207,75 +207,8 @@ def _grid_runs(
     return runs
 
 
-class _Forbidden:
-    """Slot start times a clinician cannot take, as sorted disjoint open intervals (a, b).
-
-    A slot [s, s + length) overlaps leave [a, b) exactly when a - length < s < b, and its
-    buffered interval [s, s + length + buffer) overlaps busy [a, b) exactly when
-    a - length - buffer < s < b. Turning every interval into the starts it forbids lets the
-    sweep in `free_starts` test each grid point with one comparison.
-    """
-
-    __slots__ = ("_ends", "_starts")
-
-    def __init__(self, blocks: Iterable[tuple[datetime, datetime]]) -> None:
-        self._starts: list[datetime] = []
-        self._ends: list[datetime] = []
-        for low, high in sorted(blocks):
-            # Open intervals that merely touch leave the shared point free: merge on overlap only.
-            if self._ends and low < self._ends[-1]:
-                self._ends[-1] = max(self._ends[-1], high)
-            else:
-                self._starts.append(low)
-                self._ends.append(high)
-
-    def free_starts(
-        self,
-        run: tuple[datetime, datetime],
-        length: timedelta,
-        earliest: datetime,
-        latest: datetime,
-    ) -> list[datetime]:
-        """Grid starts run.start + k * length with the slot inside the run, not forbidden,
-        and earliest <= start <= latest."""
-        start, run_end = run
-        if start < earliest:
-            start += -((start - earliest) // length) * length  # first grid point >= earliest
-        last = min(run_end - length, latest)
-        starts, ends, count = self._starts, self._ends, len(self._starts)
-        i = bisect.bisect_right(ends, start)  # first interval ending after `start`
-        free: list[datetime] = []
-        while start <= last:
-            if i < count and starts[i] < start:  # inside (starts[i], ends[i]): jump past it
-                start += -((start - ends[i]) // length) * length
-            else:
-                free.append(start)
-                start += length
-            while i < count and ends[i] <= start:
-                i += 1
-        return free
-
-
-class _Rooms:
-    """A hub's video rooms; each busy interval occupies one room."""
-
-    __slots__ = ("_ends", "_rooms", "_starts")
-
-    def __init__(self, rooms: int, busy: Iterable[Interval]) -> None:
-        real = [i for i in busy if i.start < i.end]
-        self._rooms = rooms
-        self._starts = sorted(i.start for i in real)
-        self._ends = sorted(i.end for i in real)
-
-    def free(self, start: datetime, end: datetime) -> bool:
-        # Intervals overlapping [start, end) = those starting before `end` minus those ending
-        # by `start` (which, being non-empty, all start before `end` too).
-        overlapping = bisect.bisect_left(self._starts, end) - bisect.bisect_right(self._ends, start)
-        return overlapping < self._rooms
-
-
 # What one session offers for each free slot time: (mode, sort site key, hub rooms or None).
-_Offer = tuple[str, int, _Rooms | None]
+_Offer = tuple[str, int, HubRooms | None]
 
 
 def _session_offers(
@@ -283,7 +216,7 @@ def _session_offers(
     modes: Sequence[str],
     site_id: int | None,
     availability: Availability,
-    rooms: dict[int, _Rooms],
+    rooms: dict[int, HubRooms],
 ) -> list[_Offer]:
     """What the session offers at each free slot time; `rooms` caches each hub's occupancy."""
     offers: list[_Offer] = []
@@ -302,7 +235,7 @@ def _session_offers(
                 if count <= 0 or (site_id is not None and hub != site_id):
                     continue
                 if hub not in rooms:
-                    rooms[hub] = _Rooms(count, availability.room_busy.get(hub, ()))
+                    rooms[hub] = HubRooms(count, availability.room_busy.get(hub, ()))
                 offers.append((mode, hub, rooms[hub]))
     return offers
 
@@ -315,7 +248,7 @@ def _offers_by_weekday(
     clinician_id: int | None,
 ) -> dict[int, list[tuple[Session, list[_Offer]]]]:
     """The sessions that can hold this service under the filters, with what each offers."""
-    rooms: dict[int, _Rooms] = {}
+    rooms: dict[int, HubRooms] = {}
     by_weekday: dict[int, list[tuple[Session, list[_Offer]]]] = {}
     for session in availability.sessions:
         if service.id not in session.service_ids:
@@ -330,14 +263,14 @@ def _offers_by_weekday(
 
 def _forbidden_for(
     availability: Availability, clinician_id: int, service: ServiceRules
-) -> _Forbidden:
+) -> ForbiddenStarts:
     length, buffered = service.length, service.length + service.buffer
     # Empty intervals block nothing; (a - pad, b) would wrongly forbid the points just before a.
     leave = availability.leave.get(clinician_id, ())
     busy = availability.busy.get(clinician_id, ())
     blocks = [(i.start - length, i.end) for i in leave if i.start < i.end]
     blocks += [(i.start - buffered, i.end) for i in busy if i.start < i.end]
-    return _Forbidden(blocks)
+    return ForbiddenStarts(blocks)
 
 
 def _local_dates(start: date, end: date) -> Iterator[date]:
@@ -382,7 +315,7 @@ def expand_slots(
     Speed, measured by hand (best of 30, CPython 3.11, dev machine): 20 clinicians x 10
     sessions/week x 4 weeks, 30-minute service, 3,000 busy intervals, 3 hubs: ~6 ms for one
     mode (2,300 slots) and ~12 ms for all three (5,300 slots), ~4 ms of which is sorting and
-    building the frozen Slot objects themselves.
+    building the Slot tuples themselves.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -396,7 +329,7 @@ def expand_slots(
     # `earliest` or after the one holding `latest` cannot contribute.
     first_day = max(start_date, earliest.astimezone(LONDON).date())
     last_day = min(end_date, latest.astimezone(LONDON).date())
-    forbidden: dict[int, _Forbidden] = {}
+    forbidden: dict[int, ForbiddenStarts] = {}
     found: list[tuple[datetime, int, str, int]] = []
     for day in _local_dates(first_day, last_day):
         offset = _day_offset(day)

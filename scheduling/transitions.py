@@ -15,6 +15,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from scheduling.models import INACTIVE_STATUSES, OPEN_STATUSES, Status
 from scheduling.slots import to_london
 
 
@@ -39,20 +40,18 @@ class Live(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-ACTIVE = frozenset({"booked", "arrived", "checked-in"})
-
 # Action -> (statuses it may start from, status it leaves, or None to keep the status).
 RULES: dict[Action, tuple[frozenset[str], str | None]] = {
-    Action.CHECK_IN: (frozenset({"booked", "arrived"}), "checked-in"),
-    Action.ARRIVE: (frozenset({"booked"}), "arrived"),
-    Action.START_CALL: (ACTIVE, None),
-    Action.FINISH: (ACTIVE, "fulfilled"),
-    Action.SWITCH_TO_PHONE: (ACTIVE, None),
-    Action.NO_SHOW: (ACTIVE, "noshow"),
-    Action.CANCEL: (ACTIVE, "cancelled"),
+    Action.CHECK_IN: (frozenset({Status.BOOKED, Status.ARRIVED}), Status.CHECKED_IN),
+    Action.ARRIVE: (frozenset({Status.BOOKED}), Status.ARRIVED),
+    Action.START_CALL: (OPEN_STATUSES, None),
+    Action.FINISH: (OPEN_STATUSES, Status.FULFILLED),
+    Action.SWITCH_TO_PHONE: (OPEN_STATUSES, None),
+    Action.NO_SHOW: (OPEN_STATUSES, Status.NOSHOW),
+    Action.CANCEL: (OPEN_STATUSES, Status.CANCELLED),
     Action.ENTERED_IN_ERROR: (
-        ACTIVE | {"fulfilled", "noshow", "cancelled"},
-        "entered-in-error",
+        OPEN_STATUSES | {Status.FULFILLED, Status.NOSHOW, Status.CANCELLED},
+        Status.ENTERED_IN_ERROR,
     ),
 }
 
@@ -64,13 +63,13 @@ CHECK_IN_LATE = timedelta(minutes=30)
 EARLIEST_CALL = CHECK_IN_EARLY
 
 # Why an action cannot start from a status, in the words the screens show.
-_FROM_STATUS = {
-    "checked-in": "This appointment has already been checked in",
-    "arrived": "This patient has already been marked as arrived",
-    "fulfilled": "This appointment has already finished",
-    "noshow": "This appointment has already been marked as did not attend",
-    "cancelled": "This appointment has been cancelled",
-    "entered-in-error": "This appointment was entered in error",
+_FROM_STATUS: dict[str, str] = {
+    Status.CHECKED_IN: "This appointment has already been checked in",
+    Status.ARRIVED: "This patient has already been marked as arrived",
+    Status.FULFILLED: "This appointment has already finished",
+    Status.NOSHOW: "This appointment has already been marked as did not attend",
+    Status.CANCELLED: "This appointment has been cancelled",
+    Status.ENTERED_IN_ERROR: "This appointment was entered in error",
 }
 IN_CALL = "The patient is already in the call"
 BY_PHONE = "This appointment has been switched to telephone"
@@ -102,7 +101,7 @@ class AppointmentState:
 def refusal(state: AppointmentState, action: Action, *, now: datetime) -> str | None:
     """Why `action` cannot be done now, or None when it can."""
     allowed_from, _ = RULES[action]
-    if state.status not in ACTIVE:
+    if state.status not in OPEN_STATUSES:
         return None if state.status in allowed_from else _FROM_STATUS[state.status]
     if action in (Action.CHECK_IN, Action.ARRIVE, Action.NO_SHOW) and state.in_call:
         return IN_CALL
@@ -148,16 +147,16 @@ def allowed_actions(state: AppointmentState, *, now: datetime) -> frozenset[Acti
 
 
 def live_state(state: AppointmentState) -> Live:
-    if state.status == "fulfilled":
+    if state.status == Status.FULFILLED:
         return Live.FINISHED
-    if state.status == "noshow":
+    if state.status == Status.NOSHOW:
         return Live.DID_NOT_ATTEND
-    if state.status in ("cancelled", "entered-in-error"):
+    if state.status in INACTIVE_STATUSES:
         return Live.CANCELLED
     if state.by_phone:
         return Live.BY_PHONE
     if state.call_started_at is not None:
         return Live.IN_CALL
-    if state.status == "checked-in":
+    if state.status == Status.CHECKED_IN:
         return Live.WAITING
     return Live.NOT_ARRIVED

@@ -85,10 +85,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
-    from telehealth.messaging import worker as outbox_worker
+    from telehealth.messaging import worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(outbox_worker.run(settings, once=args.once))
+    asyncio.run(worker.run(settings, once=args.once))
 
 
 def cmd_postcodes_import(args: argparse.Namespace, settings: Settings) -> None:
@@ -187,7 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="telehealth", description="Bay Telehealth: video consultations closer to home."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_running(commands)
+    _add_travel(commands)
+    _add_accounts(commands)
+    return parser
 
+
+def _add_running(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The schema, the demo, the web app and the worker."""
     p = commands.add_parser("migrate", help="bring the database schema up to date")
     p.set_defaults(run=cmd_migrate)
 
@@ -200,10 +207,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     p.set_defaults(run=cmd_serve)
 
-    p = commands.add_parser("worker", help="deliver queued email and SMS until stopped")
-    p.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    p = commands.add_parser(
+        "worker",
+        help="turn appointment changes into messages, deliver queued email and SMS and keep"
+        " travel records up to date, until stopped",
+    )
+    p.add_argument("--once", action="store_true", help="do what is due now once, then exit")
     p.set_defaults(run=cmd_worker)
 
+
+def _add_travel(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Postcode coordinates and travel records."""
     postcodes = commands.add_parser("postcodes", help="postcode coordinates").add_subparsers(
         dest="postcodes_command", required=True, metavar="ACTION"
     )
@@ -225,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.set_defaults(run=cmd_travel_matrix)
 
+
+def _add_accounts(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Staff accounts and API tokens."""
     users = commands.add_parser("users", help="staff accounts").add_subparsers(
         dest="users_command", required=True, metavar="ACTION"
     )
@@ -253,7 +270,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", required=True)
     p.add_argument("--prefix", help="only the token starting with this (first 12 characters)")
     p.set_defaults(run=cmd_tokens_revoke)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

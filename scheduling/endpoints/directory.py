@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from scheduling import directory
+from scheduling import directory, directory_changes
 from scheduling.directory_schemas import (
     AppointmentToRebook,
     ClashOut,
@@ -210,7 +210,7 @@ async def get_service(ctx: Context) -> ServiceOut:
 async def update_site(ctx: Context, body: BaseModel) -> SiteChangeOut:
     """Change any of a site's fields; `active: false` withdraws it. Booked appointments keep
     their times: those the change leaves not fitting are listed, for staff to rebook."""
-    site, affected = await directory.update_site(
+    site, affected = await directory_changes.update_site(
         ctx.session, ctx.path_int("site_id"), sent(body), actor_user_id=ctx.user.id
     )
     return SiteChangeOut(**site.model_dump(), appointments_affected=to_rebook_out(affected))
@@ -230,7 +230,7 @@ async def update_clinician(ctx: Context, body: BaseModel) -> ClinicianChangeOut:
     """Change any of a clinician's fields. `user_id` links their staff login (which must have
     the clinician role, and belongs to one clinician only); null unlinks it. `active: false`
     withdraws them: their booked appointments keep their times and are listed, to rebook."""
-    clinician, affected = await directory.update_clinician(
+    clinician, affected = await directory_changes.update_clinician(
         ctx.session, ctx.path_int("clinician_id"), sent(body), actor_user_id=ctx.user.id
     )
     return ClinicianChangeOut(
@@ -252,7 +252,7 @@ async def update_service(ctx: Context, body: BaseModel) -> ServiceChangeOut:
     """Change any of a service's fields. A new length or buffer applies to new bookings:
     booked appointments keep their times, and those that no longer fit (running past the
     session's end or into the next appointment) are listed, for staff to rebook."""
-    service, affected = await directory.update_service(
+    service, affected = await directory_changes.update_service(
         ctx.session, ctx.path_int("service_id"), sent(body), actor_user_id=ctx.user.id
     )
     return ServiceChangeOut(**service.model_dump(), appointments_affected=to_rebook_out(affected))

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from scheduling import directory
-from scheduling.models import Appointment
+from scheduling.models import Appointment, Status
 from telehealth import messaging
 from telehealth.calendars import files as calendars
 from telehealth.kernel import audit
@@ -17,6 +17,7 @@ from telehealth.kernel.auth.models import Role
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import sessionmaker_of
 from telehealth.kernel.errors import Forbidden
+from telehealth.messaging import invite_links
 from telehealth.video.pages import not_found
 
 router = ApiRouter()
@@ -52,7 +53,7 @@ async def invite_file(request: Request) -> Response:
     """The patient's invite in its current state: moved or cancelled appointments give the
     current REQUEST or the CANCEL, so re-importing it always puts the calendar right."""
     settings: Settings = request.app.state.settings
-    appointment_id = calendars.read_invite_token(settings, request.path_params["token"])
+    appointment_id = invite_links.read_invite_token(settings, request.path_params["token"])
     if appointment_id is None:
         return not_found(request)
     async with sessionmaker_of(request)() as session:
@@ -60,7 +61,7 @@ async def invite_file(request: Request) -> Response:
         if appointment is None:
             return not_found(request)
         s = await messaging.snapshot(session, appointment_id, settings)
-    method = "CANCEL" if appointment.status == "cancelled" else "REQUEST"
+    method = "CANCEL" if appointment.status == Status.CANCELLED else "REQUEST"
     return Response(
         messaging.invite(s, method=method, for_clinician=False),
         media_type=ICS,

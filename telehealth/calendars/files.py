@@ -1,5 +1,5 @@
-"""Calendar files people download or subscribe to: a patient's invite (signed link) and each
-clinician's private feed (secret token they can reset; stored hashed)."""
+"""Each clinician's private calendar feed (secret token they can reset; stored hashed). A
+patient's invite link is `telehealth.messaging.invite_links`, with the messages that carry it."""
 
 from __future__ import annotations
 
@@ -7,18 +7,16 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notifications.invites import Invite, build_feed
 from scheduling import wording
-from scheduling.models import Appointment, Service, Site, VideoRoom
+from scheduling.models import Appointment, Service, Site, Status, VideoRoom
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import Base, UTCDateTime, utcnow
 
-INVITE_SALT = "telehealth.invite"
 FEED_PAST = timedelta(days=30)
 FEED_FUTURE = timedelta(days=400)
 
@@ -31,22 +29,6 @@ class CalendarFeed(Base):
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-def invite_token(settings: Settings, appointment_id: int) -> str:
-    return URLSafeSerializer(settings.secret_key, salt=INVITE_SALT).dumps(appointment_id)
-
-
-def read_invite_token(settings: Settings, token: str) -> int | None:
-    try:
-        value = URLSafeSerializer(settings.secret_key, salt=INVITE_SALT).loads(token)
-    except BadSignature:
-        return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def invite_url(settings: Settings, appointment_id: int) -> str:
-    return f"{settings.public_base_url}/invite/{invite_token(settings, appointment_id)}.ics"
 
 
 def _hash(token: str) -> str:
@@ -87,7 +69,7 @@ async def clinician_feed(
             Appointment.clinician_id == clinician_id,
             Appointment.starts_at >= now - FEED_PAST,
             Appointment.starts_at < now + FEED_FUTURE,
-            Appointment.status != "entered-in-error",
+            Appointment.status != Status.ENTERED_IN_ERROR,
         )
         .order_by(Appointment.starts_at)
     )
@@ -100,7 +82,7 @@ def _feed_event(
 ) -> Invite:
     """One appointment in a clinician's feed, in people's words ("Video call from home")."""
     how = wording.how(a.mode, place=site.name if site else None, medium=a.medium)
-    cancelled = a.status == "cancelled"
+    cancelled = a.status == Status.CANCELLED
     video = a.mode != "in_person" and a.medium != wording.TELEPHONE
     if cancelled:
         note = "Cancelled."

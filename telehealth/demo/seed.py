@@ -37,17 +37,17 @@ from scheduling.models import (
     SiteKind,
 )
 from scheduling.schemas import PatientIn
-from scheduling.slots import LONDON
 from telehealth.demo import appointments as demo_appointments
 from telehealth.demo import data as cast
+from telehealth.demo import patients as demo_patients
 from telehealth.demo import sites as places
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.auth.service import create_user
+from telehealth.kernel.timefmt import LONDON
 from telehealth.travel.maths import Point
 from telehealth.travel.pages import last_full_months
 from telehealth.travel.reports import ReportQuery, travel_report
 
-SEED = 2026
 PATIENTS = 60
 
 
@@ -156,7 +156,7 @@ async def seed(session: AsyncSession, *, today: date | None = None) -> DemoSumma
     clinicians = await _clinicians(session, organisations, users)
     services = await _services(session, organisations, sites, summary)
     await _sessions(session, clinicians, services, sites, today, summary)
-    details = patient_details(PATIENTS)
+    details = demo_patients.patient_details(PATIENTS)
     patient_ids = [(await patients.find_or_create(session, data)).id for data in details]
     summary.organisations, summary.clinicians = len(organisations), len(clinicians)
     summary.patients = len(patient_ids)
@@ -164,7 +164,7 @@ async def seed(session: AsyncSession, *, today: date | None = None) -> DemoSumma
     summary.booked = await demo_appointments.load(
         session,
         bookers,
-        random.Random(SEED),
+        random.Random(demo_patients.SEED),
         today=today,
         demo_clinician=clinicians[cast.CLINICIAN_USER],
     )
@@ -350,7 +350,16 @@ async def _sessions(
                 hub_ids=[sites[h] for h in spec.hubs] if spec.hubs else None,
             ),
         )
-    # A week's leave starting on the Monday two weeks on, and a Saturday clinic in week two.
+    await _exceptions(session, clinicians, services, today)
+    summary.sessions = (
+        await session.scalar(select(func.count()).select_from(ClinicianSession))
+    ) or 0
+
+
+async def _exceptions(
+    session: AsyncSession, clinicians: dict[str, int], services: dict[str, Service], today: date
+) -> None:
+    """A week's leave starting on the Monday two weeks on, and a Saturday clinic in week two."""
     monday = _next(today + timedelta(weeks=2), weekday=0)
     await create_exception(
         session,
@@ -372,59 +381,7 @@ async def _sessions(
             service_ids=[services[cast.EXTRA_SERVICE].id],
         ),
     )
-    summary.sessions = (
-        await session.scalar(select(func.count()).select_from(ClinicianSession))
-    ) or 0
 
 
 def _next(day: date, *, weekday: int) -> date:
     return day + timedelta(days=(weekday - day.weekday()) % 7)
-
-
-# --- patients ---------------------------------------------------------------------------------
-
-
-def demo_nhs_number(rng: random.Random) -> str:
-    """A valid NHS number in the 999 test range (never issued): Modulus 11 check digit."""
-    while True:
-        digits = [9, 9, 9, *(rng.randrange(10) for _ in range(6))]
-        check = 11 - sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11
-        if check == 10:
-            continue  # no valid check digit: draw again
-        return "".join(map(str, digits)) + str(check % 11)
-
-
-def patient_details(count: int) -> list[PatientIn]:
-    """`count` made-up patients, the same every time."""
-    rng = random.Random(SEED)
-    postcodes = sorted(p for p in cast.codepoint("la") if p.split()[0] in cast.BAY_DISTRICTS)
-    found: list[PatientIn] = []
-    numbers: set[str] = set()
-    for n in range(count):
-        given, family = rng.choice(cast.GIVEN_NAMES), rng.choice(cast.FAMILY_NAMES)
-        number = demo_nhs_number(rng)
-        while number in numbers:
-            number = demo_nhs_number(rng)
-        numbers.add(number)
-        mobile = f"07700 900{rng.randrange(1000):03d}" if n % 2 == 0 else None
-        preference = rng.choice(("sms", "both", "email")) if mobile else "email"
-        found.append(
-            PatientIn(
-                given_name=given,
-                family_name=family,
-                date_of_birth=date(1935, 1, 1) + timedelta(days=rng.randrange(70 * 365)),
-                nhs_number=number,
-                email=f"{given}.{family}{n + 1}@example.com".lower(),
-                mobile=mobile,
-                postcode=rng.choice(postcodes),
-                contact_preference=preference,
-                interpreter_language=_every(cast.INTERPRETER_LANGUAGES, n, period=8, at=3),
-                access_needs=_every(cast.ACCESS_NEEDS, n, period=13, at=6),
-            )
-        )
-    return found
-
-
-def _every(values: tuple[str, ...], n: int, *, period: int, at: int) -> str | None:
-    """One patient in `period` gets the next of `values`; the rest get None."""
-    return values[(n // period) % len(values)] if n % period == at else None

@@ -138,12 +138,24 @@ def _at_least(low: int, name: str, value: int) -> int:
     return value
 
 
+def _secret_key(config: Config, environment: str) -> str:
+    """SECRET_KEY, which outside development must be set and hard to guess; in development,
+    when unset, the one every development process shares (SECRET_KEY_FILE)."""
+    secret_key: str = config("SECRET_KEY", default="")
+    if environment not in {"development", "test"}:
+        check_production_secret(secret_key)
+    elif not secret_key:
+        secret_key = development_secret(
+            Path(config("SECRET_KEY_FILE", default=str(DEFAULT_SECRET_KEY_FILE)))
+        )
+    return secret_key
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = field(default_factory=_default_database_url)
     environment: str = "development"
     secret_key: str = ""
-    timezone: str = "Europe/London"
     host: str = "127.0.0.1"
     port: int = 8000
     log_sql: bool = False
@@ -193,13 +205,7 @@ class Settings:
     def from_environment(cls, env_file: str | os.PathLike[str] | None = ".env") -> Settings:
         config = Config(Path(env_file) if env_file and Path(env_file).exists() else None)
         environment = config("TELEHEALTH_ENV", default="development")
-        secret_key = config("SECRET_KEY", default="")
-        if environment not in {"development", "test"}:
-            check_production_secret(secret_key)
-        elif not secret_key:
-            secret_key = development_secret(
-                Path(config("SECRET_KEY_FILE", default=str(DEFAULT_SECRET_KEY_FILE)))
-            )
+        secret_key = _secret_key(config, environment)
         port = config("PORT", cast=int, default=8000)
         host = config("HOST", default="127.0.0.1")
         return cls(

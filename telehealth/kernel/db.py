@@ -7,8 +7,6 @@ equal to time order (the overlap triggers depend on that).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -163,12 +161,3 @@ def sessionmaker_of(request: HTTPConnection) -> async_sessionmaker[AsyncSession]
     """The app's sessionmaker (built in the lifespan, or handed in by the tests)."""
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     return maker
-
-
-@asynccontextmanager
-async def transaction(
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit on success, roll back on any exception."""
-    async with sessionmaker() as session, session.begin():
-        yield session

@@ -1,4 +1,4 @@
-"""One error hierarchy, mapped to HTTP in one place (`telehealth.kernel.web.error_handlers`).
+"""One error hierarchy, mapped to HTTP in one place (`telehealth.kernel.http.error_handlers`).
 
     TelehealthError (500, "internal_error")
     ├── InvalidInput (422, "invalid_input")        one message per bad field in `fields`

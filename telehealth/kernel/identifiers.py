@@ -26,10 +26,6 @@ def parse_nhs_number(value: str) -> str:
     return digits
 
 
-def format_nhs_number(value: str) -> str:
-    return f"{value[:3]} {value[3:6]} {value[6:]}"
-
-
 def parse_postcode(value: str) -> str:
     """Upper case with one space between outward and inward code; raises ValueError if malformed.
 
@@ -44,10 +40,3 @@ def parse_postcode(value: str) -> str:
 
 def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
-
-
-def parse_reference(value: str) -> str:
-    compact = re.sub(r"[\s-]", "", value).upper()
-    if len(compact) != REFERENCE_LENGTH or any(c not in REFERENCE_ALPHABET for c in compact):
-        raise ValueError("is not a booking reference")
-    return compact

@@ -65,9 +65,6 @@ class Broker:
                 if not self._subscribers[topic]:
                     del self._subscribers[topic]
 
-    def subscriber_count(self) -> int:
-        return len({id(q) for queues in self._subscribers.values() for q in queues})
-
 
 # One per process: live connections are a per-process thing by nature.
 broker = Broker()

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 __all__ = ["LONDON", "clock", "day", "moment"]
 
+# The service's one time zone: clinics keep Europe/London hours, and every local date, wall-clock
+# time and calendar entry is read in it (scheduling, notifications and the features import this).
 LONDON = ZoneInfo("Europe/London")
 
 

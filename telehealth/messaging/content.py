@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications.invites import Attendee, Invite, build_calendar
 from scheduling import wording
 from scheduling.models import Appointment, Clinician, Patient, Service, Site, VideoRoom
-from telehealth.calendars.files import invite_url
 from telehealth.kernel import timefmt
 from telehealth.kernel.config import Settings
 from telehealth.kernel.web.templating import TEMPLATES
+from telehealth.messaging.invite_links import invite_url
 from telehealth.video.pages import join_path
 
 _text = Environment(loader=FileSystemLoader(TEMPLATES / "messages"), autoescape=False)
@@ -225,9 +224,6 @@ def _attendees(s: Snapshot) -> tuple[Attendee, ...]:
 
 def _patient_name(p: Patient) -> str:
     return f"{p.given_name} {p.family_name}"
-
-
-Audience = Literal["patient", "clinician"]
 
 
 def subject(s: Snapshot, kind: str, *, for_clinician: bool) -> str:

@@ -165,18 +165,7 @@ async def messages_from_changes(
     changes = list(await session.scalars(claim))
     if not changes:
         return 0
-    patients = {
-        p.id: p
-        for p in await session.scalars(
-            select(Patient).where(Patient.id.in_({c.patient_id for c in changes}))
-        )
-    }
-    clinicians = {
-        c.id: c
-        for c in await session.scalars(
-            select(Clinician).where(Clinician.id.in_({c.clinician_id for c in changes}))
-        )
-    }
+    patients, clinicians = await _people(session, changes)
     now = utcnow()
     done = 0
     for change in changes:
@@ -202,6 +191,25 @@ async def messages_from_changes(
             continue
         done += 1
     return done
+
+
+async def _people(
+    session: AsyncSession, changes: list[AppointmentChange]
+) -> tuple[dict[int, Patient], dict[int, Clinician]]:
+    """The patients and clinicians of a batch of changes, by id, in a query each."""
+    patients = {
+        p.id: p
+        for p in await session.scalars(
+            select(Patient).where(Patient.id.in_({c.patient_id for c in changes}))
+        )
+    }
+    clinicians = {
+        c.id: c
+        for c in await session.scalars(
+            select(Clinician).where(Clinician.id.in_({c.clinician_id for c in changes}))
+        )
+    }
+    return patients, clinicians
 
 
 async def queue_messages(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -102,20 +101,6 @@ class AppointmentTravel(Base):
     # Why there is no estimate, when there is none (no postcode, an unknown postcode).
     note: Mapped[str | None] = mapped_column(String(200))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-def factor_row(f: FactorSet) -> dict[str, Any]:
-    return {
-        "version": f.version,
-        "valid_from": f.valid_from,
-        "co2e_kg_per_km": f.co2e_kg_per_km,
-        "co2e_source": f.co2e_source,
-        "cost_per_mile": f.cost_per_mile,
-        "cost_source": f.cost_source,
-        "average_speed_kmh": f.average_speed_kmh,
-        "default_circuity": f.default_circuity,
-        "site_circuity": {str(k): str(v) for k, v in f.site_circuity.items()},
-    }
 
 
 class TravelQueue(Base):

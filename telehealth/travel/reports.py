@@ -22,7 +22,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling.models import Appointment
+from scheduling.models import Appointment, Status, is_active
 from scheduling.slots import local_day_bounds
 from telehealth.travel.codepoint import ATTRIBUTION
 from telehealth.travel.models import AppointmentTravel, TravelFactors, TravelQueue
@@ -57,9 +57,9 @@ class ReportQuery:
 def _where(statement: Select[Any], q: ReportQuery) -> Select[Any]:
     statement = statement.where(T.local_date >= q.start, T.local_date <= q.end)
     if q.basis == "attended":
-        statement = statement.where(T.status == "fulfilled")
+        statement = statement.where(T.status == Status.FULFILLED)
     else:
-        statement = statement.where(T.status.not_in(("cancelled", "entered-in-error")))
+        statement = statement.where(is_active(T.status))
     filters: dict[Any, Any] = {
         T.organisation_id: q.organisation_id,
         T.icc: q.icc,

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from scheduling.models import INACTIVE_STATUSES, Status
+
 SALT = "telehealth.join"
 
 
@@ -78,15 +80,15 @@ def verdict(
     now: datetime,
     window: timedelta,
 ) -> Verdict:
-    if status in ("cancelled", "entered-in-error"):
+    if status in INACTIVE_STATUSES:
         return Verdict.CANCELLED
     if claim.sequence != sequence:
         return Verdict.MOVED
-    if status in ("fulfilled", "noshow"):
+    if status in (Status.FULFILLED, Status.NOSHOW):
         return Verdict.ENDED
     # A patient who has checked in (or whose call has started) is the clinic's until staff
     # finish it: a clinic running late must not shut them out at the booked end.
-    waiting = status in ("checked-in", "arrived")
+    waiting = status in (Status.CHECKED_IN, Status.ARRIVED)
     if now >= (end + RUNNING_LATE if waiting else end):
         return Verdict.ENDED
     if now < start - window:

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling import slots
 from scheduling.models import Leave
 from scheduling.placement import _parties
-from scheduling.slot_inputs import clinic_day_from, load_clinic_day, service_rules
+from scheduling.slot_inputs import clinic_day_from, service_rules
 from telehealth.kernel.errors import InvalidInput
 from tests.builders import make_clinic, make_patient, next_weekday
+from tests.scheduling.test_slot_inputs import load_clinic_day
 
 MISSING = 987_654
 

@@ -5,12 +5,31 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import slots
 from scheduling.models import Leave
-from scheduling.slot_inputs import load_availability, load_clinic_day, service_rules
+from scheduling.slot_inputs import (
+    CLINIC_DAY,
+    clinic_day_from,
+    clinic_day_params,
+    load_availability,
+    service_rules,
+)
 from tests.builders import make_clinic, make_session, next_weekday
+
+
+async def load_clinic_day(
+    session: AsyncSession, *, service_id: int, clinician_id: int, day: date
+) -> slots.Availability:
+    """The booking check's clinic day on its own, without the booking path's other look-ups:
+    the oracle the joined fetch is checked against."""
+    params = clinic_day_params(service_id=service_id, clinician_id=clinician_id, day=day)
+    rows = (await session.execute(select(CLINIC_DAY), params)).all()
+    return await clinic_day_from(
+        session, rows, service_id=service_id, clinician_id=clinician_id, day=day
+    )
 
 
 def _offered(

@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scheduling.slots import (
-    LONDON,
     MODES,
     Availability,
     Interval,
@@ -27,6 +26,7 @@ from scheduling.slots import (
     overlaps,
     session_intervals,
 )
+from telehealth.kernel.timefmt import LONDON
 
 MINUTE = timedelta(minutes=1)
 MONDAY = date(2026, 1, 12)  # a plain winter Monday (GMT), no bank holiday near

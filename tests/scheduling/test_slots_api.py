@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Service
-from scheduling.slots import LONDON, bank_holidays_between, london_datetime, to_london
+from scheduling.slots import bank_holidays_between, london_datetime, to_london
+from telehealth.kernel.timefmt import LONDON
 from tests.builders import (
     NEW_PATIENT,
     Clinic,

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.slots import london_datetime
 from telehealth.calendars import files as calendars
-from telehealth.calendars.files import invite_url
 from telehealth.kernel.config import Settings
+from telehealth.messaging.invite_links import invite_url
 from tests.builders import make_appointment, make_clinic, make_user, next_weekday
 
 

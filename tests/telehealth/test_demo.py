@@ -41,6 +41,7 @@ from scheduling.slots import bank_holidays_between, expand_slots, london_datetim
 from telehealth import messaging
 from telehealth.demo import appointments as demo_appointments
 from telehealth.demo import data as demo_data
+from telehealth.demo import patients as demo_patients
 from telehealth.demo import seed as demo
 from telehealth.demo import sites as demo_sites
 from telehealth.kernel.auth.models import StaffUser
@@ -469,12 +470,15 @@ def test_every_demo_postcode_is_in_code_point_open() -> None:
     for postcode, point in HOSPITAL_POINTS.items():
         assert points[postcode] == point
     assert {s.icc for s in (*demo_sites.HOSPITALS, *demo_sites.HUBS)} == set(demo_sites.ICCS)
-    for patient in demo.patient_details(demo.PATIENTS):
+    for patient in demo_patients.patient_details(demo.PATIENTS):
         assert patient.postcode in points
 
 
 def test_patients_are_the_same_every_time_with_test_nhs_numbers() -> None:
-    first, second = demo.patient_details(demo.PATIENTS), demo.patient_details(demo.PATIENTS)
+    first, second = (
+        demo_patients.patient_details(demo.PATIENTS),
+        demo_patients.patient_details(demo.PATIENTS),
+    )
     assert first == second
     numbers = [p.nhs_number for p in first]
     assert len(set(numbers)) == len(numbers)

@@ -116,3 +116,19 @@ async def test_directions_and_phones_come_and_go_without_losing_sites(fresh_data
         assert tuple(row) == ("Hub", None, None)
         assert (await conn.execute(text("SELECT count(*) FROM video_rooms"))).scalar() == 1
     await engine.dispose()
+
+
+async def test_token_last_used_at_goes_and_comes_back(fresh_database: str) -> None:
+    """0011 down and up again: the never-written column returns empty, and goes again."""
+
+    def token_columns(sync_conn):  # type: ignore[no-untyped-def]
+        return {col["name"] for col in inspect(sync_conn).get_columns("api_tokens")}
+
+    engine = create_engine(fresh_database)
+    async with engine.begin() as conn:
+        assert "last_used_at" not in await conn.run_sync(token_columns)
+        await migrations.downgrade_connection(conn, "0010")
+        assert "last_used_at" in await conn.run_sync(token_columns)
+        await migrations.upgrade_connection(conn)
+        assert "last_used_at" not in await conn.run_sync(token_columns)
+    await engine.dispose()

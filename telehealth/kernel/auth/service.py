@@ -125,18 +125,9 @@ async def update_user(
     }
     if not changes:
         return changes
-    if actor_user_id == user.id and ("role" in changes or "active" in changes):
-        # An admin locking themselves out leaves nobody to undo it.
-        raise Conflict(
-            "you cannot change your own role or deactivate yourself: ask another admin",
-            code="own_account",
-        )
-    if "role" in changes and linked_clinician_id is not None and role != Role.CLINICIAN:
-        raise LoginLinked(
-            f"user {user.id} is linked to clinician {linked_clinician_id}, which only a "
-            f"clinician's login may be: unlink it first (PATCH /api/v1/clinicians/"
-            f"{linked_clinician_id} with user_id null)"
-        )
+    _refuse_lockout_or_unlinking(
+        user, changes, actor_user_id=actor_user_id, linked_clinician_id=linked_clinician_id
+    )
     for field, change in changes.items():
         setattr(user, field, change["after"])
     await session.flush()
@@ -151,6 +142,28 @@ async def update_user(
         detail={"changes": changes},
     )
     return changes
+
+
+def _refuse_lockout_or_unlinking(
+    user: StaffUser,
+    changes: dict[str, dict[str, object]],
+    *,
+    actor_user_id: int | None,
+    linked_clinician_id: int | None,
+) -> None:
+    if actor_user_id == user.id and ("role" in changes or "active" in changes):
+        # An admin locking themselves out leaves nobody to undo it.
+        raise Conflict(
+            "you cannot change your own role or deactivate yourself: ask another admin",
+            code="own_account",
+        )
+    role = changes.get("role", {}).get("after")
+    if role is not None and linked_clinician_id is not None and role != Role.CLINICIAN:
+        raise LoginLinked(
+            f"user {user.id} is linked to clinician {linked_clinician_id}, which only a "
+            f"clinician's login may be: unlink it first (PATCH /api/v1/clinicians/"
+            f"{linked_clinician_id} with user_id null)"
+        )
 
 
 async def set_password(
