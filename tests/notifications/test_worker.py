@@ -17,7 +17,7 @@ from notifications import outbox, worker
 from notifications.delivery import SmtpSender, SmtpSettings
 from notifications.models import OutboxMessage
 from telehealth.kernel.db import create_engine, make_sessionmaker
-from tests.notifications.smtp_server import SmtpServer
+from tests.smtp_server import SmtpServer
 
 # The tests' sessions share one connection, and on PostgreSQL each message in hand holds a
 # transaction of its own: one message at a time.

@@ -4,7 +4,7 @@ test_openapi_schemathesis.py), and every integer and date parameter, sent out of
 The range test walks /openapi.json itself: each operation's path, query and JSON body fields
 that are integers, dates or instants (also inside arrays) get values past what the columns, the
 calendar or the service can hold, one field at a time, with every other field at a valid value.
-Each must be a 422 naming that field (path ids too: see telehealth/inputs.py), on both
+Each must be a 422 naming that field (path ids too: see telehealth/kernel/inputs.py), on both
 databases.
 """
 

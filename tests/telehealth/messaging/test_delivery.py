@@ -23,7 +23,7 @@ from telehealth import messaging
 from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.builders import make_clinic, make_user, next_weekday
 from tests.conftest import TEST_SETTINGS
-from tests.notifications.smtp_server import SmtpServer
+from tests.smtp_server import SmtpServer
 
 RENDER = partial(messaging.render, settings=TEST_SETTINGS)
 # The tests' sessions share one connection, and on PostgreSQL each message in hand holds a
