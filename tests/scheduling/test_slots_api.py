@@ -15,6 +15,7 @@ from scheduling.slots import LONDON, bank_holidays_between, london_datetime, to_
 from tests.builders import (
     NEW_PATIENT,
     Clinic,
+    book_via_api,
     make_clinic,
     make_clinician,
     make_service,
@@ -112,29 +113,6 @@ def _local_dates(found: list[dict[str, object]]) -> set[date]:
 async def _navigator(session: AsyncSession) -> dict[str, str]:
     _, headers = await make_user(session, role="navigator")
     return headers
-
-
-async def _book(
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    clinic: Clinic,
-    start: datetime,
-    *,
-    mode: str = "video_home",
-    site_id: int | None = None,
-) -> dict[str, object]:
-    body = {
-        "service_id": clinic.service.id,
-        "clinician_id": clinic.clinician.id,
-        "start": start.isoformat(),
-        "mode": mode,
-        "site_id": site_id,
-        "patient": NEW_PATIENT,
-    }
-    response = await client.post("/api/v1/appointments", json=body, headers=headers)
-    assert response.status_code == 201, response.text
-    booked: dict[str, object] = response.json()
-    return booked
 
 
 async def _cancel(
@@ -288,7 +266,9 @@ async def test_a_booked_slot_disappears_and_returns_after_cancel(
     day = _tuesday()
     nine = _iso(day, time(9))
     assert nine in _starts(await _slots(client, headers, clinic.service.id, day))
-    booked = await _book(client, headers, clinic, london_datetime(day, time(9)))
+    booked = await book_via_api(
+        client, session, headers, clinic, london_datetime(day, time(9)), patient=NEW_PATIENT
+    )
     after_booking = await _slots(client, headers, clinic.service.id, day)
     # The clinician is busy: 09:00 goes in every mode, and nothing else does.
     assert nine not in _starts(after_booking)
@@ -307,7 +287,9 @@ async def test_the_service_buffer_hides_the_neighbouring_slots(
     day = _tuesday()
     before = await _slots(client, headers, clinic.service.id, day, mode="video_home")
     assert _local_times(before, "video_home") == CLINIC_STARTS
-    await _book(client, headers, clinic, london_datetime(day, time(10)))
+    await book_via_api(
+        client, session, headers, clinic, london_datetime(day, time(10)), patient=NEW_PATIENT
+    )
     after = await _slots(client, headers, clinic.service.id, day, mode="video_home")
     # 09:40 would run (with its buffer) to 10:10; 10:20 starts inside 10:00 + 20 + 10.
     assert _local_times(after, "video_home") == [
@@ -338,13 +320,15 @@ async def test_video_site_slots_only_while_the_hub_has_a_free_room(
     day = _tuesday()
     theirs = await _slots(client, headers, clinic.service.id, day, clinician_id=other.id)
     assert time(9) in _local_times(theirs, "video_site")
-    booked = await _book(
+    booked = await book_via_api(
         client,
+        session,
         headers,
         clinic,
         london_datetime(day, time(9)),
         mode="video_site",
         site_id=clinic.hub.id,
+        patient=NEW_PATIENT,
     )
     theirs = await _slots(client, headers, clinic.service.id, day, clinician_id=other.id)
     # The hub's only room is taken at 09:00: the other clinician may still see patients at

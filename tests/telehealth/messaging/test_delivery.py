@@ -21,7 +21,7 @@ from notifications.models import OutboxMessage
 from scheduling.slots import london_datetime
 from telehealth import messaging
 from telehealth.kernel.db import create_engine, make_sessionmaker
-from tests.builders import make_clinic, make_user, next_weekday
+from tests.builders import book_via_api, make_clinic, make_user, next_weekday
 from tests.conftest import TEST_SETTINGS
 from tests.smtp_server import SmtpServer
 
@@ -67,22 +67,6 @@ async def queue_changes(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         pass
 
 
-async def _book(client: httpx.AsyncClient, headers: dict[str, str], c, start: datetime) -> dict:  # type: ignore[no-untyped-def]
-    response = await client.post(
-        "/api/v1/appointments",
-        json={
-            "service_id": c.service.id,
-            "clinician_id": c.clinician.id,
-            "start": start.isoformat(),
-            "mode": "video_home",
-            "patient": PATIENT,
-        },
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 @pytest.mark.parametrize("week_of_change", [(2027, 3, 30), (2027, 11, 2)])
 async def test_book_move_cancel_arrive_as_calendar_messages(
     client: httpx.AsyncClient,
@@ -97,7 +81,7 @@ async def test_book_move_cancel_arrive_as_calendar_messages(
     _, headers = await make_user(session, role="navigator")
     after = datetime(*week_of_change).date()
     start = london_datetime(after, time(9))
-    booked = await _book(client, headers, c, start)
+    booked = await book_via_api(client, session, headers, c, start, patient=PATIENT)
     earlier = london_datetime(after - timedelta(days=7), time(9, 20))
     moved = await client.post(
         f"/api/v1/appointments/{booked['id']}/reschedule",
@@ -158,7 +142,7 @@ async def test_reminders_follow_the_appointment(
     c = await make_clinic(session)
     _, headers = await make_user(session, role="navigator")
     start = london_datetime(next_weekday(1, weeks=2), time(9))
-    booked = await _book(client, headers, c, start)
+    booked = await book_via_api(client, session, headers, c, start, patient=PATIENT)
 
     async def pending_reminders() -> list[datetime]:
         await queue_changes(sessionmaker)
@@ -198,7 +182,7 @@ async def test_a_reminder_falling_due_before_its_move_is_taken_is_not_sent(
     c = await make_clinic(session)
     _, headers = await make_user(session, role="navigator")
     start = london_datetime(next_weekday(1, weeks=2), time(9))
-    booked = await _book(client, headers, c, start)
+    booked = await book_via_api(client, session, headers, c, start, patient=PATIENT)
     await queue_changes(sessionmaker)
     await deliver(sessionmaker, senders(smtp), render=RENDER)  # the confirmation
     for action, body in (("reschedule", {"start": (start + timedelta(minutes=40)).isoformat()}),
@@ -240,7 +224,7 @@ async def test_no_reminder_for_a_time_already_past(
     )
     first = soonest.json()["slots"][0]
     start = datetime.fromisoformat(first["start"])
-    booked = await _book(client, headers, c, start)
+    booked = await book_via_api(client, session, headers, c, start, patient=PATIENT)
     await queue_changes(sessionmaker)
     due = list(
         await session.scalars(
@@ -261,7 +245,14 @@ async def test_smtp_down_delays_but_loses_nothing(
 ) -> None:
     c = await make_clinic(session)
     _, headers = await make_user(session, role="navigator")
-    await _book(client, headers, c, london_datetime(next_weekday(1, weeks=2), time(9)))
+    await book_via_api(
+        client,
+        session,
+        headers,
+        c,
+        london_datetime(next_weekday(1, weeks=2), time(9)),
+        patient=PATIENT,
+    )
     await queue_changes(sessionmaker)
     due_now = await session.scalar(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind != "reminder")
