@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -253,6 +255,51 @@ async def test_clinician_filter(client: httpx.AsyncClient, session: AsyncSession
     ours = await _slots(client, headers, clinic.service.id, day, clinician_id=clinic.clinician.id)
     assert {s["clinician_id"] for s in ours} == {clinic.clinician.id}
     assert len(ours) + len(theirs) == len(everyone)
+
+
+def _date_time(value: object) -> bool:
+    """RFC 3339 date-time as the API writes it: ISO 8601 with an offset (jsonschema has no
+    checker of its own without an extra package)."""
+    return isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None
+
+
+def _declared_validator(document: dict[str, Any], path: str) -> jsonschema.Draft202012Validator:
+    """A validator for the 200 response the OpenAPI document declares for GET `path`. The
+    component schemas are closed (pydantic leaves extra keys allowed), so a field the response
+    has and the document does not declare fails too."""
+    declared = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    closed = {
+        name: schema | {"additionalProperties": False} if schema.get("type") == "object" else schema
+        for name, schema in document["components"]["schemas"].items()
+    }
+    checker = jsonschema.FormatChecker()
+    checker.checks("date-time", raises=ValueError)(_date_time)
+    return jsonschema.Draft202012Validator(
+        declared["schema"] | {"components": {"schemas": closed}}, format_checker=checker
+    )
+
+
+async def test_the_response_is_what_the_openapi_document_declares(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    clinic = await make_clinic(session)
+    headers = await _navigator(session)
+    day = _tuesday()
+    response = await _search(client, headers, clinic.service.id, day, day + timedelta(days=7))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert {s["mode"] for s in body["slots"]} == {"video_home", "video_site", "in_person"}
+    validator = _declared_validator((await client.get("/openapi.json")).json(), "/api/v1/slots")
+
+    validator.validate(body)
+    # ... and it would notice: an undeclared field, a missing one, a time without its offset.
+    first = body["slots"][0]
+    for wrong in (
+        first | {"room_id": 1},
+        {k: v for k, v in first.items() if k != "site_id"},
+        first | {"start": first["start"][:19]},
+    ):
+        assert not validator.is_valid(body | {"slots": [wrong]}), wrong
 
 
 # --- bookings, buffers and rooms -------------------------------------------------------------
