@@ -179,7 +179,8 @@ async def test_smtp_refusals_retry_or_fail_by_what_they_say(
     await outbox.enqueue(session, [message(1, to=recipient)])
     tally = await deliver(sessionmaker, smtp_senders(smtp))
     row = await session.scalar(select(OutboxMessage))
-    assert row is not None and row.status == outcome, row.last_error
+    assert row is not None
+    assert row.status == outcome, row.last_error
     assert row.attempts == 1
     assert (tally.retrying, tally.failed) == ((1, 0) if outcome == "pending" else (0, 1))
     if outcome == "pending":

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import ics
@@ -103,9 +104,9 @@ async def test_book_move_cancel_arrive_as_calendar_messages(
     # Sent concurrently, so they may arrive in any order: put them in SEQUENCE order.
     invites = sorted(
         (calendar_of(m) for m in to_patient),
-        key=lambda found: int(found[1].walk("VEVENT")[0]["SEQUENCE"]),
+        key=lambda found: int(str(found[1].walk("VEVENT")[0]["SEQUENCE"])),
     )
-    methods = [(method, int(cal.walk("VEVENT")[0]["SEQUENCE"])) for method, cal, _ in invites]
+    methods = [(method, int(str(cal.walk("VEVENT")[0]["SEQUENCE"]))) for method, cal, _ in invites]
     assert methods == [("REQUEST", 0), ("REQUEST", 1), ("CANCEL", 2)]
     uids = {str(cal.walk("VEVENT")[0]["UID"]) for _, cal, _ in invites}
     assert uids == {booked["uid"]}
@@ -123,7 +124,7 @@ async def test_book_move_cancel_arrive_as_calendar_messages(
         text = "\n".join(
             [f"{k}: {message[k]}" for k in ("Subject", "From", "To")]
             + [
-                part.get_payload(decode=True).decode()
+                cast(bytes, part.get_payload(decode=True)).decode()
                 for part in message.walk()
                 if not part.is_multipart()
             ]
@@ -441,7 +442,7 @@ async def test_sms_through_notify_carries_no_personal_data_in_its_reference(
                     status_code=400,
                     json=lambda: {"errors": [{"message": "phone_number Not a UK mobile number"}]},
                 )
-                raise HTTPError(response)
+                raise HTTPError(cast(Any, response))  # a stand-in for requests.Response
             return {"id": "n1"}
 
     monkeypatch.setattr(
