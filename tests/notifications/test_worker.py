@@ -17,7 +17,7 @@ from notifications import outbox, worker
 from notifications.delivery import SmtpSender, SmtpSettings
 from notifications.models import OutboxMessage
 from telehealth.kernel.db import create_engine, make_sessionmaker
-from tests.notifications.smtp_server import SmtpServer
+from tests.smtp_server import SmtpServer
 
 # The tests' sessions share one connection, and on PostgreSQL each message in hand holds a
 # transaction of its own: one message at a time.
@@ -179,7 +179,8 @@ async def test_smtp_refusals_retry_or_fail_by_what_they_say(
     await outbox.enqueue(session, [message(1, to=recipient)])
     tally = await deliver(sessionmaker, smtp_senders(smtp))
     row = await session.scalar(select(OutboxMessage))
-    assert row is not None and row.status == outcome, row.last_error
+    assert row is not None
+    assert row.status == outcome, row.last_error
     assert row.attempts == 1
     assert (tally.retrying, tally.failed) == ((1, 0) if outcome == "pending" else (0, 1))
     if outcome == "pending":

@@ -29,8 +29,8 @@ from notifications import outbox, worker
 from notifications.models import OutboxMessage
 from telehealth.kernel import migrations
 from telehealth.kernel.db import create_engine, make_sessionmaker
-from tests.notifications.postgres_cluster import PrivateCluster, server_binaries
-from tests.notifications.smtp_server import SmtpServer
+from tests.postgres_cluster import PrivateCluster, server_binaries
+from tests.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.slow
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from scheduling import slots
 from scheduling.fit import Booking, Reason, ServiceNow, Surroundings, clashes
@@ -46,7 +47,7 @@ BOOKING = Booking(
 )
 
 
-def _around(**changes: object) -> Surroundings:
+def _around(**changes: Any) -> Surroundings:
     around = Surroundings(
         services={10: SERVICE},
         sessions={1: [SESSION]},

@@ -111,7 +111,11 @@ async def test_a_room_closure_and_a_removed_session_put_appointments_on_the_list
     assert reasons == {at_hub["id"]: ["room_closed"], at_home["id"]: ["outside_sessions"]}
     assert all(c["message"] for i in listed["items"] for c in i["clashes"])
     # Filters, and a page of them.
-    query = {"clinician_id": clinic.clinician.id, "start": str(DAY), "end": str(DAY)}
+    query: dict[str, int | str] = {
+        "clinician_id": clinic.clinician.id,
+        "start": str(DAY),
+        "end": str(DAY),
+    }
     page = await client.get(
         "/api/v1/appointments/to-rebook", params=query | {"limit": 1, "offset": 1}, headers=admin
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +18,7 @@ from telehealth.kernel.timefmt import LONDON
 from tests.builders import (
     NEW_PATIENT,
     Clinic,
+    book_via_api,
     make_clinic,
     make_clinician,
     make_service,
@@ -113,29 +116,6 @@ def _local_dates(found: list[dict[str, object]]) -> set[date]:
 async def _navigator(session: AsyncSession) -> dict[str, str]:
     _, headers = await make_user(session, role="navigator")
     return headers
-
-
-async def _book(
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    clinic: Clinic,
-    start: datetime,
-    *,
-    mode: str = "video_home",
-    site_id: int | None = None,
-) -> dict[str, object]:
-    body = {
-        "service_id": clinic.service.id,
-        "clinician_id": clinic.clinician.id,
-        "start": start.isoformat(),
-        "mode": mode,
-        "site_id": site_id,
-        "patient": NEW_PATIENT,
-    }
-    response = await client.post("/api/v1/appointments", json=body, headers=headers)
-    assert response.status_code == 201, response.text
-    booked: dict[str, object] = response.json()
-    return booked
 
 
 async def _cancel(
@@ -278,6 +258,51 @@ async def test_clinician_filter(client: httpx.AsyncClient, session: AsyncSession
     assert len(ours) + len(theirs) == len(everyone)
 
 
+def _date_time(value: object) -> bool:
+    """RFC 3339 date-time as the API writes it: ISO 8601 with an offset (jsonschema has no
+    checker of its own without an extra package)."""
+    return isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None
+
+
+def _declared_validator(document: dict[str, Any], path: str) -> jsonschema.Draft202012Validator:
+    """A validator for the 200 response the OpenAPI document declares for GET `path`. The
+    component schemas are closed (pydantic leaves extra keys allowed), so a field the response
+    has and the document does not declare fails too."""
+    declared = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    closed = {
+        name: schema | {"additionalProperties": False} if schema.get("type") == "object" else schema
+        for name, schema in document["components"]["schemas"].items()
+    }
+    checker = jsonschema.FormatChecker()
+    checker.checks("date-time", raises=ValueError)(_date_time)
+    return jsonschema.Draft202012Validator(
+        declared["schema"] | {"components": {"schemas": closed}}, format_checker=checker
+    )
+
+
+async def test_the_response_is_what_the_openapi_document_declares(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    clinic = await make_clinic(session)
+    headers = await _navigator(session)
+    day = _tuesday()
+    response = await _search(client, headers, clinic.service.id, day, day + timedelta(days=7))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert {s["mode"] for s in body["slots"]} == {"video_home", "video_site", "in_person"}
+    validator = _declared_validator((await client.get("/openapi.json")).json(), "/api/v1/slots")
+
+    validator.validate(body)
+    # ... and it would notice: an undeclared field, a missing one, a time without its offset.
+    first = body["slots"][0]
+    for wrong in (
+        first | {"room_id": 1},
+        {k: v for k, v in first.items() if k != "site_id"},
+        first | {"start": first["start"][:19]},
+    ):
+        assert not validator.is_valid(body | {"slots": [wrong]}), wrong
+
+
 # --- bookings, buffers and rooms -------------------------------------------------------------
 
 
@@ -289,7 +314,9 @@ async def test_a_booked_slot_disappears_and_returns_after_cancel(
     day = _tuesday()
     nine = _iso(day, time(9))
     assert nine in _starts(await _slots(client, headers, clinic.service.id, day))
-    booked = await _book(client, headers, clinic, london_datetime(day, time(9)))
+    booked = await book_via_api(
+        client, session, headers, clinic, london_datetime(day, time(9)), patient=NEW_PATIENT
+    )
     after_booking = await _slots(client, headers, clinic.service.id, day)
     # The clinician is busy: 09:00 goes in every mode, and nothing else does.
     assert nine not in _starts(after_booking)
@@ -308,7 +335,9 @@ async def test_the_service_buffer_hides_the_neighbouring_slots(
     day = _tuesday()
     before = await _slots(client, headers, clinic.service.id, day, mode="video_home")
     assert _local_times(before, "video_home") == CLINIC_STARTS
-    await _book(client, headers, clinic, london_datetime(day, time(10)))
+    await book_via_api(
+        client, session, headers, clinic, london_datetime(day, time(10)), patient=NEW_PATIENT
+    )
     after = await _slots(client, headers, clinic.service.id, day, mode="video_home")
     # 09:40 would run (with its buffer) to 10:10; 10:20 starts inside 10:00 + 20 + 10.
     assert _local_times(after, "video_home") == [
@@ -339,13 +368,15 @@ async def test_video_site_slots_only_while_the_hub_has_a_free_room(
     day = _tuesday()
     theirs = await _slots(client, headers, clinic.service.id, day, clinician_id=other.id)
     assert time(9) in _local_times(theirs, "video_site")
-    booked = await _book(
+    booked = await book_via_api(
         client,
+        session,
         headers,
         clinic,
         london_datetime(day, time(9)),
         mode="video_site",
         site_id=clinic.hub.id,
+        patient=NEW_PATIENT,
     )
     theirs = await _slots(client, headers, clinic.service.id, day, clinician_id=other.id)
     # The hub's only room is taken at 09:00: the other clinician may still see patients at

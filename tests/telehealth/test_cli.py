@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from app import create_app
+from telehealth.cli import build_parser
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import create_engine, make_sessionmaker
 
@@ -27,17 +29,27 @@ def _run(url: str, root: Path, *args: str, stdin: str = "") -> subprocess.Comple
     )
 
 
+def _commands(parser: argparse.ArgumentParser) -> list[list[str]]:
+    """Every command and group of commands the parser accepts, as the words that name it
+    (["travel"], ["travel", "recompute"]), found by walking its subparsers, not listed by hand."""
+    found: list[list[str]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.append([name])
+                found.extend([name, *words] for words in _commands(sub))
+    return found
+
+
 def test_every_command_has_help(project_root: Path) -> None:
-    for command in (
-        ["migrate"],
-        ["seed-demo"],
-        ["serve"],
-        ["users", "create"],
-        ["tokens", "create"],
-    ):
+    commands = _commands(build_parser())
+    # The walk finds nested commands too, not just the top level.
+    assert ["migrate"] in commands and ["users", "create"] in commands
+    assert ["travel", "recompute"] in commands and ["tokens", "revoke"] in commands
+    for command in commands:
         result = _run("sqlite+aiosqlite:///unused.db", project_root, *command, "--help")
-        assert result.returncode == 0, result.stderr
-        assert "usage: telehealth" in result.stdout
+        assert result.returncode == 0, (command, result.stderr)
+        assert f"usage: telehealth {' '.join(command)}" in result.stdout, command
 
 
 async def test_create_user_and_token_then_call_the_api(

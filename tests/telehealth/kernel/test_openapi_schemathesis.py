@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, time
+from typing import Any
 
 import hypothesis
 import pytest
 import schemathesis
 from hypothesis import HealthCheck
+from schemathesis.core.result import Err
 from schemathesis.errors import FailureGroup
 from schemathesis.python import asgi
 
@@ -54,7 +56,7 @@ async def _seed(url: str) -> dict[str, str]:
 
 
 def _exercise(
-    operation: schemathesis.APIOperation,
+    operation: schemathesis.APIOperation[Any, Any, Any, Any],
     mode: schemathesis.GenerationMode,
     headers: dict[str, str],
 ) -> list[str]:
@@ -70,7 +72,7 @@ def _exercise(
         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
     )
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
-    def run(case: schemathesis.Case) -> None:
+    def run(case: schemathesis.Case[Any]) -> None:
         # Collected rather than raised: one run reports every operation's failures.
         try:
             case.call_and_validate(headers=headers)
@@ -97,6 +99,8 @@ async def test_schemathesis_finds_no_server_error_and_nothing_undocumented(
     failures: list[str] = []
     try:
         for result in schema.get_all_operations():
+            if isinstance(result, Err):
+                raise result.err()
             for mode in schemathesis.GenerationMode:
                 failures += _exercise(result.ok(), mode, headers)
     finally:

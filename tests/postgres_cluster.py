@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.notifications.smtp_server import free_port
+from tests.smtp_server import free_port
 
 
 def server_binaries() -> Path | None:

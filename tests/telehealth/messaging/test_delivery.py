@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import ics
@@ -21,9 +22,9 @@ from notifications.models import OutboxMessage
 from scheduling.slots import london_datetime
 from telehealth import messaging
 from telehealth.kernel.db import create_engine, make_sessionmaker
-from tests.builders import make_clinic, make_user, next_weekday
+from tests.builders import book_via_api, make_clinic, make_user, next_weekday
 from tests.conftest import TEST_SETTINGS
-from tests.notifications.smtp_server import SmtpServer
+from tests.smtp_server import SmtpServer
 
 RENDER = partial(messaging.render, settings=TEST_SETTINGS)
 # The tests' sessions share one connection, and on PostgreSQL each message in hand holds a
@@ -67,22 +68,6 @@ async def queue_changes(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         pass
 
 
-async def _book(client: httpx.AsyncClient, headers: dict[str, str], c, start: datetime) -> dict:  # type: ignore[no-untyped-def]
-    response = await client.post(
-        "/api/v1/appointments",
-        json={
-            "service_id": c.service.id,
-            "clinician_id": c.clinician.id,
-            "start": start.isoformat(),
-            "mode": "video_home",
-            "patient": PATIENT,
-        },
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 @pytest.mark.parametrize("week_of_change", [(2027, 3, 30), (2027, 11, 2)])
 async def test_book_move_cancel_arrive_as_calendar_messages(
     client: httpx.AsyncClient,
@@ -97,7 +82,7 @@ async def test_book_move_cancel_arrive_as_calendar_messages(
     _, headers = await make_user(session, role="navigator")
     after = datetime(*week_of_change).date()
     start = london_datetime(after, time(9))
-    booked = await _book(client, headers, c, start)
+    booked = await book_via_api(client, session, headers, c, start, patient=PATIENT)
     earlier = london_datetime(after - timedelta(days=7), time(9, 20))
     moved = await client.post(
         f"/api/v1/appointments/{booked['id']}/reschedule",
@@ -119,9 +104,9 @@ async def test_book_move_cancel_arrive_as_calendar_messages(
     # Sent concurrently, so they may arrive in any order: put them in SEQUENCE order.
     invites = sorted(
         (calendar_of(m) for m in to_patient),
-        key=lambda found: int(found[1].walk("VEVENT")[0]["SEQUENCE"]),
+        key=lambda found: int(str(found[1].walk("VEVENT")[0]["SEQUENCE"])),
     )
-    methods = [(method, int(cal.walk("VEVENT")[0]["SEQUENCE"])) for method, cal, _ in invites]
+    methods = [(method, int(str(cal.walk("VEVENT")[0]["SEQUENCE"]))) for method, cal, _ in invites]
     assert methods == [("REQUEST", 0), ("REQUEST", 1), ("CANCEL", 2)]
     uids = {str(cal.walk("VEVENT")[0]["UID"]) for _, cal, _ in invites}
     assert uids == {booked["uid"]}
@@ -139,7 +124,7 @@ async def test_book_move_cancel_arrive_as_calendar_messages(
         text = "\n".join(
             [f"{k}: {message[k]}" for k in ("Subject", "From", "To")]
             + [
-                part.get_payload(decode=True).decode()
+                cast(bytes, part.get_payload(decode=True)).decode()
                 for part in message.walk()
                 if not part.is_multipart()
             ]
@@ -158,7 +143,7 @@ async def test_reminders_follow_the_appointment(
     c = await make_clinic(session)
     _, headers = await make_user(session, role="navigator")
     start = london_datetime(next_weekday(1, weeks=2), time(9))
-    booked = await _book(client, headers, c, start)
+    booked = await book_via_api(client, session, headers, c, start, patient=PATIENT)
 
     async def pending_reminders() -> list[datetime]:
         await queue_changes(sessionmaker)
@@ -198,7 +183,7 @@ async def test_a_reminder_falling_due_before_its_move_is_taken_is_not_sent(
     c = await make_clinic(session)
     _, headers = await make_user(session, role="navigator")
     start = london_datetime(next_weekday(1, weeks=2), time(9))
-    booked = await _book(client, headers, c, start)
+    booked = await book_via_api(client, session, headers, c, start, patient=PATIENT)
     await queue_changes(sessionmaker)
     await deliver(sessionmaker, senders(smtp), render=RENDER)  # the confirmation
     for action, body in (("reschedule", {"start": (start + timedelta(minutes=40)).isoformat()}),
@@ -240,7 +225,7 @@ async def test_no_reminder_for_a_time_already_past(
     )
     first = soonest.json()["slots"][0]
     start = datetime.fromisoformat(first["start"])
-    booked = await _book(client, headers, c, start)
+    booked = await book_via_api(client, session, headers, c, start, patient=PATIENT)
     await queue_changes(sessionmaker)
     due = list(
         await session.scalars(
@@ -261,7 +246,14 @@ async def test_smtp_down_delays_but_loses_nothing(
 ) -> None:
     c = await make_clinic(session)
     _, headers = await make_user(session, role="navigator")
-    await _book(client, headers, c, london_datetime(next_weekday(1, weeks=2), time(9)))
+    await book_via_api(
+        client,
+        session,
+        headers,
+        c,
+        london_datetime(next_weekday(1, weeks=2), time(9)),
+        patient=PATIENT,
+    )
     await queue_changes(sessionmaker)
     due_now = await session.scalar(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind != "reminder")
@@ -450,7 +442,7 @@ async def test_sms_through_notify_carries_no_personal_data_in_its_reference(
                     status_code=400,
                     json=lambda: {"errors": [{"message": "phone_number Not a UK mobile number"}]},
                 )
-                raise HTTPError(response)
+                raise HTTPError(cast(Any, response))  # a stand-in for requests.Response
             return {"id": "n1"}
 
     monkeypatch.setattr(

@@ -61,7 +61,7 @@ HOSPITAL_POINTS = {
     "LA14 4LF": (321179, 471847),
     "LA9 7RG": (352493, 490303),
 }
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def clinic_day(today: date) -> date:

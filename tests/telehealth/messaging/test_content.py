@@ -15,7 +15,14 @@ from scheduling import booking
 from scheduling.models import Appointment, Patient, VideoRoom
 from scheduling.slots import london_datetime
 from telehealth import messaging
-from tests.builders import Clinic, make_clinic, make_patient, next_weekday
+from tests.builders import (
+    Clinic,
+    book_via_service,
+    make_clinic,
+    make_patient,
+    next_weekday,
+    place_via_service,
+)
 from tests.conftest import TEST_SETTINGS
 
 DIRECTIONS = "Use the side entrance on Thornton Road; the video rooms are past reception."
@@ -48,26 +55,6 @@ DAY_TEXT = f"Tuesday {DAY.day} {DAY:%B %Y}"
 
 def _start(hour: int, minute: int = 0) -> datetime:
     return london_datetime(DAY, time(hour, minute))
-
-
-async def _place(session: AsyncSession, c: Clinic, start: datetime, mode: str):  # type: ignore[no-untyped-def]
-    site = {"video_home": None, "video_site": c.hub.id, "in_person": c.hospital.id}[mode]
-    return await booking.place(
-        session,
-        service_id=c.service.id,
-        clinician_id=c.clinician.id,
-        mode=mode,
-        site_id=site,
-        start=start,
-    )
-
-
-async def _book(
-    session: AsyncSession, c: Clinic, start: datetime, mode: str, patient: Patient
-) -> Appointment:
-    placement = await _place(session, c, start, mode)
-    made = await booking.book(session, placement=placement, patient_id=patient.id, booked_by=None)
-    return await booking.get_appointment(session, made.id)
 
 
 async def _rendered(
@@ -108,7 +95,9 @@ async def test_a_hub_confirmation_says_where_to_go(
     session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     c = await _clinic(session)
-    a = await _book(session, c, _start(9, 40), "video_site", await _patient(session))
+    a = await book_via_service(
+        session, c, _start(9, 40), mode="video_site", patient_id=(await _patient(session)).id
+    )
     room = await session.get(VideoRoom, a.room_id)
     assert room is not None
     done = await _rendered(session, sessionmaker, a, "confirmation")
@@ -133,7 +122,9 @@ async def test_a_hub_reminder_says_where_to_go(
     session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     c = await _clinic(session)
-    a = await _book(session, c, _start(10), "video_site", await _patient(session))
+    a = await book_via_service(
+        session, c, _start(10), mode="video_site", patient_id=(await _patient(session)).id
+    )
     room = await session.get(VideoRoom, a.room_id)
     assert room is not None
     done = await _rendered(session, sessionmaker, a, "reminder")
@@ -147,7 +138,9 @@ async def test_home_video_says_video_call_from_home_and_gives_the_link(
     session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     c = await _clinic(session)
-    a = await _book(session, c, _start(11, 20), "video_home", await _patient(session))
+    a = await book_via_service(
+        session, c, _start(11, 20), mode="video_home", patient_id=(await _patient(session)).id
+    )
     done = await _rendered(session, sessionmaker, a, "confirmation")
     email, event = done["email"], _event(done["email"])
     assert "How: Video call from home" in email.body_text
@@ -166,7 +159,9 @@ async def test_in_person_names_the_clinic_and_no_video_link(
     c = await _clinic(session)
     c.hospital.name, c.hospital.directions = "Royal Lancaster Infirmary", "Outpatients, Level 2."
     await session.flush()
-    a = await _book(session, c, _start(9), "in_person", await _patient(session))
+    a = await book_via_service(
+        session, c, _start(9), mode="in_person", patient_id=(await _patient(session)).id
+    )
     done = await _rendered(session, sessionmaker, a, "confirmation")
     email, sms, event = done["email"], done["sms"], _event(done["email"])
     assert "How: In person at Royal Lancaster Infirmary" in email.body_text
@@ -183,7 +178,9 @@ async def test_a_telephone_appointment_says_telephone(
 ) -> None:
     """Switched to telephone: nothing sends the patient to a link or a hub."""
     c = await _clinic(session)
-    a = await _book(session, c, _start(9), "video_site", await _patient(session))
+    a = await book_via_service(
+        session, c, _start(9), mode="video_site", patient_id=(await _patient(session)).id
+    )
     a.medium = "telephone"
     await session.flush()
     done = await _rendered(session, sessionmaker, a, "reminder")
@@ -200,11 +197,13 @@ async def test_a_change_says_what_it_was_and_what_it_is_now(
 ) -> None:
     c = await _clinic(session)
     patient = await _patient(session)
-    a = await _book(session, c, _start(9, 20), "video_home", patient)
+    a = await book_via_service(session, c, _start(9, 20), mode="video_home", patient_id=patient.id)
     await _rendered(session, sessionmaker, a, "confirmation")
     later = _start(10, 40)
     await booking.reschedule(
-        session, appointment=a, placement=await _place(session, c, later, "video_site")
+        session,
+        appointment=a,
+        placement=await place_via_service(session, c, later, mode="video_site"),
     )
     done = await _rendered(session, sessionmaker, a, "change")
     was = f"Was: {DAY_TEXT} at 9:20am, video call from home."
@@ -222,10 +221,14 @@ async def test_a_change_of_time_only_says_only_the_time(
     session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     c = await _clinic(session)
-    a = await _book(session, c, _start(9), "video_home", await _patient(session))
+    a = await book_via_service(
+        session, c, _start(9), mode="video_home", patient_id=(await _patient(session)).id
+    )
     await _rendered(session, sessionmaker, a, "confirmation")
     await booking.reschedule(
-        session, appointment=a, placement=await _place(session, c, _start(12), "video_home")
+        session,
+        appointment=a,
+        placement=await place_via_service(session, c, _start(12), mode="video_home"),
     )
     text = _unfolded((await _rendered(session, sessionmaker, a, "change"))["email"].body_text)
     assert "at 9am." in text and "at midday." in text
@@ -239,8 +242,8 @@ async def test_the_number_to_call_is_the_service_s_else_the_site_s(
     c.service.phone = None
     await session.flush()
     patient = await _patient(session)
-    hub = await _book(session, c, _start(9), "video_site", patient)
-    home = await _book(session, c, _start(10), "video_home", patient)
+    hub = await book_via_service(session, c, _start(9), mode="video_site", patient_id=patient.id)
+    home = await book_via_service(session, c, _start(10), mode="video_home", patient_id=patient.id)
     at_hub = await _rendered(session, sessionmaker, hub, "confirmation")
     at_home = await _rendered(session, sessionmaker, home, "confirmation")
     assert f"To change or cancel, call {HUB_PHONE}." in at_hub["email"].body_text
@@ -260,7 +263,9 @@ async def test_wording_does_not_double_up_or_misdirect(
     session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     c = await _clinic(session, service_name="Video review")
-    a = await _book(session, c, _start(9), "video_home", await _patient(session))
+    a = await book_via_service(
+        session, c, _start(9), mode="video_home", patient_id=(await _patient(session)).id
+    )
     booked = await _rendered(session, sessionmaker, a, "confirmation")
     await booking.cancel(session, appointment=a, reason="Feeling better")
     cancelled = await _rendered(session, sessionmaker, a, "cancellation")
@@ -282,7 +287,9 @@ async def test_the_staff_reason_for_a_cancellation_goes_to_the_clinician_not_the
     session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     c = await _clinic(session)
-    a = await _book(session, c, _start(9), "video_home", await _patient(session))
+    a = await book_via_service(
+        session, c, _start(9), mode="video_home", patient_id=(await _patient(session)).id
+    )
     await booking.cancel(session, appointment=a, reason="Clinician unavailable: staff note")
     cancelled = await _rendered(session, sessionmaker, a, "cancellation")
     for channel in ("email", "sms"):

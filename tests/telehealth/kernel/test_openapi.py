@@ -4,14 +4,14 @@ test_openapi_schemathesis.py), and every integer and date parameter, sent out of
 The range test walks /openapi.json itself: each operation's path, query and JSON body fields
 that are integers, dates or instants (also inside arrays) get values past what the columns, the
 calendar or the service can hold, one field at a time, with every other field at a valid value.
-Each must be a 422 naming that field (path ids too: see telehealth/inputs.py), on both
+Each must be a 422 naming that field (path ids too: see telehealth/kernel/inputs.py), on both
 databases.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.builders import make_user
 
-OUT_OF_RANGE = {
+OUT_OF_RANGE: dict[str, list[object]] = {
     "integer": [2**63, 2**31, -(2**63)],
     "date": ["9999-12-31", "0001-01-01"],
     "date-time": [
@@ -95,7 +95,9 @@ def _valid(schema: dict[str, Any], document: dict[str, Any]) -> Any:
     }.get(schema.get("format", ""), "x" * max(1, schema.get("minLength", 1)))
 
 
-def _targets(name: str, schema: dict[str, Any], document: dict[str, Any]) -> Iterator[tuple]:
+def _targets(
+    name: str, schema: dict[str, Any], document: dict[str, Any]
+) -> Iterator[tuple[str, str, Callable[[object], object]]]:
     """(field name, kind, how to place a value) for each integer or date inside a field."""
     for option in _options(schema, document):
         kind = _kind(option)
@@ -103,7 +105,11 @@ def _targets(name: str, schema: dict[str, Any], document: dict[str, Any]) -> Ite
             yield name, kind, lambda value: value
         elif option.get("type") == "array":
             for inner, inner_kind, place in _targets(f"{name}.0", option["items"], document):
-                yield inner, inner_kind, lambda value, place=place: [place(value)]
+                yield inner, inner_kind, _in_a_list(place)
+
+
+def _in_a_list(place: Callable[[object], object]) -> Callable[[object], object]:
+    return lambda value: [place(value)]
 
 
 def probes(document: dict[str, Any]) -> Iterator[Probe]:

@@ -54,7 +54,10 @@ async def test_the_database_itself_refuses_overlaps(session, column: str) -> Non
     def params(ref: str, clinician: int, patient: int, minutes: int) -> dict[str, object]:
         begins = start + timedelta(minutes=minutes)
         is_sqlite = session.bind.dialect.name == "sqlite"
-        fmt = (lambda d: d.replace(tzinfo=None).isoformat(sep=" ")) if is_sqlite else (lambda d: d)
+
+        def fmt(d: datetime) -> object:
+            return d.replace(tzinfo=None).isoformat(sep=" ") if is_sqlite else d
+
         return {
             "ref": ref,
             "uid": ref,

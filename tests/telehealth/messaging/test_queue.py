@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, time, timedelta
+from typing import cast
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +18,14 @@ from telehealth import messaging
 from telehealth.kernel.db import create_engine, make_sessionmaker, utcnow
 from telehealth.kernel.errors import SlotUnavailable
 from telehealth.messaging import queue
-from tests.builders import make_appointment, make_clinic, make_patient, next_weekday
+from tests.builders import (
+    book_via_service,
+    make_appointment,
+    make_clinic,
+    make_patient,
+    next_weekday,
+    place_via_service,
+)
 from tests.conftest import TEST_SETTINGS
 
 
@@ -34,25 +42,8 @@ async def _changes(session: AsyncSession) -> list[tuple[str, int, str, datetime,
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
-async def _place(session: AsyncSession, clinic, start: datetime):  # type: ignore[no-untyped-def]
-    return await booking.place(
-        session,
-        service_id=clinic.service.id,
-        clinician_id=clinic.clinician.id,
-        mode="video_home",
-        site_id=None,
-        start=start,
-    )
-
-
-async def _book(session: AsyncSession, clinic, start: datetime, patient_id: int):  # type: ignore[no-untyped-def]
-    placement = await _place(session, clinic, start)
-    made = await booking.book(session, placement=placement, patient_id=patient_id, booked_by=None)
-    return await booking.get_appointment(session, made.id)
-
-
 async def _move(session: AsyncSession, clinic, appointment, start: datetime) -> None:  # type: ignore[no-untyped-def]
-    placement = await _place(session, clinic, start)
+    placement = await place_via_service(session, clinic, start)
     await booking.reschedule(session, appointment=appointment, placement=placement)
 
 
@@ -62,7 +53,7 @@ async def test_bookings_moves_and_cancellations_are_recorded_as_they_were(
     c = await make_clinic(session)
     patient = await make_patient(session)
     start = london_datetime(next_weekday(1, weeks=2), time(9))
-    appointment = await _book(session, c, start, patient.id)
+    appointment = await book_via_service(session, c, start, patient_id=patient.id)
     later = start + timedelta(minutes=40)
     await _move(session, c, appointment, later)
     # A change no inbox needs to hear about (a hand fix to a note-like column) records nothing.
@@ -88,11 +79,11 @@ async def test_an_insert_that_is_not_a_booking_records_nothing(session: AsyncSes
 async def test_a_refused_booking_leaves_no_change(session: AsyncSession) -> None:
     c = await make_clinic(session)
     start = london_datetime(next_weekday(1, weeks=2), time(9))
-    await _book(session, c, start, (await make_patient(session)).id)
+    await book_via_service(session, c, start, patient_id=(await make_patient(session)).id)
     other = await make_patient(session)
     with pytest.raises(SlotUnavailable):
         async with session.begin_nested():
-            await _book(session, c, start, other.id)
+            await book_via_service(session, c, start, patient_id=other.id)
     assert [change for change, *_ in await _changes(session)] == ["booked"]
 
 
@@ -104,7 +95,7 @@ async def test_each_appointment_s_changes_become_messages_in_order(
     c = await make_clinic(session)
     patient = await make_patient(session)
     start = london_datetime(next_weekday(1, weeks=2), time(9))
-    appointment = await _book(session, c, start, patient.id)
+    appointment = await book_via_service(session, c, start, patient_id=patient.id)
     later = start + timedelta(minutes=40)
     await _move(session, c, appointment, later)
     await session.commit()
@@ -133,7 +124,12 @@ async def test_a_change_that_fails_is_left_and_the_rest_go(
     c = await make_clinic(session)
     first = london_datetime(next_weekday(1, weeks=2), time(9))
     made = [
-        await _book(session, c, first + timedelta(minutes=20 * n), (await make_patient(session)).id)
+        await book_via_service(
+            session,
+            c,
+            first + timedelta(minutes=20 * n),
+            patient_id=(await make_patient(session)).id,
+        )
         for n in range(3)
     ]
     await session.commit()
@@ -155,7 +151,7 @@ async def test_a_change_that_fails_is_left_and_the_rest_go(
     confirmed = await session.scalars(
         select(OutboxMessage.appointment_id).where(OutboxMessage.kind == "confirmation")
     )
-    assert sorted(confirmed) == sorted(a.id for a in made)
+    assert sorted(cast(list[int], confirmed.all())) == sorted(a.id for a in made)
 
 
 async def test_workers_racing_take_each_change_once(fresh_database: str) -> None:
@@ -166,7 +162,9 @@ async def test_workers_racing_take_each_change_once(fresh_database: str) -> None
         first = london_datetime(next_weekday(1, weeks=2), time(9))
         for n in range(6):
             patient = await make_patient(session)
-            await _book(session, c, first + timedelta(minutes=20 * n), patient.id)
+            await book_via_service(
+                session, c, first + timedelta(minutes=20 * n), patient_id=patient.id
+            )
     taken = await asyncio.gather(
         *(messaging.queue_messages(m, TEST_SETTINGS, limit=2) for m in makers * 4)
     )
@@ -191,8 +189,8 @@ async def test_an_appointment_already_over_tells_nobody(
     c = await make_clinic(session)
     over = await make_appointment(session, c, start=utcnow() - timedelta(days=3))
     await booking.cancel(session, appointment=over, reason="Recorded afterwards")
-    to_come = await _book(
-        session, c, london_datetime(next_weekday(1, weeks=2), time(9)), over.patient_id
+    to_come = await book_via_service(
+        session, c, london_datetime(next_weekday(1, weeks=2), time(9)), patient_id=over.patient_id
     )
     await session.commit()
     while await messaging.queue_messages(sessionmaker, TEST_SETTINGS):

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import Route
 
 from app import create_app
 from notifications.models import OutboxMessage
@@ -255,11 +256,14 @@ async def test_every_staff_page_keeps_another_clinicians_patient_out_of_reach(
     csrf = await sign_in(client, email)
     pages = [
         (sorted(route.methods or ())[-1], route.path)
-        for route in create_app(settings).routes
+        for route in cast(list[Route], create_app(settings).routes)
         if getattr(route, "path", "").startswith("/staff/")
         and route.path not in ("/staff/login", "/staff/logout")
     ]
-    params = {"clinician_id": other.clinic.clinician.id, "site_id": other.clinic.hub.id}
+    params: dict[str, Any] = {
+        "clinician_id": other.clinic.clinician.id,
+        "site_id": other.clinic.hub.id,
+    }
     params |= {"date": other.day, "start": other.day, "end": other.day}
     for method, template in pages:
         if template in STREAMS_OF_THEIR_OWN and role == "clinician":

@@ -1,4 +1,4 @@
-"""The bounds every input is held to (telehealth/inputs.py), and NUL refused through the API
+"""The bounds every input is held to (telehealth/kernel/inputs.py), and NUL refused through the API
 on both databases (PostgreSQL refused it with a 500; SQLite stored it)."""
 
 from __future__ import annotations
