@@ -126,6 +126,12 @@ def lines(
         + (" (the same)." if (base.slots, base.rows_fetched) == (cur.slots, cur.rows_fetched)
            else " (**they differ**)."),
         "",
+        "The bare SQL fetch is the same SQL in both trees' workers: its ratio shows how far two "
+        "identical measurements drift apart in this run. A verdict other than \"within noise\" "
+        "means every round's ratio fell on the same side of 1.",
+        "",
+        summary(searches, booking),
+        "",
         "| issue 11 bound | wanted | baseline (rounds) | current (rounds) | met by current |",
         "|---|---|---|---|---|",
         *(f"| {name} | {wanted} | {_figure(v[BASELINE][0], unit)} ({_range(v[BASELINE][1], unit)}) "
@@ -134,3 +140,20 @@ def lines(
           for name, wanted, v, ok, unit in bounds),
     ]  # fmt: skip
     return out
+
+
+def summary(searches: dict[str, SlotSearchResult], booking: BookingResult) -> str:
+    """One sentence: which measurements of the app (not the bare controls) got worse."""
+    compared = [r for r in rows(searches, booking) if "bare SQL fetch" not in r.name]
+    worse = [f"{r.name} ({r.ratio:.2f}x the baseline)" for r in compared if "worse" in r.verdict()]
+    met = booking.ratio >= BOOKING_FLOOR and searches[CURRENT].ratio <= SEARCH_CEILING
+    bounds = "meets both of issue 11's bounds" if met else "**misses** an issue 11 bound"
+    if not worse:
+        return (
+            "**Verdict**: the current tree is not slower than the baseline beyond the noise "
+            f"of the rounds, and {bounds}."
+        )
+    return (
+        f"**Verdict**: worse than the baseline in every round: {'; '.join(worse)}; the "
+        f"current tree {bounds}."
+    )

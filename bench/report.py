@@ -291,9 +291,10 @@ def write(path: Path, results: Results, analysis: list[str]) -> None:
         "",
         "```sh",
         "make bench                                   # full run, prints the tables",
-        ".venv/bin/python bench/run.py --quick        # smoke run, well under a minute",
+        ".venv/bin/python bench/run.py --quick        # smoke run, a few minutes",
         ".venv/bin/python bench/run.py --write        # full run, rewrites this file",
         ".venv/bin/python bench/run.py --baseline REF # and REF's tree side by side",
+        "make bench BASELINE=REF                      # the same through make",
         "```",
         "",
         "The default database is `telehealth_bench` on postgresql+asyncpg://postgres@127.0.0.1:5432/,"
