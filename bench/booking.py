@@ -316,7 +316,9 @@ async def run(
         targets = []
         for tree in trees:
             log = log_dir / f"bench-app-{tree.name}.log"
-            server = stack.enter_context(uvicorn_server(tree, "app:app", database_url, log))
+            server = stack.enter_context(
+                uvicorn_server(tree, "bench.tree_app:app", database_url, log)
+            )
             bodies = [app_body(s, service_id, p) for s, p in shares[tree.name]]
             targets.append(
                 Target(LoadResult(tree.name), server, "/api/v1/appointments", bodies, auth)

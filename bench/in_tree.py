@@ -5,7 +5,8 @@ TREE goes first on the import path and this checkout's other paths are taken off
 always this file's own (TREE may hold an older bench). Roles:
 
 - `search DATABASE_URL TOKEN SERVICE_ID START END`: the slot-search worker (bench/search_worker.py);
-- `serve APP PORT`: APP (`app:app`, `bench.bare_app:app`) under uvicorn with two workers.
+- `serve APP PORT`: APP (`bench.tree_app:app`, the tree's `app:app` seen importing from the
+  tree in each worker; `bench.bare_app:app`) under uvicorn with two workers.
 
 Each role first prints one `bench-imported: {...}` line naming the files it imported the
 app from. The top level also runs in uvicorn's spawned workers, which re-run this file.
@@ -14,9 +15,11 @@ app from. The top level also runs in uvicorn's spawned workers, which re-run thi
 from __future__ import annotations
 
 import importlib.util
-import json
+import os
 import sys
 from pathlib import Path
+
+TREE_VARIABLE = "BENCH_TREE"
 
 BENCH_DIR = Path(__file__).resolve().parent
 TREE = Path(sys.argv[1]).resolve()
@@ -34,31 +37,20 @@ assert _spec is not None and _spec.loader is not None
 _bench = importlib.util.module_from_spec(_spec)
 sys.modules["bench"] = _bench
 _spec.loader.exec_module(_bench)
-
-
-def report_imports() -> None:
-    """Print where this process found the app, and stop if any of it is not TREE's."""
-    import app
-    import scheduling.slots
-    from bench import appcode, trees
-
-    modules = {
-        "app": app.__file__,
-        "scheduling.slots": scheduling.slots.__file__,
-        appcode.kernel("db").__name__: appcode.kernel("db").__file__,
-    }
-    found = {name: str(Path(file or "?").resolve()) for name, file in modules.items()}
-    print("bench-imported: " + json.dumps(found), flush=True)
-    trees.check_imported(TREE, found)
+os.environ[TREE_VARIABLE] = str(TREE)  # for bench.trees.report_imports, in spawned workers too
 
 
 def serve(app_path: str, port: int) -> None:
     import uvicorn
 
+    from bench.servers import WORKERS
+    from bench.trees import report_imports
+
     report_imports()
     uvicorn.run(
-        app_path, host="127.0.0.1", port=port, workers=2, access_log=False, log_level="warning"
-    )
+        app_path, host="127.0.0.1", port=port, workers=WORKERS, access_log=False,
+        log_level="warning",
+    )  # fmt: skip
 
 
 def main() -> None:
@@ -69,6 +61,7 @@ def main() -> None:
         import asyncio
 
         from bench import search_worker
+        from bench.trees import report_imports
 
         report_imports()
         asyncio.run(search_worker.main(*args))

@@ -19,6 +19,8 @@ from bench.trees import Tree
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 60.0
 IMPORTED = "bench-imported: "
+WORKER_IMPORTED = "bench-imported (worker "
+WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ def uvicorn_server(
         try:
             base_url = f"http://{HOST}:{port}"
             _wait_until_ready(process, base_url, log_path)
-            yield Server(base_url, process.pid, _imported(log_path))
+            checked = WORKERS if app_path.startswith("bench.tree_app:") else 0
+            yield Server(base_url, process.pid, _imported(log_path, checked))
         finally:
             process.terminate()
             try:
@@ -57,11 +60,19 @@ def uvicorn_server(
                 process.wait(timeout=10)
 
 
-def _imported(log_path: Path) -> dict[str, str]:
-    for line in log_path.read_text().splitlines():
-        if line.startswith(IMPORTED):
-            return dict(json.loads(line[len(IMPORTED) :]))
-    raise RuntimeError(f"{log_path}: the server did not say where it imported the app from")
+def _imported(log_path: Path, workers: int) -> dict[str, str]:
+    """What the master said it imported, once `workers` workers (0 for an app that does not
+    report per worker) have said the same: bench/tree_app.py stops a worker that did not."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        lines = log_path.read_text().splitlines()
+        master = [json.loads(x[len(IMPORTED) :]) for x in lines if x.startswith(IMPORTED)]
+        reported = [x for x in lines if x.startswith(WORKER_IMPORTED)]
+        if master and len(reported) >= workers:
+            return {**master[0], "workers checked": str(len(reported))}
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{log_path}: the server did not say where it imported the app from")
+        time.sleep(0.2)
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:

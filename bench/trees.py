@@ -10,6 +10,7 @@ files it imported (`Tree.check`).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -97,6 +98,22 @@ def _git(*args: str) -> str:
     return subprocess.run(
         ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True
     ).stdout
+
+
+def report_imports(who: str = "") -> None:
+    """In a process bench/in_tree.py started: print where it found the app, and stop if any
+    of it is not from its tree."""
+    import app
+    import scheduling.slots
+    from bench import appcode
+
+    db = appcode.kernel("db")
+    modules: dict[str, str | None] = {"app": app.__file__}
+    modules["scheduling.slots"] = scheduling.slots.__file__
+    modules[db.__name__] = db.__file__
+    found = {name: str(Path(file or "?").resolve()) for name, file in modules.items()}
+    print(f"bench-imported{who}: " + json.dumps(found), flush=True)
+    check_imported(Path(os.environ["BENCH_TREE"]), found)
 
 
 def check_imported(tree_root: Path, modules: dict[str, str]) -> None:
