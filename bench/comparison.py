@@ -150,6 +150,8 @@ def summary(searches: dict[str, SlotSearchResult], booking: BookingResult) -> st
     worse = [f"{r.name} ({r.ratio:.2f}x the baseline)" for r in compared if "worse" in r.verdict()]
     met = booking.ratio >= BOOKING_FLOOR and searches[CURRENT].ratio <= SEARCH_CEILING
     bounds = "meets both of issue 11's bounds" if met else "**misses** an issue 11 bound"
+    if any(r.verdict().startswith("too few") for r in compared):
+        return f"**Verdict**: too few rounds to compare the trees; the current tree {bounds}."
     if not worse:
         return (
             "**Verdict**: the current tree is not slower than the baseline beyond the noise "
