@@ -54,8 +54,9 @@ typecheck: install
 
 check: lint typecheck test
 
+# make bench BASELINE=<git ref>: that tree's slot search and booking side by side.
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(if $(BASELINE),--baseline $(BASELINE))
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -13,13 +13,9 @@ import json
 import os
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,14 +25,13 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench import cpu
+from bench.servers import Server, uvicorn_server
+from bench.trees import CURRENT, Tree
 from scheduling import slots
 from scheduling.directory import require_service
 from scheduling.slot_inputs import load_availability, service_rules
 from telehealth.kernel.db import utcnow
 
-ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
-STARTUP_SECONDS = 60.0
 CHUNK_DAYS = 60  # the slot search allows at most 62 days per query
 
 
@@ -86,14 +81,34 @@ class LoadResult:
 
 @dataclass(frozen=True)
 class BookingResult:
-    app: LoadResult
+    apps: dict[str, LoadResult]  # by tree: "current", and "baseline" when one is measured
     bare: LoadResult
     concurrency: int
-    round_ratios: list[float] = field(default_factory=list)
+    # Each round's booking rate (201s per second) by target: the trees' names and "bare".
+    round_rates: dict[str, list[float]] = field(default_factory=dict)
+    imported: dict[str, dict[str, str]] = field(default_factory=dict)  # by server
+
+    @property
+    def app(self) -> LoadResult:
+        return self.apps[CURRENT]
 
     @property
     def ratio(self) -> float:
-        return self.app.rate / self.bare.rate if self.bare.rate else 0.0
+        return self.ratio_of(CURRENT)
+
+    def ratio_of(self, tree: str) -> float:
+        """A tree's booking rate over the bare INSERT rate, over all rounds."""
+        app = self.apps[tree]
+        return app.rate / self.bare.rate if self.bare.rate else 0.0
+
+    def round_ratios_of(self, tree: str) -> list[float]:
+        """Each round's booking rate over the bare rate in the same round."""
+        bare = self.round_rates["bare"]
+        return [a / b if b else 0.0 for a, b in zip(self.round_rates[tree], bare, strict=True)]
+
+    @property
+    def round_ratios(self) -> list[float]:
+        return self.round_ratios_of(CURRENT)
 
 
 async def free_slots(
@@ -139,58 +154,12 @@ def bare_body(slot: slots.Slot, service_id: int, patient_id: int) -> dict[str, A
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def _python() -> str:
-    venv = ROOT / ".venv" / "bin" / "python"
-    return str(venv) if venv.exists() else sys.executable
-
-
-@contextlib.contextmanager
-def uvicorn_server(app_path: str, database_url: str, log_path: Path) -> Iterator[tuple[str, int]]:
-    """Serve `app_path` with two uvicorn workers on a free loopback port; always stopped.
-    Yields the base URL and the uvicorn process id."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "TELEHEALTH_ENV": "development"}
-    command = [_python(), "-m", "uvicorn", app_path, "--workers", "2"]
-    command += ["--host", HOST, "--port", str(port), "--no-access-log", "--log-level", "warning"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-        try:
-            base_url = f"http://{HOST}:{port}"
-            _wait_until_ready(process, base_url, log_path)
-            yield base_url, process.pid
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited early:\n{log_path.read_text()[-2000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(base_url + "/health", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"uvicorn did not answer within {STARTUP_SECONDS:.0f} s")
-
-
 @dataclass(frozen=True)
 class Target:
     """One server under load: where to POST, with what, and what it did."""
 
     result: LoadResult
-    server: tuple[str, int]  # base URL, uvicorn master pid
+    server: Server
     path: str
     bodies: list[dict[str, Any]]
     headers: dict[str, str]
@@ -199,7 +168,7 @@ class Target:
 def _client(target: Target, concurrency: int) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncClient(
-        base_url=target.server[0],
+        base_url=target.server.base_url,
         headers=target.headers,
         limits=limits,
         timeout=httpx.Timeout(30.0),
@@ -225,7 +194,7 @@ def _timed(target: Target, bodies: list[dict[str, Any]], concurrency: int, secon
     """One timed round of `seconds` against one server, driven by wrk, added to the target's
     result; returns the round alone. Python's own HTTP clients cost a millisecond or more of
     CPU per request on the same cores, capping the bare endpoint before the server does."""
-    base_url, pid = target.server
+    base_url, pid = target.server.base_url, target.server.pid
     bodies_file = work_dir / f"{target.result.name}-bodies.jsonl"
     bodies_file.write_text("".join(json.dumps(b) + "\n" for b in bodies))
     env = {
@@ -274,33 +243,31 @@ def _children_cpu_seconds() -> float:
 
 
 async def alternate(
-    app: Target,
-    bare: Target,
+    targets: list[Target],
     *,
     rounds: int,
     concurrency: int,
     warmup: int,
     round_seconds: float,
     work_dir: Path,
-) -> list[float]:
-    """Drive both servers in alternating rounds (app first in even rounds, bare first in odd
-    ones), so a change in the machine's background load during the run weighs on both alike
-    instead of on whichever ran second. Each target's first `warmup` bodies go untimed.
-    Returns each round's app/bare rate ratio."""
-    for target in (app, bare):
+) -> dict[str, list[float]]:
+    """Drive the servers in rounds, one after another, the order turning by one each round,
+    so a change in the machine's background load during the run weighs on all alike instead
+    of on whichever runs last. Each target's first `warmup` bodies go untimed. Returns each
+    round's rate (201s per second) by target."""
+    for target in targets:
         await _warm_up(target, target.bodies[:warmup], concurrency)
-    ratios = []
+    rates: dict[str, list[float]] = {t.result.name: [] for t in targets}
     for r in range(rounds):
-        rates: dict[str, float] = {}
-        for target in (app, bare) if r % 2 == 0 else (bare, app):
+        turn = r % len(targets)
+        for target in targets[turn:] + targets[:turn]:
             per_round = (len(target.bodies) - warmup) // rounds
             chunk = target.bodies[warmup + r * per_round : warmup + (r + 1) * per_round]
             part = await asyncio.to_thread(
                 _timed, target, chunk, concurrency, round_seconds, work_dir
             )
-            rates[target.result.name] = part.statuses[201] / part.seconds
-        ratios.append(rates[app.result.name] / rates[bare.result.name])
-    return ratios
+            rates[target.result.name].append(part.statuses[201] / part.seconds)
+    return rates
 
 
 async def _warm_up(target: Target, bodies: list[dict[str, Any]], concurrency: int) -> None:
@@ -320,6 +287,7 @@ async def _warm_up(target: Target, bodies: list[dict[str, Any]], concurrency: in
 async def run(
     sessionmaker: async_sessionmaker[AsyncSession],
     database_url: str,
+    trees: list[Tree],
     service_id: int,
     token: str,
     *,
@@ -331,29 +299,40 @@ async def run(
     log_dir: Path,
     patient_count: int,
 ) -> BookingResult:
-    """Book through each server for `rounds` alternating rounds of `round_seconds`, each with
-    `bodies_per_round` distinct free slots on offer (more than a round can take), after
-    `warmup` untimed bookings. Patients are taken in turn from 1..patient_count: one comes
-    round again only thousands of slots later, never at a time they are already booked."""
+    """Book through each tree's app and the bare app for `rounds` rounds of `round_seconds`,
+    each with `bodies_per_round` distinct free slots on offer (more than a round can take),
+    after `warmup` untimed bookings. Patients are taken in turn from 1..patient_count: one
+    comes round again only thousands of slots later, never at a time they are already
+    booked. The bare app is served from the current tree."""
     require_wrk()
     per_run = warmup + rounds * bodies_per_round
-    found = await free_slots(sessionmaker, service_id, 2 * per_run)
-    patients = [i % patient_count + 1 for i in range(2 * per_run)]
+    names = [t.name for t in trees] + ["bare"]
+    found = await free_slots(sessionmaker, service_id, len(names) * per_run)
+    patients = [i % patient_count + 1 for i in range(len(found))]
     pairs = list(zip(found, patients, strict=True))
-    app_bodies = [app_body(s, service_id, p) for s, p in pairs[:per_run]]
-    bare_bodies = [bare_body(s, service_id, p) for s, p in pairs[per_run:]]
-    log_app, log_bare = log_dir / "bench-app.log", log_dir / "bench-bare.log"
-    with (
-        uvicorn_server("app:app", database_url, log_app) as app_server,
-        uvicorn_server("bench.bare_app:app", database_url, log_bare) as bare_server,
-    ):
-        app = Target(
-            LoadResult("app"), app_server, "/api/v1/appointments", app_bodies,
-            {"Authorization": f"Bearer {token}"},
-        )  # fmt: skip
-        bare = Target(LoadResult("bare"), bare_server, "/appointments", bare_bodies, {})
-        ratios = await alternate(
-            app, bare, rounds=rounds, concurrency=concurrency, warmup=warmup,
+    shares = {name: pairs[i * per_run : (i + 1) * per_run] for i, name in enumerate(names)}
+    auth = {"Authorization": f"Bearer {token}"}
+    with contextlib.ExitStack() as stack:
+        targets = []
+        for tree in trees:
+            log = log_dir / f"bench-app-{tree.name}.log"
+            server = stack.enter_context(
+                uvicorn_server(tree, "bench.tree_app:app", database_url, log)
+            )
+            bodies = [app_body(s, service_id, p) for s, p in shares[tree.name]]
+            targets.append(
+                Target(LoadResult(tree.name), server, "/api/v1/appointments", bodies, auth)
+            )
+        log = log_dir / "bench-bare.log"
+        server = stack.enter_context(
+            uvicorn_server(trees[0], "bench.bare_app:app", database_url, log)
+        )
+        bodies = [bare_body(s, service_id, p) for s, p in shares["bare"]]
+        targets.append(Target(LoadResult("bare"), server, "/appointments", bodies, {}))
+        rates = await alternate(
+            targets, rounds=rounds, concurrency=concurrency, warmup=warmup,
             round_seconds=round_seconds, work_dir=log_dir,
         )  # fmt: skip
-    return BookingResult(app.result, bare.result, concurrency, ratios)
+    apps = {t.result.name: t.result for t in targets[:-1]}
+    imported = {t.result.name: t.server.imported for t in targets}
+    return BookingResult(apps, targets[-1].result, concurrency, rates, imported)

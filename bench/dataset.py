@@ -45,7 +45,8 @@ SPECIALTIES = (
 # Per service, cycling: appointment length and buffer in minutes.
 LENGTHS = (20, 30, 20, 25, 30, 20, 25, 20, 30, 20)
 BUFFERS = (0, 0, 5, 0, 10, 0, 0, 10, 0, 5)
-BENCH_CLINICIANS = 16
+# Enough weekend slots (36 a day each) for three servers' rounds: two trees' apps and the bare one.
+BENCH_CLINICIANS = 40
 BENCH_HOURS = (time(8), time(20))
 
 

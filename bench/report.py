@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from bench import comparison
 from bench.booking import BookingResult, LoadResult
 from bench.dataset import Dataset
 from bench.loading import LoadReport
@@ -39,6 +40,13 @@ class Results:
     plans: list[Plan]
     load_average: str  # /proc/loadavg's 1, 5 and 15 minute figures when the run began
     outbox: OutboxResult
+    searches: dict[str, SlotSearchResult] = field(default_factory=dict)  # by tree
+    trees: dict[str, str] = field(default_factory=dict)  # tree name: its commit
+    imported: dict[str, dict[str, str]] = field(default_factory=dict)  # process: app files
+
+    def side_by_side(self) -> list[str]:
+        """The baseline/current comparison, when a baseline was measured."""
+        return comparison.lines(self.searches, self.booking, self.trees)
 
 
 @dataclass(frozen=True)
@@ -149,15 +157,15 @@ def tables(results: Results) -> list[str]:
         _timing_row("GET /api/v1/slots (ASGI, auth, JSON)", s.http, f"{s.http_ratio:.2f}x"),
         _timing_row("Bare SQL fetch of the same rows", s.bare, "1.00x"),
         "",
-        f"Booking: wrk with {b.concurrency} connections, uvicorn with 2 workers each; the two "
-        "servers are driven in alternating rounds so background load weighs on both alike. "
-        "Latencies are the medians of the rounds' p50 and p95.",
+        f"Booking: wrk with {b.concurrency} connections, uvicorn with 2 workers each; the "
+        "servers are driven in rounds, one after another with the order turning each round, so "
+        "background load weighs on all alike. Latencies are the medians of the rounds' p50 and "
+        "p95.",
         "",
         "| Booking | requests | seconds | req/s | p50 ms | p95 ms | failures "
         "| CPU ms per request: client / server / PostgreSQL |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
-        _load_row(b.app),
-        _load_row(b.bare),
+        *(_load_row(result) for result in (*b.apps.values(), b.bare)),
         "",
         f"Booking rate / bare rate: {b.ratio:.2f} over {len(b.round_ratios)} alternating "
         f"rounds (each round's ratio: {', '.join(f'{r:.2f}' for r in b.round_ratios)}).",
@@ -169,7 +177,7 @@ def tables(results: Results) -> list[str]:
         *(f"| {t.name} | {t.wanted} | {t.measured} | {'yes' if t.met else '**no**'} |"
           for t in targets(results)),
     ]  # fmt: skip
-    for result in (b.app, b.bare):
+    for result in (*b.apps.values(), b.bare):
         lines += [f"{result.name} error: {e}" for e in result.errors[:3]]
     return lines
 
@@ -233,9 +241,12 @@ def dataset_lines(results: Results) -> list[str]:
 
 
 def console(results: Results) -> str:
+    imported = [f"{process}: {files}" for process, files in results.imported.items()]
+    side_by_side = results.side_by_side()
     return "\n".join(
-        ["", *dataset_lines(results), "", *tables(results), "", *plan_lines(results.plans), ""]
-    )
+        ["", *dataset_lines(results), "", *tables(results), "", *plan_lines(results.plans), "",
+         *imported, "", *(["Before and after:", "", *side_by_side, ""] if side_by_side else [])]
+    )  # fmt: skip
 
 
 def write(path: Path, results: Results, analysis: list[str]) -> None:
@@ -258,7 +269,12 @@ def write(path: Path, results: Results, analysis: list[str]) -> None:
         "",
         *dataset_lines(results),
         "",
-        "## Results",
+        *(
+            ["## Before and after", "", *results.side_by_side(), ""]
+            if results.side_by_side()
+            else []
+        ),
+        "## Results" + (" (current tree)" if results.side_by_side() else ""),
         "",
         *tables(results),
         "",
@@ -275,8 +291,10 @@ def write(path: Path, results: Results, analysis: list[str]) -> None:
         "",
         "```sh",
         "make bench                                   # full run, prints the tables",
-        ".venv/bin/python bench/run.py --quick        # smoke run, well under a minute",
+        ".venv/bin/python bench/run.py --quick        # smoke run, a few minutes",
         ".venv/bin/python bench/run.py --write        # full run, rewrites this file",
+        ".venv/bin/python bench/run.py --baseline REF # and REF's tree side by side",
+        "make bench BASELINE=REF                      # the same through make",
         "```",
         "",
         "The default database is `telehealth_bench` on postgresql+asyncpg://postgres@127.0.0.1:5432/,"

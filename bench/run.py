@@ -1,11 +1,18 @@
 """Run the Bay Telehealth benchmarks: `make bench`, or from the repository root
 
     .venv/bin/python bench/run.py [--quick] [--write] [--database-url URL]
-        [--clinicians 200] [--appointments 300000]
+        [--baseline REF | --baseline-dir PATH] [--clinicians 200] [--appointments 300000]
 
 Builds a fresh PostgreSQL database with a year of clinics and bookings, then measures slot
 search (handler, HTTP endpoint and bare SQL side by side) and booking throughput (the real app
 and a bare INSERT app under uvicorn). Traffic stays on 127.0.0.1.
+
+With --baseline (a git ref, exported to a temporary directory) or --baseline-dir (a
+checkout), the baseline tree's slot search and booking are measured in the same run, in
+rounds taking turns with the current tree's, on the same database and the same bare
+figures, and the report sets them side by side. On this 2-core machine, shared with other
+work (load average 8 to 10), a full run with a baseline took 9.8 minutes (its COPY 2.4 of
+them, against half a minute when the machine is quiet) and --quick with a baseline 3.2.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ from bench import (  # noqa: E402
     plans,
     profiling,
     report,
+    search_rounds,
     slot_search,
+    trees,
 )
 from telehealth.kernel.db import create_engine, make_sessionmaker  # noqa: E402
 
@@ -47,9 +56,10 @@ class Plan:
 
     clinicians: int
     appointments: int
-    search_iterations: int
+    search_rounds: int
+    search_iterations: int  # per round, for each tree
     search_warmup: int
-    search_seconds: float
+    search_seconds: float  # at most, over all rounds, for each tree
     booking_bodies_per_round: int
     booking_warmup: int
     booking_concurrency: int
@@ -65,8 +75,10 @@ class Plan:
 
 def plan_for(args: argparse.Namespace) -> Plan:
     if args.quick:
-        return Plan(20, 5_000, 10, 2, 10.0, 3_000, 16, 8, 1.0, 5, 100, 2)
-    return Plan(args.clinicians, args.appointments, 50, 5, 60.0, 5_500, 64, 16, 2.0, 20, 1_000, 5)
+        return Plan(20, 5_000, 2, 5, 2, 10.0, 3_000, 16, 8, 1.0, 5, 100, 2)
+    return Plan(
+        args.clinicians, args.appointments, 10, 10, 5, 90.0, 5_500, 64, 16, 2.0, 20, 1_000, 8
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -77,12 +89,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--clinicians", type=int, default=200)
     parser.add_argument("--appointments", type=int, default=300_000)
-    parser.add_argument("--quick", action="store_true", help="a small smoke run (< 1 minute)")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run (a few minutes)")
     parser.add_argument("--write", action="store_true", help="(re)write docs/PERFORMANCE.md")
+    baseline = parser.add_mutually_exclusive_group()
+    baseline.add_argument(
+        "--baseline", metavar="REF", help="also measure this git ref, side by side (e.g. b254edf)"
+    )
+    baseline.add_argument(
+        "--baseline-dir", metavar="PATH", help="also measure the checkout at PATH, side by side"
+    )
     return parser.parse_args(argv)
 
 
 async def main(args: argparse.Namespace) -> report.Results:
+    with trees.baseline(args.baseline, args.baseline_dir) as baseline:
+        measured = [trees.current()] + ([baseline] if baseline else [])
+        for tree in measured:
+            print(f"{tree.name}: {tree.label} ({tree.root})", flush=True)
+        return await measure(args, measured)
+
+
+async def measure(args: argparse.Namespace, measured: list[trees.Tree]) -> report.Results:
     plan = plan_for(args)
     booking.require_wrk()  # before minutes of loading, not after
     started, load_average = datetime.now(UTC), report.load_average()
@@ -112,21 +139,26 @@ async def main(args: argparse.Namespace) -> report.Results:
         window = slot_search.SearchWindow.four_weeks_from_next_monday(
             data.search_service_id, date.today()
         )
-        search = await slot_search.run(
-            engine,
-            sessionmaker,
-            window,
-            token,
-            iterations=plan.search_iterations,
-            warmup=plan.search_warmup,
-            max_seconds=plan.search_seconds,
-        )
-        print(f"slot search: {search.orm.p50:.1f} ms p50, {search.slots} slots", flush=True)
         profiled_patients = plan.patients - 2 * plan.profile_calls - 2
         with tempfile.TemporaryDirectory(prefix="telehealth-bench-") as logs:
+            searches, search_imports = await asyncio.to_thread(
+                search_rounds.run,
+                measured,
+                url,
+                window,
+                token,
+                rounds=plan.search_rounds,
+                iterations=plan.search_iterations,
+                warmup=plan.search_warmup,
+                max_seconds=plan.search_seconds,
+                log_dir=Path(logs),
+            )
+            for name, found in searches.items():
+                print(f"slot search ({name}): {found.orm.p50:.1f} ms p50, {found.slots} slots")
             bookings = await booking.run(
                 sessionmaker,
                 url,
+                measured,
                 data.bench_service_id,
                 token,
                 bodies_per_round=plan.booking_bodies_per_round,
@@ -137,7 +169,8 @@ async def main(args: argparse.Namespace) -> report.Results:
                 log_dir=Path(logs),
                 patient_count=profiled_patients,  # the rest are the profile's
             )
-        print(f"booking: {bookings.app.rate:.0f} vs {bookings.bare.rate:.0f} req/s", flush=True)
+        for name, app in bookings.apps.items():
+            print(f"booking ({name}): {app.rate:.0f} vs bare {bookings.bare.rate:.0f} req/s")
         mail = await outbox.run(
             engine,
             sessionmaker,
@@ -159,14 +192,19 @@ async def main(args: argparse.Namespace) -> report.Results:
     finally:
         await engine.dispose()
     mode = "quick" if args.quick else "full"
+    imported = {f"slot search ({n})": f for n, f in search_imports.items()}
+    imported |= {f"booking server ({n})": f for n, f in bookings.imported.items()}
     return report.Results(
-        mode, started, data, load, search, bookings, profiles, query_plans, load_average, mail
-    )
+        mode, started, data, load, searches[trees.CURRENT], bookings, profiles, query_plans,
+        load_average, mail, searches, {t.name: t.label for t in measured}, imported,
+    )  # fmt: skip
 
 
 def cli(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    clock = time.perf_counter()
     results = asyncio.run(main(args))
+    print(f"the run took {(time.perf_counter() - clock) / 60:.1f} minutes")
     print(report.console(results))
     print("\n".join(report.profile_lines(results.profiles)))
     if args.write:

@@ -1,28 +1,27 @@
-"""Slot search for one service over four weeks, three ways, in one run:
+"""Slot search for one service over four weeks, three ways, taking turns in each round:
 
 - `orm`: what the API handler does (`require_service`, `load_availability`, `expand_slots`)
   in a fresh session and transaction per iteration;
 - `http`: GET /api/v1/slots through httpx.ASGITransport, including auth and JSON;
 - `bare`: the same rows fetched by hand-written SQL on the same engine, nothing built from them.
+
+These run in bench/search_worker.py, one process per tree measured, which imports that
+tree's app; this module holds what both sides share.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app import create_app
-from bench.timing import Timings, measure_together
+from bench.timing import Timings
 from scheduling import slots
 from scheduling.directory import require_service
 from scheduling.slot_inputs import load_availability, local_window, service_rules
-from telehealth.kernel.config import Settings
-from telehealth.kernel.db import utcnow
 
 INACTIVE = "('cancelled', 'entered-in-error')"
 SESSIONS_SQL = """
@@ -84,6 +83,9 @@ class SlotSearchResult:
     bare: Timings
     load: Timings  # load_availability alone, inside the orm runs
     expand: Timings  # expand_slots alone, inside the orm runs
+    # Each round's p50 (ms) of the handler, the endpoint and the bare fetch: the spread
+    # over rounds is the noise.
+    round_p50s: list[tuple[float, float, float]] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -133,64 +135,3 @@ async def fetch_bare(connection: AsyncConnection, window: SearchWindow) -> int:
     fetched += len((await run(text(QUERIES["room_busy"]), by_hub)).all())
     fetched += len((await run(text(QUERIES["closures"]), by_hub)).all())
     return fetched
-
-
-async def run(
-    engine: AsyncEngine,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    window: SearchWindow,
-    token: str,
-    *,
-    iterations: int,
-    warmup: int,
-    max_seconds: float,
-) -> SlotSearchResult:
-    load, expand = Timings(), Timings()
-    counted: list[int] = []
-
-    async def orm() -> None:
-        async with sessionmaker() as session, session.begin():
-            found, loading, expanding = await search_orm(session, window, utcnow())
-        load.samples.append(loading)
-        expand.samples.append(expanding)
-        counted.append(len(found))
-
-    async def bare() -> None:
-        async with engine.connect() as connection, connection.begin():
-            counted.append(await fetch_bare(connection, window))
-
-    settings = Settings(database_url=str(engine.url), secret_key="bench-only-not-a-secret")
-    app = create_app(settings, sessionmaker=sessionmaker)
-    params = window.query()
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://bench.test"
-    ) as client:
-
-        async def http() -> None:
-            response = await client.get("/api/v1/slots", params=params, headers=headers)
-            if response.status_code != 200:
-                raise RuntimeError(f"GET /api/v1/slots: {response.status_code} {response.text}")
-
-        first = await client.get("/api/v1/slots", params=params, headers=headers)
-        http_slots = len(first.json()["slots"])
-        await orm()
-        if counted[-1] != http_slots:
-            raise RuntimeError(f"the API found {http_slots} slots, the handler {counted[-1]}")
-        found_slots = counted[-1]
-        await bare()
-        rows = counted[-1]
-        load.samples.clear()
-        expand.samples.clear()
-        timings = await measure_together(
-            {"orm": orm, "http": http, "bare": bare},
-            iterations=iterations,
-            warmup=warmup,
-            max_seconds=max_seconds,
-        )
-    # Only the timed runs: drop the warm-up samples.
-    load.samples[:] = load.samples[warmup:]
-    expand.samples[:] = expand.samples[warmup:]
-    return SlotSearchResult(
-        window, found_slots, rows, timings["orm"], timings["http"], timings["bare"], load, expand
-    )
