@@ -8,9 +8,13 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from scheduling.models import Appointment
+from telehealth.kernel.db import create_engine, make_sessionmaker
 from telehealth.travel import postcodes, records
 from telehealth.travel.estimators import Journey
 from telehealth.travel.maths import Leg
@@ -99,3 +103,43 @@ async def test_a_change_while_the_engine_runs_is_estimated_again(
     assert record is not None
     # Seen by telephone after all: the record says so, with the engine's baseline.
     assert (record.method, record.baseline_km, record.actual_km) == ("osrm", 160, 0)
+
+
+class _Prober:
+    """A routing engine that, while it is asked, tries to lock the appointment's queue row
+    from another connection without waiting, as a second worker claiming it would."""
+
+    def __init__(self, engine: AsyncEngine, appointment_id: int) -> None:
+        self.engine = engine
+        self.appointment_id = appointment_id
+        self.claimed: list[bool] = []
+
+    async def leg(self, journey: Journey) -> Leg | None:
+        async with self.engine.connect() as other:
+            try:
+                await other.execute(
+                    text("SELECT 1 FROM travel_queue WHERE appointment_id = :id FOR UPDATE NOWAIT"),
+                    {"id": self.appointment_id},
+                )
+                self.claimed.append(True)
+            except DBAPIError:
+                self.claimed.append(False)
+            await other.rollback()
+        return Leg(Decimal("80.000"), Decimal("70.00"), "osrm", "high")
+
+
+async def test_a_slow_routing_engine_blocks_no_other_worker_on_postgresql(
+    fresh_database: str,
+) -> None:
+    if not fresh_database.startswith("postgresql"):
+        pytest.skip("row locks are PostgreSQL's; SQLite has one writer at a time")
+    engine = create_engine(fresh_database)
+    try:
+        maker = make_sessionmaker(engine)
+        async with maker() as session, session.begin():
+            appointment_id = await _queued(session)
+        prober = _Prober(engine, appointment_id)
+        assert await records.refresh(maker, extra=[prober]) == 1
+        assert prober.claimed == [True]
+    finally:
+        await engine.dispose()
