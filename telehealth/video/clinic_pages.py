@@ -64,7 +64,7 @@ async def _clinician_for(
         chosen = 0  # no row has it
     if chosen is None:
         return None
-    found = await session.get(Clinician, chosen) if chosen else None
+    found = await screen_data.clinician(session, chosen) if chosen else None
     if found is None:
         errors["clinician_id"] = CHOOSE_CLINICIAN
     return found

@@ -16,6 +16,10 @@ async def clinician_of(session: AsyncSession, user: StaffUser) -> Clinician | No
     return await session.scalar(select(Clinician).where(Clinician.user_id == user.id))
 
 
+async def clinician(session: AsyncSession, clinician_id: int) -> Clinician | None:
+    return await session.get(Clinician, clinician_id)
+
+
 async def clinicians(session: AsyncSession) -> list[Clinician]:
     return list(await session.scalars(select(Clinician).order_by(Clinician.name)))
 
