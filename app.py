@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import version
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from scheduling.endpoints import router as scheduling_router
 from telehealth.calendars import endpoints as calendar_endpoints
@@ -22,9 +22,10 @@ from telehealth.calendars.endpoints import router as calendar_router
 from telehealth.kernel import live
 from telehealth.kernel.auth import cache as auth_cache
 from telehealth.kernel.config import Settings
-from telehealth.kernel.db import asyncpg_dsn, create_engine, make_sessionmaker, sessionmaker_of
+from telehealth.kernel.db import asyncpg_dsn, create_engine, make_sessionmaker
 from telehealth.kernel.http import error_handlers
 from telehealth.kernel.openapi import build_document
+from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web import staff
 from telehealth.kernel.web.templating import asset_mount
 from telehealth.messaging import outbox_pages
@@ -39,10 +40,11 @@ ROUTERS = [scheduling_router, video_router, calendar_router, travel_router, staf
 
 
 async def health(request: Request) -> Response:
-    sessionmaker = sessionmaker_of(request)
+    async def ping(session: AsyncSession) -> None:
+        await session.execute(text("SELECT 1"))
+
     try:
-        async with sessionmaker() as session:
-            await session.execute(text("SELECT 1"))
+        await run_in_transaction(request, ping)
     except Exception as exc:  # any failure to reach the database means unhealthy
         return JSONResponse(
             {"status": "unavailable", "database": type(exc).__name__}, status_code=503
@@ -63,41 +65,30 @@ def create_app(
     *,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
 ) -> Starlette:
+    """The app. Without a `sessionmaker` it builds its engine (and the live relay) in its
+    lifespan; with one (the tests', a tool's) it uses that and connects nothing itself."""
     settings = settings or Settings.from_environment()
-    owns_engine = sessionmaker is None
     token_cache = auth_cache.TokenCache()
+    app = Starlette(
+        routes=routes(),
+        middleware=middleware(settings),
+        exception_handlers=error_handlers(),
+        lifespan=lifespan(settings, token_cache, owns_engine=sessionmaker is None),
+    )
+    app.state.settings = settings
+    app.state.token_cache = token_cache
+    app.state.sessionmaker = sessionmaker
+    app.state.openapi = build_document(
+        [op for router in ROUTERS for op in router.operations],
+        version=version("bay-telehealth"),
+        public_paths=calendar_endpoints.OPENAPI_PATHS,
+    )
+    return app
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if not owns_engine:
-            yield
-            return
-        engine = create_engine(settings.database_url, **settings.engine_options)
-        app.state.sessionmaker = make_sessionmaker(engine)
-        relay = None
-        if engine.dialect.name == "postgresql":
-            # Live updates from every process reach this one's waiting rooms and screens, and
-            # token revocations its token cache, which is used only while they can arrive.
-            relay = live.PostgresRelay(
-                asyncpg_dsn(settings.database_url),
-                also={auth_cache.CHANNEL: token_cache.invalidate},
-                on_gap=token_cache.invalidate,
-            )
-            await relay.start()
-            token_cache.live_when(lambda: relay is not None and relay.listening)
-        # Everything imported and built so far lives for the whole process: keep it out of the
-        # garbage collector's full passes, which otherwise pause large slot searches.
-        gc.freeze()
-        try:
-            yield
-        finally:
-            token_cache.live_when(lambda: False)
-            if relay is not None:
-                await relay.stop()
-            await engine.dispose()
 
-    operations = [op for router in ROUTERS for op in router.operations]
-    routes = [
+def routes() -> list[BaseRoute]:
+    """Every route: the API's operations, then the pages of each feature."""
+    return [
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         *(route for router in ROUTERS for route in router.routes()),
@@ -110,7 +101,11 @@ def create_app(
         *travel_pages.routes(),
         *asset_mount(),
     ]
-    middleware = [
+
+
+def middleware(settings: Settings) -> list[Middleware]:
+    """The staff pages' signed session cookie."""
+    return [
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,
@@ -120,21 +115,52 @@ def create_app(
             max_age=12 * 60 * 60,
         )
     ]
-    app = Starlette(
-        routes=routes,
-        middleware=middleware,
-        exception_handlers=error_handlers(),
-        lifespan=lifespan,
+
+
+def lifespan(
+    settings: Settings, token_cache: auth_cache.TokenCache, *, owns_engine: bool
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """The process's resources: its engine and, on PostgreSQL, the live-updates relay."""
+
+    @asynccontextmanager
+    async def run(app: Starlette) -> AsyncIterator[None]:
+        if not owns_engine:
+            yield
+            return
+        engine = create_engine(settings.database_url, **settings.engine_options)
+        app.state.sessionmaker = make_sessionmaker(engine)
+        relay = await _start_relay(settings, token_cache) if _is_postgres(engine) else None
+        # Everything imported and built so far lives for the whole process: keep it out of the
+        # garbage collector's full passes, which otherwise pause large slot searches.
+        gc.freeze()
+        try:
+            yield
+        finally:
+            token_cache.live_when(lambda: False)
+            if relay is not None:
+                await relay.stop()
+            await engine.dispose()
+
+    return run
+
+
+def _is_postgres(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+async def _start_relay(
+    settings: Settings, token_cache: auth_cache.TokenCache
+) -> live.PostgresRelay:
+    # Live updates from every process reach this one's waiting rooms and screens, and token
+    # revocations its token cache, which is used only while they can arrive.
+    relay = live.PostgresRelay(
+        asyncpg_dsn(settings.database_url),
+        also={auth_cache.CHANNEL: token_cache.invalidate},
+        on_gap=token_cache.invalidate,
     )
-    app.state.settings = settings
-    app.state.token_cache = token_cache
-    app.state.sessionmaker = sessionmaker
-    app.state.openapi = build_document(
-        operations,
-        version=version("bay-telehealth"),
-        public_paths=calendar_endpoints.OPENAPI_PATHS,
-    )
-    return app
+    await relay.start()
+    token_cache.live_when(lambda: relay.listening)
+    return relay
 
 
 try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,8 +16,8 @@ from telehealth.kernel import audit
 from telehealth.kernel.api import ApiRouter, Context
 from telehealth.kernel.auth.models import Role
 from telehealth.kernel.config import Settings
-from telehealth.kernel.db import sessionmaker_of
 from telehealth.kernel.errors import Forbidden
+from telehealth.kernel.transactions import run_in_transaction
 from telehealth.messaging import invite_links
 from telehealth.video.pages import not_found
 
@@ -56,11 +57,17 @@ async def invite_file(request: Request) -> Response:
     appointment_id = invite_links.read_invite_token(settings, request.path_params["token"])
     if appointment_id is None:
         return not_found(request)
-    async with sessionmaker_of(request)() as session:
+
+    async def read(session: AsyncSession) -> tuple[Appointment, messaging.Snapshot] | None:
         appointment = await session.get(Appointment, appointment_id)
         if appointment is None:
-            return not_found(request)
-        s = await messaging.snapshot(session, appointment_id, settings)
+            return None
+        return appointment, await messaging.snapshot(session, appointment_id, settings)
+
+    found = await run_in_transaction(request, read)
+    if found is None:
+        return not_found(request)
+    appointment, s = found
     method = "CANCEL" if appointment.status == Status.CANCELLED else "REQUEST"
     return Response(
         messaging.invite(s, method=method, for_clinician=False),
@@ -73,10 +80,11 @@ async def invite_file(request: Request) -> Response:
 
 async def feed_file(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    async with sessionmaker_of(request)() as session, session.begin():
+
+    async def read(session: AsyncSession) -> bytes | None:
         clinician_id = await calendars.feed_owner(session, request.path_params["token"])
         if clinician_id is None:
-            return not_found(request)
+            return None
         clinician = await directory.get_clinician(session, clinician_id)
         body = await calendars.clinician_feed(
             session, clinician_id, name=f"{clinician.name}: Bay Telehealth", settings=settings
@@ -88,6 +96,11 @@ async def feed_file(request: Request) -> Response:
             entity_type="clinician",
             entity_id=clinician_id,
         )
+        return body
+
+    body = await run_in_transaction(request, read)
+    if body is None:
+        return not_found(request)
     return Response(body, media_type=ICS, headers={"Cache-Control": "private, max-age=300"})
 
 

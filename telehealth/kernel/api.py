@@ -7,17 +7,15 @@ drift from what the code accepts.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pydantic
 import pydantic_core
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -27,9 +25,9 @@ from telehealth.kernel.auth.cache import Principal
 from telehealth.kernel.auth.models import Role
 from telehealth.kernel.auth.service import authenticate_token
 from telehealth.kernel.config import Settings
-from telehealth.kernel.db import is_retryable, sessionmaker_of
 from telehealth.kernel.errors import BadRequest, Forbidden, InvalidInput, Unauthenticated
 from telehealth.kernel.inputs import path_id, refuse_nul
+from telehealth.kernel.transactions import run_in_transaction
 
 log = logging.getLogger("telehealth.kernel.api")
 
@@ -209,36 +207,26 @@ def _serialise(op: Operation, result: Any) -> Response:
     return json_response(result, status_code=op.status)
 
 
-ATTEMPTS = 4
-
-
 async def run_operation(op: Operation, request: Request) -> Response:
-    """Run the operation, again if the database aborted it to break a deadlock."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return await _run_operation(op, request)
-        except DBAPIError as exc:
-            if not is_retryable(exc) or attempt == ATTEMPTS:
-                raise
-            log.info("retrying %s %s after %s", op.method, op.path, exc.orig)
-            await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
-    raise AssertionError("unreachable")
-
-
-async def _run_operation(op: Operation, request: Request) -> Response:
-    sessionmaker = sessionmaker_of(request)
+    """Run the operation in the request's transaction (`transactions.run_in_transaction`,
+    which runs it again if the database aborted it to break a deadlock)."""
     settings: Settings = request.app.state.settings
     key = request.headers.get(idempotency.HEADER)
     if op.idempotent and key is not None:
         key = idempotency.validate_key(key)
+
+        async def idempotent(session: AsyncSession) -> Response:
+            return await _run_idempotent(op, request, session, settings, key)
+
         try:
-            return await _run_idempotent(op, request, sessionmaker, settings, key)
+            return await run_in_transaction(request, idempotent)
         except IntegrityError as exc:
             if "idempotency_keys" not in str(exc.orig):
                 raise
             # A concurrent request with the same key committed first: answer with its result.
-            return await _run_idempotent(op, request, sessionmaker, settings, key)
-    async with sessionmaker() as session, session.begin():
+            return await run_in_transaction(request, idempotent)
+
+    async def plain(session: AsyncSession) -> Response:
         # Who is asking comes first: an anonymous caller learns nothing about what we accept.
         context = await _context(op, request, session, settings)
         _parse_path(request)
@@ -246,6 +234,8 @@ async def _run_operation(op: Operation, request: Request) -> Response:
         body, _ = await _parse_body(op, request)
         result = await op.handler(context, *_arguments(query, body))
         return _serialise(op, result)
+
+    return await run_in_transaction(request, plain)
 
 
 async def _context(
@@ -262,33 +252,28 @@ def _arguments(*parsed: pydantic.BaseModel | None) -> list[pydantic.BaseModel]:
 
 
 async def _run_idempotent(
-    op: Operation,
-    request: Request,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    key: str,
+    op: Operation, request: Request, session: AsyncSession, settings: Settings, key: str
 ) -> Response:
     endpoint = f"{op.method} {request.url.path}"
-    async with sessionmaker() as session, session.begin():
-        context = await _context(op, request, session, settings)
-        _parse_path(request)
-        query = _parse_query(op, request)
-        body, raw_body = await _parse_body(op, request)
-        fingerprint = idempotency.request_fingerprint(endpoint, raw_body)
-        stored = await idempotency.find(
-            session, user_id=context.user.id, key=key, endpoint=endpoint, fingerprint=fingerprint
+    context = await _context(op, request, session, settings)
+    _parse_path(request)
+    query = _parse_query(op, request)
+    body, raw_body = await _parse_body(op, request)
+    fingerprint = idempotency.request_fingerprint(endpoint, raw_body)
+    stored = await idempotency.find(
+        session, user_id=context.user.id, key=key, endpoint=endpoint, fingerprint=fingerprint
+    )
+    if stored is not None:
+        return json_response(
+            stored.response, stored.status_code, headers={"Idempotent-Replayed": "true"}
         )
-        if stored is not None:
-            return json_response(
-                stored.response, stored.status_code, headers={"Idempotent-Replayed": "true"}
-            )
-        # Claim the key before doing the work: a concurrent duplicate now waits on this row
-        # and fails on its primary key instead of racing us to the booking.
-        record = idempotency.claim(
-            session, user_id=context.user.id, key=key, endpoint=endpoint, fingerprint=fingerprint
-        )
-        await session.flush()
-        response = _serialise(op, await op.handler(context, *_arguments(query, body)))
-        record.status_code = response.status_code
-        record.response = pydantic_core.from_json(bytes(response.body))
-        return response
+    # Claim the key before doing the work: a concurrent duplicate now waits on this row
+    # and fails on its primary key instead of racing us to the booking.
+    record = idempotency.claim(
+        session, user_id=context.user.id, key=key, endpoint=endpoint, fingerprint=fingerprint
+    )
+    await session.flush()
+    response = _serialise(op, await op.handler(context, *_arguments(query, body)))
+    record.status_code = response.status_code
+    record.response = pydantic_core.from_json(bytes(response.body))
+    return response

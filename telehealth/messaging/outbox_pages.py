@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from notifications.models import OutboxMessage, OutboxStatus
-from scheduling.access import scope_of
-from scheduling.models import Appointment
+from notifications.models import OutboxStatus
 from telehealth.kernel import audit
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.config import Settings
-from telehealth.kernel.db import sessionmaker_of, utcnow
 from telehealth.kernel.errors import NotFound
 from telehealth.kernel.inputs import path_id, refuse_nul
+from telehealth.kernel.transactions import run_in_transaction, transactional
 from telehealth.kernel.web.staff import check_csrf, page_context, roles_for, signed_in
 from telehealth.kernel.web.templating import templates
+from telehealth.messaging import outbox_view
+from telehealth.messaging.outbox_view import PAGE
 
 ROLES = roles_for("/staff/outbox")
-PAGE = 100
-
-
-async def _visible(session: AsyncSession, user: StaffUser) -> ColumnElement[bool]:
-    """Messages about appointments this member of staff may see (`scheduling.access`)."""
-    scope = await scope_of(session, user)
-    if scope.everyone:
-        return true()
-    return OutboxMessage.appointment_id.in_(select(Appointment.id).where(scope.appointments()))
 
 
 async def outbox_page(request: Request) -> Response:
@@ -44,28 +34,10 @@ async def outbox_page(request: Request) -> Response:
         status = None
     page = _page_number(request.query_params.get("page"), errors)
     settings: Settings = request.app.state.settings
-    async with sessionmaker_of(request)() as session, session.begin():
+
+    async def read(session: AsyncSession) -> tuple[StaffUser, outbox_view.Listing]:
         user = await signed_in(request, session, ROLES)
-        theirs = await _visible(session, user)
-        statement = (
-            select(OutboxMessage)
-            .where(theirs)
-            .order_by(OutboxMessage.id.desc())
-            .limit(PAGE)
-            .offset((page - 1) * PAGE)
-        )
-        if status:
-            statement = statement.where(OutboxMessage.status == status)
-        messages = list(await session.scalars(statement))
-        counts = dict(
-            (
-                await session.execute(
-                    select(OutboxMessage.status, func.count())
-                    .where(theirs)
-                    .group_by(OutboxMessage.status)
-                )
-            ).all()
-        )
+        found = await outbox_view.listing(session, user, status=status, page=page)
         await audit.record(
             session,
             actor_user_id=user.id,
@@ -74,6 +46,10 @@ async def outbox_page(request: Request) -> Response:
             entity_id=None,
             detail={"status": status, "page": page},
         )
+        return user, found
+
+    user, found = await run_in_transaction(request, read)
+    messages, counts = found.messages, found.counts
     total = counts.get(status, 0) if status else sum(counts.values())
     return templates.TemplateResponse(
         request,
@@ -112,23 +88,19 @@ def _listed(names: list[str]) -> str:
     return ", ".join(names[:-1]) + " or " + names[-1]
 
 
-async def message_page(request: Request) -> Response:
-    async with sessionmaker_of(request)() as session, session.begin():
-        user = await signed_in(request, session, ROLES)
-        message = await session.scalar(
-            select(OutboxMessage).where(
-                OutboxMessage.id == path_id(request, "id"), await _visible(session, user)
-            )
-        )
-        if message is None:
-            raise NotFound("no such message")
-        await audit.record(
-            session,
-            actor_user_id=user.id,
-            action="outbox.read",
-            entity_type="outbox_message",
-            entity_id=message.id,
-        )
+@transactional
+async def message_page(request: Request, session: AsyncSession) -> Response:
+    user = await signed_in(request, session, ROLES)
+    message = await outbox_view.visible_message(session, user, path_id(request, "id"))
+    if message is None:
+        raise NotFound("no such message")
+    await audit.record(
+        session,
+        actor_user_id=user.id,
+        action="outbox.read",
+        entity_type="outbox_message",
+        entity_id=message.id,
+    )
     return templates.TemplateResponse(
         request,
         "staff/outbox_message.html",
@@ -138,24 +110,13 @@ async def message_page(request: Request) -> Response:
 
 async def retry(request: Request) -> Response:
     refuse_nul(await check_csrf(request))
-    async with sessionmaker_of(request)() as session, session.begin():
+
+    async def send_again(session: AsyncSession) -> None:
         user = await signed_in(request, session, ROLES)
-        message_id = path_id(request, "id")
-        visible = await session.scalar(
-            select(OutboxMessage.id).where(
-                OutboxMessage.id == message_id, await _visible(session, user)
-            )
-        )
-        if visible is None:
+        if not await outbox_view.retry_failed(session, user, path_id(request, "id")):
             raise NotFound("no such message")
-        await session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == message_id,
-                OutboxMessage.status == OutboxStatus.FAILED.value,
-            )
-            .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=utcnow())
-        )
+
+    await run_in_transaction(request, send_again)
     return RedirectResponse("/staff/outbox?status=failed", status_code=303)
 
 

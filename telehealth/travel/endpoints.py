@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
 from starlette.responses import Response
 
 from scheduling.access import Access
-from scheduling.models import Service, Site, SiteKind
+from scheduling.models import Service, Site
 from telehealth.kernel.api import PATIENT_FACING, ApiRouter, Context, FieldError
 from telehealth.kernel.auth.models import Role
-from telehealth.kernel.errors import InvalidInput
 from telehealth.kernel.inputs import Date, Id
-from telehealth.travel import records
-from telehealth.travel.estimators import Estimator, StraightLineEstimator, estimate
-from telehealth.travel.maths import KM_PER_MILE
+from telehealth.travel import options as travel_options
+from telehealth.travel.maths import KM_PER_MILE, Leg
 from telehealth.travel.records import point_of
 from telehealth.travel.reports import ReportQuery, csv_text, travel_report
 
@@ -124,59 +120,48 @@ class TravelOptions(BaseModel):
 async def options(ctx: Context, params: OptionParams) -> TravelOptions:
     """Video from home: no travel; the nearest community hubs; the hospital. Round trips,
     estimated from the patient's postcode, so patients and navigators can choose."""
-    service = await ctx.session.get(Service, params.service_id)
-    if service is None:
-        raise InvalidInput.field("service_id", f"no service with id {params.service_id}")
+    service = await travel_options.service_for(ctx.session, params.service_id)
     patient = await Access(ctx.session, ctx.user).patient(
         params.patient_id, action="patient.travel_options", field="patient_id"
-    )
-    home_option = TravelOption(
-        mode="video_home",
-        site_id=None,
-        site_name=None,
-        round_trip_miles=Decimal(0),
-        method="none",
     )
     home = await point_of(ctx.session, patient.postcode)
     if home is None or patient.postcode is None:
         note = "no postcode on record" if patient.postcode is None else "postcode not found"
         return TravelOptions(
-            patient_id=patient.id, service_id=service.id, note=note, options=[home_option]
+            patient_id=patient.id, service_id=service.id, note=note, options=[HOME_OPTION]
         )
-    factors = await records.factors_on(ctx.session, date.today())
-    chain: list[Estimator] = [
-        await records.matrix_for(ctx.session, patient.postcode),
-        StraightLineEstimator(factors),
-    ]
-    found: list[TravelOption] = []
-    sites = await ctx.session.scalars(
-        select(Site).where(
-            Site.active.is_(True),
-            (Site.kind == SiteKind.COMMUNITY_HUB.value) | (Site.id == service.usual_site_id),
-        )
+    legs = await travel_options.legs_to_sites(ctx.session, home, patient.postcode, service)
+    found = [_option(site, leg, service) for site, leg in legs]
+    return TravelOptions(
+        patient_id=patient.id,
+        service_id=service.id,
+        note=None,
+        options=_offered(found, service, hubs=params.hubs),
     )
-    for site in sites:
-        where = await point_of(ctx.session, site.postcode)
-        if where is None:
-            continue
-        leg = await estimate(home, patient.postcode, site.id, where, chain=chain)
-        miles = (2 * leg.km / KM_PER_MILE).quantize(Decimal("0.1"))
-        mode = "in_person" if site.id == service.usual_site_id else "video_site"
-        found.append(
-            TravelOption(
-                mode=mode,
-                site_id=site.id,
-                site_name=site.name,
-                round_trip_miles=miles,
-                method=leg.method,
-            )
-        )
-    hubs = sorted(
+
+
+HOME_OPTION = TravelOption(
+    mode="video_home", site_id=None, site_name=None, round_trip_miles=Decimal(0), method="none"
+)
+
+
+def _option(site: Site, leg: Leg, service: Service) -> TravelOption:
+    return TravelOption(
+        mode="in_person" if site.id == service.usual_site_id else "video_site",
+        site_id=site.id,
+        site_name=site.name,
+        round_trip_miles=(2 * leg.km / KM_PER_MILE).quantize(Decimal("0.1")),
+        method=leg.method,
+    )
+
+
+def _offered(found: list[TravelOption], service: Service, *, hubs: int) -> list[TravelOption]:
+    """What the service offers, in order: video from home, the nearest `hubs` hubs, the
+    hospital."""
+    nearest = sorted(
         (o for o in found if o.mode == "video_site" and "video_site" in service.modes),
         key=lambda o: o.round_trip_miles or 0,
-    )[: params.hubs]
+    )[:hubs]
     hospital = [o for o in found if o.mode == "in_person" and "in_person" in service.modes]
-    video = [home_option] if "video_home" in service.modes else []
-    return TravelOptions(
-        patient_id=patient.id, service_id=service.id, note=None, options=[*video, *hubs, *hospital]
-    )
+    video = [HOME_OPTION] if "video_home" in service.modes else []
+    return [*video, *nearest, *hospital]

@@ -12,24 +12,23 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from scheduling.models import Clinician, Organisation, Service, Site
 from scheduling.slots import to_london
 from telehealth.kernel import audit
 from telehealth.kernel.api import parse_input
 from telehealth.kernel.auth.models import StaffUser
-from telehealth.kernel.db import sessionmaker_of, utcnow
+from telehealth.kernel.db import utcnow
 from telehealth.kernel.errors import InvalidInput
+from telehealth.kernel.transactions import run_in_transaction, transactional
 from telehealth.kernel.web.staff import page_context, roles_for, signed_in
 from telehealth.kernel.web.templating import templates
 from telehealth.travel.charts import bar_chart, column_chart, number
 from telehealth.travel.endpoints import CsvParams, ReportParams
-from telehealth.travel.reports import MEASURES, csv_text
+from telehealth.travel.reports import MEASURES, csv_text, filter_choices
 from telehealth.travel.reports import travel_report as build_report
 
 TABLES = {"mode": "Mode", "month": "Month", "icc": "Integrated Care Community"}
@@ -126,23 +125,8 @@ def _shares(report: dict[str, Any]) -> list[dict[str, str]]:
 
 
 async def _choices(session: AsyncSession) -> dict[str, list[tuple[str, str]]]:
-    """What the filter selects offer: (value, label) pairs from the database."""
-
-    async def named(model: Any) -> list[tuple[str, str]]:
-        found = await session.execute(select(model.id, model.name).order_by(model.name))
-        return [(str(i), name) for i, name in found]
-
-    iccs = await session.scalars(
-        select(Site.icc).where(Site.icc.is_not(None)).distinct().order_by(Site.icc)
-    )
-    return {
-        "organisation_id": await named(Organisation),
-        "icc": [(str(v), str(v)) for v in iccs],
-        "site_id": await named(Site),
-        "service_id": await named(Service),
-        "clinician_id": await named(Clinician),
-        "mode": list(MODES.items()),
-    }
+    """What the filter selects offer: (value, label) pairs."""
+    return {**await filter_choices(session), "mode": list(MODES.items())}
 
 
 def _figures_context(
@@ -165,27 +149,27 @@ def _figures_context(
     }
 
 
-async def report_page(request: Request) -> Response:
-    async with sessionmaker_of(request)() as session, session.begin():
-        user = await signed_in(request, session, ROLES)
-        raw = _raw(request)
-        context: dict[str, Any] = {"form": raw, "choices": await _choices(session)}
-        try:
-            params = parse_input(ReportParams, raw)
-        except InvalidInput as exc:
-            context["errors"] = exc.fields
-            return _render(request, user, context, status_code=422)
-        report = await build_report(session, params.query())
-        filters = {k: v for k, v in raw.items() if k in ("start", "end", "basis", *FILTERS)}
-        context |= _figures_context(request, report, filters)
-        await audit.record(
-            session,
-            actor_user_id=user.id,
-            action="report.travel.view",
-            entity_type="report",
-            entity_id=None,
-            detail=report["query"],
-        )
+@transactional
+async def report_page(request: Request, session: AsyncSession) -> Response:
+    user = await signed_in(request, session, ROLES)
+    raw = _raw(request)
+    context: dict[str, Any] = {"form": raw, "choices": await _choices(session)}
+    try:
+        params = parse_input(ReportParams, raw)
+    except InvalidInput as exc:
+        context["errors"] = exc.fields
+        return _render(request, user, context, status_code=422)
+    report = await build_report(session, params.query())
+    filters = {k: v for k, v in raw.items() if k in ("start", "end", "basis", *FILTERS)}
+    context |= _figures_context(request, report, filters)
+    await audit.record(
+        session,
+        actor_user_id=user.id,
+        action="report.travel.view",
+        entity_type="report",
+        entity_id=None,
+        detail=report["query"],
+    )
     return _render(request, user, context)
 
 
@@ -210,7 +194,8 @@ def _render(
 
 async def report_csv(request: Request) -> Response:
     """The CSV the API gives, for a browser signed in to the staff pages."""
-    async with sessionmaker_of(request)() as session, session.begin():
+
+    async def read(session: AsyncSession) -> tuple[CsvParams, dict[str, Any]]:
         user = await signed_in(request, session, ROLES)
         params = parse_input(CsvParams, _raw(request))
         report = await build_report(session, params.query())
@@ -222,6 +207,9 @@ async def report_csv(request: Request) -> Response:
             entity_id=None,
             detail={**report["query"], "by": params.by},
         )
+        return params, report
+
+    params, report = await run_in_transaction(request, read)
     name = f"travel-avoided-{params.start}-{params.end}-by-{params.by}.csv"
     return Response(
         csv_text(report, params.by),

@@ -80,11 +80,29 @@ class Outcome:
     changed: bool
 
 
-async def compute(
-    session: AsyncSession, appointment_id: int, *, extra: Sequence[Estimator] = ()
-) -> Outcome:
-    """(Re)compute one appointment's record. `extra` estimators (a routing engine) are asked
-    before the matrix and the straight line."""
+@dataclass(frozen=True, slots=True)
+class Destination:
+    site_id: int
+    point: Point | None  # None: the site's postcode is not in the Code-Point data
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """Everything a record is computed from, read from the database in one go, so that the
+    estimate (perhaps a routing engine over the network) runs with no transaction open. Two
+    reads compare equal when nothing the record depends on changed in between."""
+
+    mode: str  # as booked
+    medium: str | None
+    factors: FactorSet
+    postcode: str | None
+    home: Point | None
+    matrix: dict[tuple[str, int], tuple[Decimal, Decimal]]
+    usual_site: Destination | None  # None when there is no home to travel from
+    hub: Destination | None  # the hub of a video_site appointment
+
+
+async def inputs_of(session: AsyncSession, appointment_id: int) -> Inputs:
     a = await session.get(Appointment, appointment_id)
     if a is None:
         raise LookupError(f"no appointment {appointment_id}")
@@ -93,42 +111,73 @@ async def compute(
     assert patient is not None and service is not None
     factors = await factors_on(session, to_london(a.starts_at).date())
     home = await point_of(session, patient.postcode)
+    matrix: dict[tuple[str, int], tuple[Decimal, Decimal]] = {}
+    usual = hub = None
+    if patient.postcode is not None and home is not None:
+        matrix = (await matrix_for(session, patient.postcode)).rows
+        usual = await _destination(session, service.usual_site_id)
+        if a.mode == "video_site" and a.site_id is not None:
+            hub = await _destination(session, a.site_id)
+    return Inputs(a.mode, a.medium, factors, patient.postcode, home, matrix, usual, hub)
+
+
+async def _destination(session: AsyncSession, site_id: int) -> Destination:
+    site = await session.get(Site, site_id)
+    return Destination(site_id, await point_of(session, site.postcode if site else None))
+
+
+async def estimate_record(
+    inputs: Inputs, *, extra: Sequence[Estimator] = ()
+) -> tuple[TravelRecord, str | None]:
+    """The record and its note, from `inputs` alone: no database, so `extra` estimators (a
+    routing engine) may take their time. They are asked before the matrix and the line."""
     note = None
     baseline, to_hub = NO_ESTIMATE, None
-    if patient.postcode is None:
+    if inputs.postcode is None:
         note = "the patient has no postcode"
-    elif home is None:
-        note = (
-            f"postcode district {district(patient.postcode)}: postcode not in the Code-Point data"
-        )
+    elif inputs.home is None:
+        note = f"postcode district {district(inputs.postcode)}: postcode not in the Code-Point data"
     else:
         chain: list[Estimator] = [
             *extra,
-            await matrix_for(session, patient.postcode),
-            StraightLineEstimator(factors),
+            MatrixEstimator(inputs.matrix),
+            StraightLineEstimator(inputs.factors),
         ]
-        baseline, note = await _leg_to(
-            session, home, patient.postcode, service.usual_site_id, chain
-        )
-        if a.mode == "video_site" and a.site_id is not None:
-            to_hub, hub_note = await _leg_to(session, home, patient.postcode, a.site_id, chain)
+        assert inputs.usual_site is not None
+        baseline, note = await _leg_to(inputs.home, inputs.postcode, inputs.usual_site, chain)
+        if inputs.hub is not None:
+            to_hub, hub_note = await _leg_to(inputs.home, inputs.postcode, inputs.hub, chain)
             note = note or hub_note
     # Seen by telephone: nobody travelled, whatever was booked.
-    mode = "video_home" if a.medium == "telephone" else a.mode
+    mode = "video_home" if inputs.medium == "telephone" else inputs.mode
     if mode == "video_site" and to_hub is None:
         to_hub = NO_ESTIMATE
-    record = travel_record(mode, baseline, to_hub, factors)
-    return await _store(session, a, service, record, note)
+    return travel_record(mode, baseline, to_hub, inputs.factors), note
 
 
 async def _leg_to(
-    session: AsyncSession, home: Point, postcode: str, site_id: int, chain: list[Estimator]
+    home: Point, postcode: str, site: Destination, chain: list[Estimator]
 ) -> tuple[Leg, str | None]:
-    site = await session.get(Site, site_id)
-    destination = await point_of(session, site.postcode if site else None)
-    if destination is None:
-        return NO_ESTIMATE, f"site {site_id}: postcode not in the Code-Point data"
-    return await estimate(home, postcode, site_id, destination, chain=chain), None
+    if site.point is None:
+        return NO_ESTIMATE, f"site {site.site_id}: postcode not in the Code-Point data"
+    return await estimate(home, postcode, site.site_id, site.point, chain=chain), None
+
+
+async def compute(session: AsyncSession, appointment_id: int) -> Outcome:
+    """(Re)compute one appointment's record in the caller's transaction, with the estimators
+    that need no network (the analyst's matrix, then the straight line)."""
+    record, note = await estimate_record(await inputs_of(session, appointment_id))
+    return await store(session, appointment_id, record, note)
+
+
+async def store(
+    session: AsyncSession, appointment_id: int, record: TravelRecord, note: str | None
+) -> Outcome:
+    a = await session.get(Appointment, appointment_id)
+    assert a is not None
+    service = await session.get(Service, a.service_id)
+    assert service is not None
+    return await _store(session, a, service, record, note)
 
 
 async def _store(
@@ -189,12 +238,33 @@ async def refresh(
     extra: Sequence[Estimator] = (),
     limit: int = BATCH,
 ) -> int:
-    """Bring queued records up to date, each in its own short transaction; returns how many.
-    The queue row is locked (and skipped by other workers) while its record is computed."""
+    """Bring queued records up to date; returns how many. Each is read in one short
+    transaction, estimated with none open (a routing engine may be slow) and written in
+    another, which locks its queue row (skipped by other workers) only while it writes."""
     async with sessionmaker() as session:
         ids = await stale(session, limit=limit)
     done = 0
     for appointment_id in ids:
+        done += await _refresh_one(sessionmaker, appointment_id, extra)
+    return done
+
+
+# Times an appointment changed while its estimate ran is estimated again before it is left
+# queued for the next pass.
+_REREADS = 3
+
+
+async def _refresh_one(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    appointment_id: int,
+    extra: Sequence[Estimator],
+) -> bool:
+    for _ in range(_REREADS):
+        async with sessionmaker() as session, session.begin():
+            if await session.get(TravelQueue, appointment_id) is None:
+                return False  # another worker has done it
+            inputs = await inputs_of(session, appointment_id)
+        record, note = await estimate_record(inputs, extra=extra)
         async with sessionmaker() as session, session.begin():
             taken = await session.scalar(
                 select(TravelQueue)
@@ -202,11 +272,13 @@ async def refresh(
                 .with_for_update(skip_locked=True)
             )
             if taken is None:
-                continue  # another worker has it, or has done it
-            await compute(session, appointment_id, extra=extra)
+                return False  # another worker has it, or has done it
+            if await inputs_of(session, appointment_id) != inputs:
+                continue  # changed while we estimated: what we have is already stale
+            await store(session, appointment_id, record, note)
             await session.delete(taken)
-        done += 1
-    return done
+            return True
+    return False
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling.models import Appointment, Status, is_active
+from scheduling.models import Appointment, Clinician, Organisation, Service, Site, Status, is_active
 from scheduling.slots import local_day_bounds
 from telehealth.travel.codepoint import ATTRIBUTION
 from telehealth.travel.models import AppointmentTravel, TravelFactors, TravelQueue
@@ -219,3 +219,22 @@ def csv_text(report: dict[str, Any], by: str) -> str:
     for row in rows:
         writer.writerow([row["key"], *(row[m] for m in MEASURES)])
     return out.getvalue()
+
+
+async def filter_choices(session: AsyncSession) -> dict[str, list[tuple[str, str]]]:
+    """What the report can be narrowed to, as (value, label) pairs for each filter but mode."""
+
+    async def named(model: Any) -> list[tuple[str, str]]:
+        found = await session.execute(select(model.id, model.name).order_by(model.name))
+        return [(str(i), name) for i, name in found]
+
+    iccs = await session.scalars(
+        select(Site.icc).where(Site.icc.is_not(None)).distinct().order_by(Site.icc)
+    )
+    return {
+        "organisation_id": await named(Organisation),
+        "icc": [(str(v), str(v)) for v in iccs],
+        "site_id": await named(Site),
+        "service_id": await named(Service),
+        "clinician_id": await named(Clinician),
+    }

@@ -6,11 +6,8 @@ here say which record each is linked to, and a linked login keeps the clinician 
 from __future__ import annotations
 
 from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.directory import linked_clinician
-from scheduling.models import Clinician
 from telehealth.kernel.api import ADMIN_ONLY, ApiRouter, Context
 from telehealth.kernel.auth import service as auth
 from telehealth.kernel.auth.models import StaffUser
@@ -24,6 +21,7 @@ from telehealth.kernel.auth.schemas import (
 )
 from telehealth.kernel.errors import InvalidInput
 from telehealth.kernel.partial import sent
+from telehealth.users.service import clinician_links
 
 router = ApiRouter()
 
@@ -41,13 +39,6 @@ def _out(user: StaffUser, clinician_id: int | None) -> StaffUserOut:
     )
 
 
-async def _links(session: AsyncSession, user_ids: list[int]) -> dict[int, int]:
-    rows = await session.execute(
-        select(Clinician.user_id, Clinician.id).where(Clinician.user_id.in_(user_ids))
-    )
-    return {user_id: clinician_id for user_id, clinician_id in rows if user_id is not None}
-
-
 @router.operation(
     "GET",
     "/users",
@@ -61,7 +52,7 @@ async def list_users(ctx: Context, query: UserQuery) -> list[StaffUserOut]:
     users = await auth.list_users(
         ctx.session, email=query.email, role=query.role.value if query.role else None
     )
-    links = await _links(ctx.session, [u.id for u in users])
+    links = await clinician_links(ctx.session, [u.id for u in users])
     return [_out(u, links.get(u.id)) for u in users]
 
 

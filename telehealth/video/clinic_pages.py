@@ -6,23 +6,23 @@ listens to a server-sent event stream and re-fetches its table when anything hap
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from scheduling import clinic, rebooking
-from scheduling.access import Access, scope_of
+from scheduling.access import Access
 from scheduling.fit import Clash
-from scheduling.models import Clinician, Site, SiteKind
+from scheduling.models import Appointment, Clinician, Site
 from scheduling.transitions import Action, Live
 from telehealth.kernel.auth.models import Role, StaffUser
 from telehealth.kernel.config import Settings
-from telehealth.kernel.db import sessionmaker_of, utcnow
+from telehealth.kernel.db import utcnow
 from telehealth.kernel.errors import Forbidden, InvalidInput, NotFound
+from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web.staff import check_csrf, roles_for, signed_in
-from telehealth.video import screens
+from telehealth.video import screen_data, screens
 from telehealth.video.providers import Participant, provider_from
 from telehealth.video.screen_query import LARGEST_ID, read_id
 
@@ -50,7 +50,7 @@ async def _clinician_for(
 ) -> Clinician | None:
     """A clinician sees their own clinic; admins and navigators pick one (None: not yet)."""
     if user.role == Role.CLINICIAN:
-        own = await session.scalar(select(Clinician).where(Clinician.user_id == user.id))
+        own = await screen_data.clinician_of(session, user)
         if own is None:
             raise Forbidden(
                 "Your account is not linked to a clinician record yet, so there is no clinic "
@@ -64,7 +64,7 @@ async def _clinician_for(
         chosen = 0  # no row has it
     if chosen is None:
         return None
-    found = await session.get(Clinician, chosen) if chosen else None
+    found = await screen_data.clinician(session, chosen) if chosen else None
     if found is None:
         errors["clinician_id"] = CHOOSE_CLINICIAN
     return found
@@ -91,11 +91,7 @@ async def _clinic_context(
         # Leave, a closed room or a changed session over a booked appointment: say so on its
         # row, so the clinic knows before the patient turns up.
         clashes = await rebooking.clashes_for_day(session, clinician.id, query.day)
-    clinicians = (
-        []
-        if user.role == Role.CLINICIAN
-        else list(await session.scalars(select(Clinician).order_by(Clinician.name)))
-    )
+    clinicians = [] if user.role == Role.CLINICIAN else await screen_data.clinicians(session)
     chosen = {"clinician_id": clinician.id} if clinician and user.role != Role.CLINICIAN else {}
     return screens.context(
         request,
@@ -113,10 +109,12 @@ async def _clinic_context(
 
 
 async def clinic_events(request: Request) -> Response:
-    errors: dict[str, str] = {}
-    async with sessionmaker_of(request)() as session:
+    async def chosen(session: AsyncSession) -> Clinician | None:
         user = await signed_in(request, session, CLINIC_ROLES)
-        clinician = await _clinician_for(request, session, user, errors)
+        return await _clinician_for(request, session, user, {})
+
+    # The transaction ends before the stream starts: a stream stays open all day.
+    clinician = await run_in_transaction(request, chosen)
     if clinician is None:
         raise InvalidInput.field("clinician_id", CHOOSE_CLINICIAN)
     return screens.follow(request, f"clinician:{clinician.id}")
@@ -138,18 +136,21 @@ async def act(request: Request) -> Response:
     except ValueError:
         raise InvalidInput.field("action", "is not a clinic action") from None
     settings: Settings = request.app.state.settings
+
+    async def apply(session: AsyncSession) -> tuple[StaffUser, Appointment, bool]:
+        user = await signed_in(request, session)
+        access = Access(session, user)
+        appointment = await clinic.staff_action(
+            access,
+            appointment_id=appointment_id,
+            action=action,
+            reason=form.get("reason") or None,
+        )
+        # Only whoever runs the consultation is let into the call as its moderator.
+        return user, appointment, await access.may_run(appointment)
+
     try:
-        async with sessionmaker_of(request)() as session, session.begin():
-            user = await signed_in(request, session)
-            access = Access(session, user)
-            appointment = await clinic.staff_action(
-                access,
-                appointment_id=appointment_id,
-                action=action,
-                reason=form.get("reason") or None,
-            )
-            # Only whoever runs the consultation is let into the call as its moderator.
-            runs = await access.may_run(appointment)
+        user, appointment, runs = await run_in_transaction(request, apply)
     except clinic.InvalidTransition as exc:
         return screens.refused(request, form, f"appointment-{appointment_id}", exc.message)
     if action == Action.START_CALL and appointment.video_room and runs:
@@ -164,15 +165,18 @@ async def act(request: Request) -> Response:
 async def message(request: Request) -> Response:
     form = await check_csrf(request)
     appointment_id = _appointment_id(request)
+
+    async def send(session: AsyncSession) -> None:
+        user = await signed_in(request, session, (Role.CLINICIAN, Role.ADMIN))
+        appointment = await Access(session, user).appointment(
+            appointment_id, action="appointment.message"
+        )
+        await clinic.send_message(
+            session, appointment, form.get("message", ""), actor_user_id=user.id
+        )
+
     try:
-        async with sessionmaker_of(request)() as session, session.begin():
-            user = await signed_in(request, session, (Role.CLINICIAN, Role.ADMIN))
-            appointment = await Access(session, user).appointment(
-                appointment_id, action="appointment.message"
-            )
-            await clinic.send_message(
-                session, appointment, form.get("message", ""), actor_user_id=user.id
-            )
+        await run_in_transaction(request, send)
     except clinic.InvalidTransition as exc:
         return screens.refused(request, form, f"appointment-{appointment_id}", exc.message)
     except InvalidInput as exc:
@@ -185,7 +189,7 @@ async def _hub_for(
     request: Request, session: AsyncSession, user: StaffUser, errors: dict[str, str]
 ) -> tuple[Site | None, list[Site]]:
     """The hub asked for, among those this member of staff works at."""
-    hubs = await _hubs_for(session, user)
+    hubs = await screen_data.hubs_for(session, user)
     try:
         site_id = read_id(request.query_params.get("site_id"))
     except ValueError:
@@ -230,20 +234,14 @@ async def _reception_context(
     )
 
 
-async def _hubs_for(session: AsyncSession, user: StaffUser) -> list[Site]:
-    """The hubs this member of staff works at (every hub for an admin)."""
-    scope = await scope_of(session, user)
-    statement = select(Site).where(Site.kind == SiteKind.COMMUNITY_HUB.value).order_by(Site.name)
-    if not scope.everyone:
-        statement = statement.where(Site.id.in_(scope.hub_ids))
-    return list(await session.scalars(statement))
-
-
 async def reception_events(request: Request) -> Response:
-    errors: dict[str, str] = {}
-    async with sessionmaker_of(request)() as session:
+    async def chosen(session: AsyncSession) -> Site | None:
         user = await signed_in(request, session, RECEPTION_ROLES)
-        site, _ = await _hub_for(request, session, user, errors)
+        site, _ = await _hub_for(request, session, user, {})
+        return site
+
+    # The transaction ends before the stream starts: a stream stays open all day.
+    site = await run_in_transaction(request, chosen)
     if site is None:
         raise InvalidInput.field("site_id", CHOOSE_HUB)
     return screens.follow(request, f"site:{site.id}")

@@ -20,8 +20,9 @@ from scheduling.slots import to_london
 from scheduling.transitions import Action, allowed_actions
 from telehealth.kernel import audit, live
 from telehealth.kernel.auth.models import Role, StaffUser
-from telehealth.kernel.db import sessionmaker_of, utcnow
+from telehealth.kernel.db import utcnow
 from telehealth.kernel.errors import InvalidInput
+from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web.staff import page_context, signed_in
 from telehealth.kernel.web.templating import templates
 from telehealth.video.pages import HEARTBEAT_SECONDS
@@ -166,9 +167,11 @@ def screen(
     table has no form to show errors in, and its script only ever asks for a valid one."""
 
     async def endpoint(request: Request) -> Response:
-        async with sessionmaker_of(request)() as session, session.begin():
+        async def context(session: AsyncSession) -> dict[str, object]:
             user = await signed_in(request, session, roles)
-            found = await build(request, session, user, full_page=full_page)
+            return await build(request, session, user, full_page=full_page)
+
+        found = await run_in_transaction(request, context)
         query = found["query"]
         assert isinstance(query, ScreenQuery)
         if not query.valid and not full_page:

@@ -18,8 +18,8 @@ from starlette.routing import Route
 
 from telehealth.kernel.auth.models import Role, StaffUser
 from telehealth.kernel.auth.service import authenticate_password
-from telehealth.kernel.db import sessionmaker_of
 from telehealth.kernel.errors import Forbidden, Unauthenticated
+from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web.templating import templates
 
 
@@ -171,20 +171,24 @@ async def login(request: Request) -> Response:
         return _login_form(
             request, next_path=next_path, email=email, errors=missing, status_code=422
         )
-    sessionmaker = sessionmaker_of(request)
-    async with sessionmaker() as session:
+
+    async def check(session: AsyncSession) -> StaffUser | None:
         try:
-            user = await authenticate_password(
+            return await authenticate_password(
                 session, email=email, password=form.get("password", "")
             )
         except Unauthenticated:
-            return _login_form(
-                request,
-                next_path=next_path,
-                email=email,
-                errors={"email": "Enter a correct email address and password"},
-                status_code=401,
-            )
+            return None
+
+    user = await run_in_transaction(request, check)
+    if user is None:
+        return _login_form(
+            request,
+            next_path=next_path,
+            email=email,
+            errors={"email": "Enter a correct email address and password"},
+            status_code=401,
+        )
     request.session.clear()
     request.session["user_id"] = user.id
     request.session["csrf"] = secrets.token_urlsafe(32)
