@@ -27,7 +27,7 @@ from telehealth.kernel.auth.cache import Principal
 from telehealth.kernel.auth.models import Role
 from telehealth.kernel.auth.service import authenticate_token
 from telehealth.kernel.config import Settings
-from telehealth.kernel.db import is_retryable, sessionmaker_of
+from telehealth.kernel.db import is_retryable, sessionmaker_of, table_of, violated_constraint
 from telehealth.kernel.errors import BadRequest, Forbidden, InvalidInput, Unauthenticated
 from telehealth.kernel.inputs import path_id, refuse_nul
 
@@ -210,6 +210,8 @@ def _serialise(op: Operation, result: Any) -> Response:
 
 
 ATTEMPTS = 4
+# The key's primary key: what a concurrent request with the same Idempotency-Key collides on.
+_KEY_TAKEN = table_of(idempotency.IdempotencyRecord).primary_key.name
 
 
 async def run_operation(op: Operation, request: Request) -> Response:
@@ -234,7 +236,7 @@ async def _run_operation(op: Operation, request: Request) -> Response:
         try:
             return await _run_idempotent(op, request, sessionmaker, settings, key)
         except IntegrityError as exc:
-            if "idempotency_keys" not in str(exc.orig):
+            if violated_constraint(exc) != _KEY_TAKEN:
                 raise
             # A concurrent request with the same key committed first: answer with its result.
             return await _run_idempotent(op, request, sessionmaker, settings, key)
