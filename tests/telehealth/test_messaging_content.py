@@ -13,6 +13,7 @@ from notifications.models import OutboxMessage
 from notifications.outbox import Rendering
 from scheduling import booking
 from scheduling.models import Appointment, Patient, VideoRoom
+from scheduling.placement import place
 from scheduling.slots import london_datetime
 from telehealth import messaging
 from tests.builders import Clinic, make_clinic, make_patient, next_weekday
@@ -52,7 +53,7 @@ def _start(hour: int, minute: int = 0) -> datetime:
 
 async def _place(session: AsyncSession, c: Clinic, start: datetime, mode: str):  # type: ignore[no-untyped-def]
     site = {"video_home": None, "video_site": c.hub.id, "in_person": c.hospital.id}[mode]
-    return await booking.place(
+    return await place(
         session,
         service_id=c.service.id,
         clinician_id=c.clinician.id,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from notifications.models import OutboxMessage
 from scheduling import booking
 from scheduling.models import AppointmentChange
+from scheduling.placement import place
 from scheduling.slots import london_datetime
 from telehealth import messaging
 from telehealth.kernel.db import create_engine, make_sessionmaker, utcnow
@@ -35,7 +36,7 @@ async def _changes(session: AsyncSession) -> list[tuple[str, int, str, datetime,
 
 
 async def _place(session: AsyncSession, clinic, start: datetime):  # type: ignore[no-untyped-def]
-    return await booking.place(
+    return await place(
         session,
         service_id=clinic.service.id,
         clinician_id=clinic.clinician.id,
