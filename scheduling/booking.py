@@ -1,67 +1,81 @@
 """Booking, rescheduling and cancelling appointments.
 
-`place` (in `placement`) gives clear answers for requests that could never succeed. Whether a
-valid slot is still free is decided by the database alone, at insert time: exclusion
+`scheduling.placement.place` gives clear answers for requests that could never succeed.
+Whether a valid slot is still free is decided by the database alone, at write time: exclusion
 constraints on PostgreSQL, triggers on SQLite. A lost race therefore surfaces as an
-IntegrityError, translated here into SlotUnavailable.
+IntegrityError, translated here (by the constraint's name) into SlotUnavailable.
+
+Booking and rescheduling take one path for every mode and both databases: choose the room
+(`_in_a_room`, only a video_site appointment has one), then write. What differs between
+PostgreSQL and SQLite is `_Dialect`, and nothing else.
+
+The database does more on each write than this module shows (migrations 0006 and 0007):
+every insert or update of an appointment queues its travel record in `travel_queue`
+(trigger trg_appointments_queue_travel), and a booking, or an update that changes `sequence`
+(a move, a cancellation), records a change in `appointment_changes`
+(trg_appointments_record_change_*), which the messaging worker turns into the patient's
+message. So nothing here writes messages or travel records: bumping `sequence` is what tells
+the patient of a change.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
-from typing import NamedTuple, Protocol
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, literal, select, text
+from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from scheduling import clinic, slots
 from scheduling.models import (
-    ACTIVE_STATUS_SQL,
     Appointment,
+    AppointmentRow,
     Mode,
     RoomClosure,
     Status,
     VideoRoom,
+    is_active,
 )
-from scheduling.placement import Placement, place
+from scheduling.placement import Placement
 from scheduling.transitions import Action
 from telehealth.kernel import audit
-from telehealth.kernel.db import table_of, utcnow
-from telehealth.kernel.errors import (
-    Conflict,
-    NotFound,
-    PatientUnavailable,
-    SlotUnavailable,
-)
+from telehealth.kernel.db import table_of, utcnow, violated_constraint
+from telehealth.kernel.errors import Conflict, NotFound, PatientUnavailable, SlotUnavailable
 from telehealth.kernel.identifiers import new_reference
 
 __all__ = [
-    "AppointmentView",
-    "Booked",
     "InvalidStatus",
-    "Placement",
+    "NoRoomFree",
     "book",
     "cancel",
     "conflict_from",
     "get_appointment",
     "new_video_room",
-    "place",
     "reschedule",
 ]
 
 UID_DOMAIN = "bay-telehealth.nhs.uk"
 RESCHEDULABLE = (Status.BOOKED,)
 _REFERENCE_ATTEMPTS = 5
+_T = TypeVar("_T")
 
 
 class InvalidStatus(Conflict):
     code = "invalid_status"
+
+
+class NoRoomFree(SlotUnavailable):
+    """The video room tried (or every room at the hub) is taken then: a booking moves on to
+    the hub's next free room, and answers this 409 when there is none."""
 
 
 def new_video_room() -> str:
@@ -71,14 +85,99 @@ def new_video_room() -> str:
 
 def conflict_from(error: IntegrityError) -> Conflict | None:
     """The domain error for a known overlap constraint, or None for anything else."""
-    message = str(error.orig)
-    if "ex_appointments_clinician_busy" in message:
+    constraint = violated_constraint(error)
+    if constraint == "ex_appointments_clinician_busy":
         return SlotUnavailable("the clinician is no longer free at that time")
-    if "ex_appointments_room_busy" in message:
-        return SlotUnavailable("no video room is free at that hub at that time")
-    if "ex_appointments_patient_busy" in message:
+    if constraint == "ex_appointments_room_busy":
+        return NoRoomFree("no video room is free at that hub at that time")
+    if constraint == "ex_appointments_patient_busy":
         return PatientUnavailable("the patient already has an appointment at that time")
     return None
+
+
+@contextmanager
+def _refused_as_conflict() -> Iterator[None]:
+    """Overlap violations raised inside become the matching 409."""
+    try:
+        yield
+    except IntegrityError as exc:
+        conflict = conflict_from(exc)
+        if conflict is None:
+            raise
+        raise conflict from exc
+
+
+def _insert_statement(dialect: str) -> Executable:
+    """INSERT ... ON CONFLICT (reference) DO NOTHING RETURNING the row, on the table (not the
+    entity: the ORM's bulk-insert path costs several times more). Every column but the id is
+    bound, so a column added to the table needs nothing here (see `_UNBOOKED`). On PostgreSQL
+    the booking's audit row goes in the same statement, the insert being a data-modifying CTE;
+    SQLite has none, and its statements cost no round trip anyway."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(_APPOINTMENTS)
+        .values({name: bindparam(name, type_=_APPOINTMENTS.c[name].type) for name in _WRITTEN})
+        .on_conflict_do_nothing(index_elements=["reference"])
+        .returning(*(_APPOINTMENTS.c[name] for name in AppointmentRow._fields))
+    )
+    if dialect != "postgresql":
+        return statement
+    booked = statement.cte("booked")
+    audit_row = audit.insert_from(
+        select(
+            booked.c.created_at,
+            booked.c.booked_by_user_id,
+            literal(_ACTION),
+            literal("appointment"),
+            booked.c.id,
+            func.json_build_object("patient_id", booked.c.patient_id),
+        )
+    )
+    return select(booked).add_cte(audit_row.cte("audited"))
+
+
+# pg_advisory_xact_lock(class, key): the class keeps our keys apart from anyone else's.
+_HUB_ROOMS_LOCK = 7_301
+
+
+@dataclass(frozen=True, slots=True)
+class _Dialect:
+    """What booking does differently on PostgreSQL and SQLite."""
+
+    # Built once: the statement is the same on every booking.
+    insert: Executable
+    # Whether `insert` writes the audit row too (else `book` records it after).
+    audits_in_insert: bool
+    # One room choice at a time per hub, until commit (see `lock_hub_rooms`).
+    locks_hub_rooms: bool
+
+    async def lock_hub_rooms(self, session: AsyncSession, hub_id: int | None) -> None:
+        """On PostgreSQL concurrent bookings would otherwise all reach for the hub's first free
+        room: exclusion constraints checked by two inserts at once can deadlock, each waiting
+        on the other (PostgreSQL breaks it after a second, and every retry collides the same
+        way). Waiting here instead, the next booking's room query sees the committed one.
+        SQLite writers are serialised anyway (BEGIN IMMEDIATE)."""
+        if self.locks_hub_rooms and hub_id is not None:
+            await session.execute(select(func.pg_advisory_xact_lock(_HUB_ROOMS_LOCK, hub_id)))
+
+
+_APPOINTMENTS = table_of(Appointment)
+# A new row before booking fills it in: every column but the id, at its default or NULL.
+_UNBOOKED = {
+    c.name: c.default.arg if isinstance(c.default, ScalarElementColumnDefault) else None
+    for c in _APPOINTMENTS.c
+    if c.name != "id"
+}
+_WRITTEN = tuple(_UNBOOKED)
+_ACTION = "appointment.book"
+_DIALECTS = {
+    "postgresql": _Dialect(_insert_statement("postgresql"), True, True),
+    "sqlite": _Dialect(_insert_statement("sqlite"), False, False),
+}
+
+
+def _dialect_of(session: AsyncSession) -> _Dialect:
+    return _DIALECTS[session.get_bind().dialect.name]
 
 
 async def _free_rooms(
@@ -88,7 +187,7 @@ async def _free_rooms(
         Appointment.room_id.is_not(None),
         Appointment.starts_at < placement.end,
         Appointment.ends_at > placement.start,
-        text(ACTIVE_STATUS_SQL.replace("status", "appointments.status")),
+        is_active(Appointment.status),
     )
     if exclude is not None:
         busy = busy.where(Appointment.id != exclude)
@@ -108,277 +207,93 @@ async def _free_rooms(
     return list(rows)
 
 
-async def _write(session: AsyncSession, appointment: Appointment) -> None:
-    """Flush one insert or update in a savepoint, turning overlap violations into 409s."""
-    try:
-        async with session.begin_nested():
-            session.add(appointment)
-    except IntegrityError as exc:
-        conflict = conflict_from(exc)
-        if conflict is None:
-            raise
-        raise conflict from exc
-
-
-def _apply(appointment: Appointment, placement: Placement, room_id: int | None) -> None:
-    appointment.service_id = placement.service_id
-    appointment.clinician_id = placement.clinician_id
-    appointment.mode = placement.mode
-    appointment.site_id = placement.site_id
-    appointment.room_id = room_id
-    appointment.starts_at = placement.start
-    appointment.ends_at = placement.end
-    appointment.busy_until = placement.busy_until
-
-
-# pg_advisory_xact_lock(class, key): the class keeps our keys apart from anyone else's.
-_HUB_ROOMS_LOCK = 7_301
-
-
-async def _lock_hub_rooms(session: AsyncSession, hub_id: int | None) -> None:
-    """On PostgreSQL, one room choice at a time per hub, until commit. Concurrent bookings
-    would otherwise all reach for the hub's first free room: exclusion constraints checked
-    by two inserts at once can deadlock, each waiting on the other (PostgreSQL breaks it
-    after a second, and every retry collides the same way). Waiting here instead, the next
-    booking's room query sees the committed one. SQLite writers are serialised anyway."""
-    if hub_id is not None and session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(func.pg_advisory_xact_lock(_HUB_ROOMS_LOCK, hub_id)))
-
-
-async def _place_into(
-    session: AsyncSession, appointment: Appointment, placement: Placement, sequence: int
-) -> None:
-    """Write the appointment at its placement. A failed savepoint expires what it flushed, so
-    every attempt sets all the fields again."""
+async def _in_a_room(
+    session: AsyncSession,
+    placement: Placement,
+    write: Callable[[int | None], Awaitable[_T]],
+    *,
+    moving: int | None = None,
+) -> _T:
+    """`write(room_id)` the appointment at its placement: without a room unless the mode
+    takes one; else in the hub's first free room, moving on when the database refuses it
+    (taken by a concurrent booking a moment ago) rather than failing the patient. `write`
+    makes each room's attempt in a savepoint, for the next attempt to carry on after it.
+    `moving`: the appointment being moved, whose own room counts as free."""
     if placement.mode != Mode.VIDEO_SITE:
-        _apply(appointment, placement, None)
-        appointment.sequence = sequence
-        await _write(session, appointment)
-        return
-    await _lock_hub_rooms(session, placement.site_id)
-    # Rooms that looked free a moment ago may be taken by a concurrent booking; the database
-    # refuses those, and we move on to the next room rather than failing the patient.
-    for room_id in await _free_rooms(session, placement, exclude=appointment.id):
-        _apply(appointment, placement, room_id)
-        appointment.sequence = sequence
+        return await write(None)
+    await _dialect_of(session).lock_hub_rooms(session, placement.site_id)
+    for room_id in await _free_rooms(session, placement, exclude=moving):
         try:
-            await _write(session, appointment)
-            return
-        except SlotUnavailable as exc:
-            if "video room" not in exc.message:
-                raise
-    raise SlotUnavailable("no video room is free at that hub at that time")
-
-
-class Booked(NamedTuple):
-    """What a booking returns: the new appointment's columns, as the database wrote them.
-    Not an entity (a caller that goes on to change it loads one with `session.get`): building
-    one for every booking costs a tenth of the request."""
-
-    id: int
-    reference: str
-    uid: str
-    status: str
-    starts_at: datetime
-    ends_at: datetime
-    mode: str
-    site_id: int | None
-    room_id: int | None
-    clinician_id: int
-    service_id: int
-    patient_id: int
-    sequence: int
-    cancel_reason: str | None
-    booked_by_user_id: int | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class AppointmentView(Protocol):
-    """What `Booked` and the `Appointment` entity share: enough to show an appointment."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def reference(self) -> str: ...
-    @property
-    def uid(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def starts_at(self) -> datetime: ...
-    @property
-    def ends_at(self) -> datetime: ...
-    @property
-    def mode(self) -> str: ...
-    @property
-    def site_id(self) -> int | None: ...
-    @property
-    def room_id(self) -> int | None: ...
-    @property
-    def clinician_id(self) -> int: ...
-    @property
-    def service_id(self) -> int: ...
-    @property
-    def patient_id(self) -> int: ...
-    @property
-    def sequence(self) -> int: ...
-    @property
-    def cancel_reason(self) -> str | None: ...
-    @property
-    def booked_by_user_id(self) -> int | None: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def updated_at(self) -> datetime: ...
-
-
-_APPOINTMENTS = table_of(Appointment)
-_ACTION = "appointment.book"
-# What a new booking sets; the rest (check-in times, the medium, ...) starts empty.
-_BOOKED_COLUMNS = (
-    "reference",
-    "uid",
-    "video_room",
-    "patient_id",
-    "status",
-    "booked_by_user_id",
-    "service_id",
-    "clinician_id",
-    "mode",
-    "site_id",
-    "room_id",
-    "starts_at",
-    "ends_at",
-    "busy_until",
-    "sequence",
-    "created_at",
-    "updated_at",
-)
-
-
-def _audit_detail(patient_id: int) -> dict[str, object]:
-    return {"patient_id": patient_id}
-
-
-def _insert_statement(dialect: str) -> Executable:
-    """INSERT ... ON CONFLICT (reference) DO NOTHING RETURNING the row, on the table (not the
-    entity: the ORM's bulk-insert path costs several times more). On PostgreSQL the booking's
-    audit row goes in the same statement, the insert being a data-modifying CTE; SQLite has
-    none, and its statements cost no round trip anyway."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(_APPOINTMENTS)
-        .values(
-            {name: bindparam(name, type_=_APPOINTMENTS.c[name].type) for name in _BOOKED_COLUMNS}
-        )
-        .on_conflict_do_nothing(index_elements=["reference"])
-        .returning(*(_APPOINTMENTS.c[name] for name in Booked._fields))
-    )
-    if dialect != "postgresql":
-        return statement
-    booked = statement.cte("booked")
-    audit_row = audit.insert_from(
-        select(
-            booked.c.created_at,
-            booked.c.booked_by_user_id,
-            literal(_ACTION),
-            literal("appointment"),
-            booked.c.id,
-            func.json_build_object("patient_id", booked.c.patient_id),
-        )
-    )
-    return select(booked).add_cte(audit_row.cte("audited"))
-
-
-# Built once: the statements are the same on every booking.
-_INSERT = {name: _insert_statement(name) for name in ("postgresql", "sqlite")}
-# An audit row that the dialect's statement has not written already.
-_AUDIT_SEPARATELY = {"postgresql": False, "sqlite": True}
-
-
-async def _insert(
-    session: AsyncSession, placement: Placement, patient_id: int, booked_by: int | None
-) -> Booked:
-    """The booking path without a room to choose: one INSERT that skips a clashing random
-    reference (ON CONFLICT DO NOTHING, then draw again) instead of a savepoint around it. An
-    overlap still aborts it, and the request with it, as a 409."""
-    dialect = session.get_bind().dialect.name
-    for _ in range(_REFERENCE_ATTEMPTS):
-        now = utcnow()
-        values = {
-            "reference": new_reference(),
-            "uid": f"{uuid.uuid4()}@{UID_DOMAIN}",
-            "video_room": new_video_room(),
-            "patient_id": patient_id,
-            "status": Status.BOOKED.value,
-            "booked_by_user_id": booked_by,
-            "service_id": placement.service_id,
-            "clinician_id": placement.clinician_id,
-            "mode": placement.mode,
-            "site_id": placement.site_id,
-            "room_id": None,
-            "starts_at": placement.start,
-            "ends_at": placement.end,
-            "busy_until": placement.busy_until,
-            "sequence": 0,
-            "created_at": now,
-            "updated_at": now,
-        }
-        try:
-            row = (await session.execute(_INSERT[dialect], values)).first()
-        except IntegrityError as exc:
-            conflict = conflict_from(exc)
-            if conflict is None:
-                raise
-            raise conflict from exc
-        if row is None:
+            return await write(room_id)
+        except NoRoomFree:
             continue
-        booked = Booked._make(row)
-        if _AUDIT_SEPARATELY[dialect]:
-            await _audit_booking(session, booked)
-        return booked
-    raise AssertionError("five random references in a row were taken")
+    raise NoRoomFree("no video room is free at that hub at that time")
 
 
-async def _audit_booking(session: AsyncSession, appointment: AppointmentView) -> None:
-    await audit.record(
-        session,
-        actor_user_id=appointment.booked_by_user_id,
-        action=_ACTION,
-        entity_type="appointment",
-        entity_id=appointment.id,
-        detail=_audit_detail(appointment.patient_id),
+def _new_row(
+    placement: Placement, room_id: int | None, patient_id: int, booked_by: int | None
+) -> dict[str, Any]:
+    now = utcnow()
+    row = dict(_UNBOOKED)  # check-in times, the medium, ... start empty
+    row.update(
+        reference=new_reference(),
+        uid=f"{uuid.uuid4()}@{UID_DOMAIN}",
+        video_room=new_video_room(),
+        patient_id=patient_id,
+        status=Status.BOOKED.value,
+        booked_by_user_id=booked_by,
+        service_id=placement.service_id,
+        clinician_id=placement.clinician_id,
+        mode=placement.mode,
+        site_id=placement.site_id,
+        room_id=room_id,
+        starts_at=placement.start,
+        ends_at=placement.end,
+        busy_until=placement.busy_until,
+        sequence=0,
+        created_at=now,
+        updated_at=now,
     )
+    return row
+
+
+async def _insert(session: AsyncSession, statement: Executable, row: dict[str, Any]) -> Any:
+    with _refused_as_conflict():
+        if row["room_id"] is None:
+            # No other room to try: a refusal ends the request, so no savepoint (a round trip).
+            return (await session.execute(statement, row)).first()
+        async with session.begin_nested():
+            return (await session.execute(statement, row)).first()
 
 
 async def book(
     session: AsyncSession, *, placement: Placement, patient_id: int, booked_by: int | None
-) -> AppointmentView:
+) -> AppointmentRow:
     """Insert the appointment, and its audit row (the booking user is the actor). A refusal
     (409) leaves the transaction unusable on PostgreSQL: a caller that wants to carry on
     after one wraps the call in `session.begin_nested()`."""
-    if placement.mode != Mode.VIDEO_SITE:
-        return await _insert(session, placement, patient_id, booked_by)
-    for attempt in range(_REFERENCE_ATTEMPTS):
-        appointment = Appointment(
-            reference=new_reference(),
-            uid=f"{uuid.uuid4()}@{UID_DOMAIN}",
-            video_room=new_video_room(),
-            patient_id=patient_id,
-            status=Status.BOOKED.value,
-            booked_by_user_id=booked_by,
+    dialect = _dialect_of(session)
+
+    async def write(room_id: int | None) -> AppointmentRow:
+        # A clash of random references (1 in 10^11) inserts nothing: draw another.
+        for _ in range(_REFERENCE_ATTEMPTS):
+            row = _new_row(placement, room_id, patient_id, booked_by)
+            written = await _insert(session, dialect.insert, row)
+            if written is not None:
+                return AppointmentRow._make(written)
+        raise AssertionError("five random references in a row were taken")
+
+    booked = await _in_a_room(session, placement, write)
+    if not dialect.audits_in_insert:
+        await audit.record(
+            session,
+            actor_user_id=booked.booked_by_user_id,
+            action=_ACTION,
+            entity_type="appointment",
+            entity_id=booked.id,
+            detail={"patient_id": booked.patient_id},
         )
-        try:
-            await _place_into(session, appointment, placement, sequence=0)
-        except IntegrityError as exc:
-            # A clash of random references (1 in 10^11): draw another.
-            if "reference" not in str(exc.orig) or attempt == _REFERENCE_ATTEMPTS - 1:
-                raise
-            continue
-        await _audit_booking(session, appointment)
-        return appointment
-    raise AssertionError("unreachable")
+    return booked
 
 
 async def get_appointment(session: AsyncSession, appointment_id: int) -> Appointment:
@@ -391,23 +306,38 @@ async def get_appointment(session: AsyncSession, appointment_id: int) -> Appoint
 def _already_at(appointment: Appointment, placement: Placement) -> bool:
     # The end and the buffer too: the same start under a service that has since changed its
     # length is a real change (the appointment is refitted), not a no-op.
-    return (
-        appointment.service_id,
-        appointment.clinician_id,
-        appointment.mode,
-        appointment.site_id,
-        appointment.starts_at,
-        appointment.ends_at,
-        appointment.busy_until,
-    ) == (
-        placement.service_id,
-        placement.clinician_id,
-        placement.mode,
-        placement.site_id,
-        placement.start,
-        placement.end,
-        placement.busy_until,
-    )
+    a, p = appointment, placement
+    here = (a.service_id, a.clinician_id, a.mode, a.site_id, a.starts_at, a.ends_at, a.busy_until)
+    return here == (p.service_id, p.clinician_id, p.mode, p.site_id, p.start, p.end, p.busy_until)
+
+
+async def _move(
+    session: AsyncSession,
+    appointment: Appointment,
+    placement: Placement,
+    room_id: int | None,
+    sequence: int,
+) -> None:
+    """Write the appointment at its new placement, in a savepoint. The fields are set inside
+    it (a savepoint first flushes what is pending, outside itself), and every attempt sets
+    all of them, reading none: a failed savepoint expires what it flushed."""
+    with _refused_as_conflict():
+        async with session.begin_nested():
+            _set(appointment, placement, room_id, sequence)
+
+
+def _set(
+    appointment: Appointment, placement: Placement, room_id: int | None, sequence: int
+) -> None:
+    appointment.service_id = placement.service_id
+    appointment.clinician_id = placement.clinician_id
+    appointment.mode = placement.mode
+    appointment.site_id = placement.site_id
+    appointment.room_id = room_id
+    appointment.starts_at = placement.start
+    appointment.ends_at = placement.end
+    appointment.busy_until = placement.busy_until
+    appointment.sequence = sequence
 
 
 async def reschedule(
@@ -425,7 +355,13 @@ async def reschedule(
     if _already_at(appointment, placement):
         return appointment
     before = (appointment.starts_at, appointment.clinician_id, appointment.mode)
-    await _place_into(session, appointment, placement, sequence=appointment.sequence + 1)
+    # Bumped: the calendar feed's SEQUENCE, and what the change feed's trigger watches.
+    sequence = appointment.sequence + 1
+
+    async def write(room_id: int | None) -> None:
+        await _move(session, appointment, placement, room_id, sequence)
+
+    await _in_a_room(session, placement, write, moving=appointment.id)
     await clinic.record(
         session,
         appointment,

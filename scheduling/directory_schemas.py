@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator, model_va
 
 from scheduling.fit import Reason
 from scheduling.models import Mode, SiteKind
-from scheduling.schemas import EMAIL, AppointmentOut, LocalDate, Strict
+from scheduling.schemas import EMAIL, AppointmentOut, LocalDate, Out, Strict
 from telehealth.kernel.api import FieldError
 from telehealth.kernel.identifiers import parse_postcode
 from telehealth.kernel.inputs import MAX_ID, Id, LocalTime
@@ -38,7 +38,7 @@ class OrganisationIn(Strict):
     ods_code: Annotated[str, Field(max_length=10)] | None = None
 
 
-class OrganisationOut(BaseModel):
+class OrganisationOut(Out):
     id: int
     name: str
     ods_code: str | None
@@ -77,7 +77,7 @@ class SiteIn(Strict):
         return self
 
 
-class SiteOut(BaseModel):
+class SiteOut(Out):
     id: int
     organisation_id: int
     kind: str
@@ -106,7 +106,7 @@ class ClinicianIn(Strict):
         return value.lower()
 
 
-class ClinicianOut(BaseModel):
+class ClinicianOut(Out):
     id: int
     organisation_id: int
     user_id: int | None
@@ -138,7 +138,7 @@ class ServiceIn(Strict):
         return value
 
 
-class ServiceOut(BaseModel):
+class ServiceOut(Out):
     id: int
     organisation_id: int
     name: str
@@ -183,7 +183,7 @@ class SessionIn(Strict):
         return self
 
 
-class SessionOut(BaseModel):
+class SessionOut(Out):
     id: int
     clinician_id: int
     weekday: int
@@ -247,7 +247,7 @@ class ExceptionIn(Strict):
         )
 
 
-class LeaveOut(BaseModel):
+class LeaveOut(Out):
     id: int
     clinician_id: int
     kind: Literal["leave"] = "leave"
@@ -281,7 +281,7 @@ ServicePatch = partial_of(
 )
 
 
-class ClashOut(BaseModel):
+class ClashOut(Out):
     reason: Reason
     message: str
 
@@ -316,7 +316,7 @@ class LeaveCreatedOut(LeaveOut):
     )
 
 
-class SessionRemovedOut(BaseModel):
+class SessionRemovedOut(Out):
     appointments_affected: list[AppointmentToRebook] = AFFECTED
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time
+from typing import NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -79,10 +80,6 @@ def is_active(status: SQLColumnExpression[str]) -> ColumnElement[bool]:
             None, sorted(INACTIVE_STATUSES), type_=String, expanding=True, literal_execute=True
         )
     )
-
-
-# The same filter as SQL text on an unqualified `status`, for statements still written as text.
-ACTIVE_STATUS_SQL = "status NOT IN (" + ", ".join(f"'{s}'" for s in sorted(INACTIVE_STATUSES)) + ")"
 
 
 def _in(column: str, values: type[enum.StrEnum]) -> str:
@@ -265,8 +262,19 @@ class Leave(Base):
 
 
 class Appointment(Base):
-    """Overlap rules live in the database: see the migration for the PostgreSQL exclusion
-    constraints and the SQLite triggers (names ex_appointments_*_busy)."""
+    """Overlap rules live in the database: see migration 0001 for the PostgreSQL exclusion
+    constraints and the SQLite triggers (names ex_appointments_*_busy).
+
+    Writing a row has side effects, done by the database on every writer's behalf:
+    - every insert and update queues the appointment's travel record in `travel_queue`
+      (trigger trg_appointments_queue_travel, migration 0006), for the travel worker;
+    - an insert with status booked, and an update that changes `sequence` (a move or a
+      cancellation bumps it), add a row to `appointment_changes` with a copy of the
+      appointment (triggers trg_appointments_record_change_*, migration 0007): the messaging
+      worker turns it into the patient's confirmation, change or cancellation message.
+    So whoever changes a time, mode, site or status a patient must hear of bumps `sequence`.
+
+    `AppointmentRow` below spells the same columns out as a typed plain row."""
 
     __tablename__ = "appointments"
     __table_args__ = (
@@ -312,6 +320,38 @@ class Appointment(Base):
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     call_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AppointmentRow(NamedTuple):
+    """An appointment's columns as a plain row: what booking's INSERT ... RETURNING gives back
+    (building an entity for every booking costs a tenth of the request), and the one list the
+    API's `AppointmentOut` takes its fields from. tests/scheduling/test_appointment_shape.py
+    keeps it equal to the table, column for column, type for type."""
+
+    id: int
+    reference: str
+    uid: str
+    service_id: int
+    clinician_id: int
+    patient_id: int
+    mode: str
+    site_id: int | None
+    room_id: int | None
+    starts_at: datetime
+    ends_at: datetime
+    busy_until: datetime
+    status: str
+    cancel_reason: str | None
+    sequence: int
+    booked_by_user_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    video_room: str | None
+    medium: str | None
+    checked_in_at: datetime | None
+    arrived_at: datetime | None
+    call_started_at: datetime | None
+    finished_at: datetime | None
 
 
 class AppointmentEvent(Base):

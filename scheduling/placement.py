@@ -136,6 +136,24 @@ async def place(
         raise InvalidInput.field("mode", f"the service offers {', '.join(service.modes)} only")
     site_id = await _check_site(session, mode, site_id)
     rules = service_rules(service)
+    _check_notice(service, rules, start, now)
+    wanted = slots.Slot(start, start + rules.length, clinician_id, mode, site_id)
+    await _check_offered(session, parties, rules, wanted, now)
+    return Placement(
+        service.id,
+        clinician_id,
+        parties.patient_id,
+        mode,
+        site_id,
+        start,
+        wanted.end,
+        wanted.end + rules.buffer,
+    )
+
+
+def _check_notice(
+    service: _Terms, rules: slots.ServiceRules, start: datetime, now: datetime
+) -> None:
     if start < now + rules.min_notice:
         raise InvalidInput.field(
             "start", f"needs at least {service.min_notice_minutes} minutes' notice"
@@ -144,8 +162,23 @@ async def place(
         raise InvalidInput.field(
             "start", f"is beyond the booking horizon of {service.horizon_days} days"
         )
+
+
+async def _check_offered(
+    session: AsyncSession,
+    parties: _Parties,
+    rules: slots.ServiceRules,
+    wanted: slots.Slot,
+    now: datetime,
+) -> None:
+    """Refuse a start that is not one of the slots the clinician's clinic offers that day."""
+    day = slots.to_london(wanted.start).date()
     shape = await clinic_day_from(
-        session, parties.clinic_day, service_id=service.id, clinician_id=clinician_id, day=day
+        session,
+        parties.clinic_day,
+        service_id=parties.service.id,
+        clinician_id=wanted.clinician_id,
+        day=day,
     )
     offered = slots.expand_slots(
         shape,
@@ -153,21 +186,17 @@ async def place(
         start_date=day,
         end_date=day,
         now=now,
-        mode=mode,
-        site_id=site_id,
-        clinician_id=clinician_id,
+        mode=wanted.mode,
+        site_id=wanted.site_id,
+        clinician_id=wanted.clinician_id,
     )
-    if not any(s.start == start for s in offered):
+    if not any(s.start == wanted.start for s in offered):
         raise InvalidInput.field(
             "start",
             "is not a slot this clinician offers for this service, mode and site "
             "(off the slot grid, outside their sessions, on leave or a bank holiday)",
             code="not_a_slot",
         )
-    end = start + rules.length
-    return Placement(
-        service.id, clinician_id, parties.patient_id, mode, site_id, start, end, end + rules.buffer
-    )
 
 
 async def _check_site(session: AsyncSession, mode: str, site_id: int | None) -> int | None:

@@ -8,10 +8,10 @@ from starlette.responses import Response
 
 from scheduling import booking, patients, slots
 from scheduling.access import Access
-from scheduling.booking import AppointmentView
 from scheduling.directory import require_service
 from scheduling.endpoints import router
 from scheduling.models import Appointment, Patient
+from scheduling.placement import place
 from scheduling.schemas import (
     AppointmentList,
     AppointmentOut,
@@ -30,27 +30,7 @@ from telehealth.kernel import audit
 from telehealth.kernel.api import ALL_STAFF, PATIENT_FACING, Context, validation_fields
 from telehealth.kernel.db import utcnow
 from telehealth.kernel.errors import InvalidInput
-
-
-def appointment_out(a: AppointmentView) -> AppointmentOut:
-    return AppointmentOut(
-        id=a.id,
-        reference=a.reference,
-        uid=a.uid,
-        status=a.status,
-        start=slots.to_london(a.starts_at),
-        end=slots.to_london(a.ends_at),
-        mode=a.mode,
-        site_id=a.site_id,
-        room_id=a.room_id,
-        clinician_id=a.clinician_id,
-        service_id=a.service_id,
-        patient_id=a.patient_id,
-        sequence=a.sequence,
-        cancel_reason=a.cancel_reason,
-        created_at=slots.to_london(a.created_at),
-        updated_at=slots.to_london(a.updated_at),
-    )
+from telehealth.kernel.timefmt import LONDON
 
 
 @router.operation(
@@ -92,7 +72,7 @@ async def search_slots(ctx: Context, query: SlotQuery) -> dict[str, object]:
 
     return {
         "service_id": service.id,
-        "timezone": "Europe/London",
+        "timezone": LONDON.key,
         "slots": [
             {
                 "start": iso(s.start),
@@ -132,30 +112,32 @@ async def _patient_for(ctx: Context, access: Access, patient: int | dict[str, ob
     errors=(409,),
 )
 async def book(ctx: Context, body: BookingIn) -> AppointmentOut:
-    placement = await booking.place(
+    access = Access(ctx.session, ctx.user)
+    # The patient is looked up once: along with the placement's service and clinician when
+    # the caller may book for anyone, else by `access`, which decides whether they may.
+    wanted = body.patient if access.sees_everyone and isinstance(body.patient, int) else None
+    placement = await place(
         ctx.session,
         service_id=body.service_id,
         clinician_id=body.clinician_id,
         mode=body.mode,
         site_id=body.site_id,
         start=body.start,
-        patient_id=body.patient if isinstance(body.patient, int) else None,
+        patient_id=wanted,
     )
-    access = Access(ctx.session, ctx.user)
     await access.may_book(
         clinician_id=placement.clinician_id,
         service_id=placement.service_id,
         mode=placement.mode,
         site_id=placement.site_id,
     )
-    if access.sees_everyone and placement.patient_id is not None:
-        patient_id = placement.patient_id  # found with the rest of the placement: no look-up
-    else:
+    patient_id = placement.patient_id
+    if patient_id is None:  # not asked for with the placement, or not found (a 404 here)
         patient_id = (await _patient_for(ctx, access, body.patient)).id
     appointment = await booking.book(
         ctx.session, placement=placement, patient_id=patient_id, booked_by=ctx.user.id
     )  # audited by `book` itself, in the same statement where it can
-    return appointment_out(appointment)
+    return AppointmentOut.model_validate(appointment)
 
 
 @router.operation(
@@ -198,7 +180,9 @@ async def list_appointments(ctx: Context, query: AppointmentQuery) -> Appointmen
         {"query": query.model_dump(mode="json", exclude_none=True), "ids": [a.id for a in rows]},
     )
     return AppointmentList(
-        items=[appointment_out(a) for a in rows], limit=query.limit, offset=query.offset
+        items=[AppointmentOut.model_validate(a) for a in rows],
+        limit=query.limit,
+        offset=query.offset,
     )
 
 
@@ -215,7 +199,7 @@ async def get_appointment(ctx: Context) -> AppointmentOut:
     appointment = await Access(ctx.session, ctx.user).appointment(
         ctx.path_int("appointment_id"), action="appointment.read"
     )
-    return appointment_out(appointment)
+    return AppointmentOut.model_validate(appointment)
 
 
 @router.operation(
@@ -236,7 +220,7 @@ async def reschedule(ctx: Context, body: RescheduleIn) -> AppointmentOut:
     )
     mode = body.mode or appointment.mode
     site_id = body.site_id if body.site_id is not None or body.mode else appointment.site_id
-    placement = await booking.place(
+    placement = await place(
         ctx.session,
         service_id=appointment.service_id,
         clinician_id=body.clinician_id or appointment.clinician_id,
@@ -253,7 +237,7 @@ async def reschedule(ctx: Context, body: RescheduleIn) -> AppointmentOut:
     await booking.reschedule(
         ctx.session, appointment=appointment, placement=placement, actor_user_id=ctx.user.id
     )
-    return appointment_out(appointment)
+    return AppointmentOut.model_validate(appointment)
 
 
 @router.operation(
@@ -274,7 +258,7 @@ async def cancel(ctx: Context, body: CancelIn) -> AppointmentOut:
     await booking.cancel(
         ctx.session, appointment=appointment, reason=body.reason, actor_user_id=ctx.user.id
     )
-    return appointment_out(appointment)
+    return AppointmentOut.model_validate(appointment)
 
 
 @router.operation(

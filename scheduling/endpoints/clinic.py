@@ -3,7 +3,6 @@ from __future__ import annotations
 from scheduling import clinic, rooms
 from scheduling.access import Access
 from scheduling.endpoints import router
-from scheduling.endpoints.appointments import appointment_out
 from scheduling.schemas import (
     AppointmentOut,
     ClosureIn,
@@ -41,7 +40,7 @@ async def change_status(ctx: Context, body: StatusChangeIn) -> AppointmentOut:
         action=Action(body.action),
         reason=body.reason,
     )
-    return appointment_out(appointment)
+    return AppointmentOut.model_validate(appointment)
 
 
 @router.operation(

@@ -24,10 +24,9 @@ from scheduling.directory_schemas import (
     SitePatch,
 )
 from scheduling.endpoints import router
-from scheduling.endpoints.appointments import appointment_out
 from scheduling.models import SiteKind
 from scheduling.rebooking import ToRebook
-from scheduling.schemas import Strict
+from scheduling.schemas import AppointmentOut, Strict
 from telehealth.kernel.api import ADMIN_ONLY, ALL_STAFF, Context
 from telehealth.kernel.partial import sent
 
@@ -35,7 +34,7 @@ from telehealth.kernel.partial import sent
 def to_rebook_out(items: Sequence[ToRebook]) -> list[AppointmentToRebook]:
     return [
         AppointmentToRebook(
-            appointment=appointment_out(item.appointment),
+            appointment=AppointmentOut.model_validate(item.appointment),
             clashes=[ClashOut(reason=c.reason, message=c.message) for c in item.clashes],
         )
         for item in items

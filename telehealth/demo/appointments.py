@@ -1,7 +1,7 @@
 """The demo's appointments: months of past clinics with what happened at each, the demo
 clinician's clinic on the day the demo is loaded, and the weeks ahead.
 
-Every appointment is booked through `booking.place` and `booking.book`, on a slot the
+Every appointment is booked through `placement.place` and `booking.book`, on a slot the
 availability code offered. Past ones are booked with an "as of" clock (`place(now=...)`) a
 week before the four weeks they fall in, as a navigator would have booked them; what then
 happened (arrival, check-in, the call, the end; did not attend; cancelled; seen by telephone)
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import booking, clinic
 from scheduling.models import Appointment, Mode, Patient, Service, Site
+from scheduling.placement import place
 from scheduling.slot_inputs import load_availability
 from scheduling.slot_inputs import service_rules as rules_of
 from scheduling.slots import Slot, expand_slots, london_datetime, to_london
@@ -188,7 +189,7 @@ async def _try_booking(
         return None  # nobody free that day lives nearer this hub than any other
     patient_id = rng.choice(candidates)
     try:
-        placement = await booking.place(
+        placement = await place(
             session,
             service_id=service.id,
             clinician_id=slot.clinician_id,

@@ -25,6 +25,7 @@ from telehealth.kernel.auth.cache import Principal
 from telehealth.kernel.auth.models import Role
 from telehealth.kernel.auth.service import authenticate_token
 from telehealth.kernel.config import Settings
+from telehealth.kernel.db import table_of, violated_constraint
 from telehealth.kernel.errors import BadRequest, Forbidden, InvalidInput, Unauthenticated
 from telehealth.kernel.inputs import path_id, refuse_nul
 from telehealth.kernel.transactions import run_in_transaction
@@ -207,6 +208,10 @@ def _serialise(op: Operation, result: Any) -> Response:
     return json_response(result, status_code=op.status)
 
 
+# The key's primary key: what a concurrent request with the same Idempotency-Key collides on.
+_KEY_TAKEN = table_of(idempotency.IdempotencyRecord).primary_key.name
+
+
 async def run_operation(op: Operation, request: Request) -> Response:
     """Run the operation in the request's transaction (`transactions.run_in_transaction`,
     which runs it again if the database aborted it to break a deadlock)."""
@@ -221,7 +226,7 @@ async def run_operation(op: Operation, request: Request) -> Response:
         try:
             return await run_in_transaction(request, idempotent)
         except IntegrityError as exc:
-            if "idempotency_keys" not in str(exc.orig):
+            if violated_constraint(exc) != _KEY_TAKEN:
                 raise
             # A concurrent request with the same key committed first: answer with its result.
             return await run_in_transaction(request, idempotent)

@@ -7,11 +7,13 @@ equal to time order (the overlap triggers depend on that).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy import DateTime, Index, MetaData, Table, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.schema import ColumnCollectionConstraint
 from sqlalchemy.types import TypeDecorator
 from starlette.requests import HTTPConnection
 
@@ -151,6 +154,46 @@ def is_retryable(error: BaseException) -> bool:
         return True
     orig = getattr(error, "orig", None)
     return getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+# SQLite names no constraint for a UNIQUE or PRIMARY KEY violation, only its columns:
+# "UNIQUE constraint failed: appointments.reference". A CHECK names its constraint after the
+# colon, and our triggers raise the name of the rule they enforce as the whole message.
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
+_SQLITE_NAMED = re.compile(r"(?:CHECK constraint failed: )?(\w+)")
+
+
+def violated_constraint(error: IntegrityError) -> str | None:
+    """The name of the constraint `error` violated, for branching on it (never on the message).
+    asyncpg reports it; SQLite's report is translated here, and only here."""
+    orig = error.orig
+    driver = getattr(orig, "driver_exception", orig)
+    name = getattr(driver, "constraint_name", None)
+    if name is not None or getattr(orig, "sqlite_errorname", None) is None:
+        return name
+    message = str(orig)
+    unique = _SQLITE_UNIQUE.fullmatch(message)
+    if unique is not None:
+        return _unique_named(unique.group(1))
+    named = _SQLITE_NAMED.fullmatch(message)
+    return named.group(1) if named is not None else None
+
+
+def _unique_named(columns: str) -> str | None:
+    """The primary key, unique constraint or unique index on "table.a, table.b"."""
+    qualified = [c.strip().split(".", 1) for c in columns.split(",")]
+    table = Base.metadata.tables.get(qualified[0][0])
+    if table is None:
+        return None
+    wanted = {column for _, column in qualified}
+    keys: list[ColumnCollectionConstraint | Index] = [
+        c for c in table.constraints if isinstance(c, ColumnCollectionConstraint)
+    ]
+    keys.extend(i for i in table.indexes if i.unique)
+    for key in keys:
+        if {c.name for c in key.columns} == wanted and isinstance(key.name, str):
+            return key.name
+    return None
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
