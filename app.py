@@ -28,7 +28,7 @@ from telehealth.kernel.openapi import build_document
 from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web import staff
 from telehealth.kernel.web.templating import asset_mount
-from telehealth.messaging import outbox_pages
+from telehealth.messaging import invite_file, outbox_pages
 from telehealth.travel import pages as travel_pages
 from telehealth.travel.endpoints import router as travel_router
 from telehealth.users import endpoints as staff_users
@@ -81,7 +81,7 @@ def create_app(
     app.state.openapi = build_document(
         [op for router in ROUTERS for op in router.operations],
         version=version("bay-telehealth"),
-        public_paths=calendar_endpoints.OPENAPI_PATHS,
+        public_paths=invite_file.OPENAPI_PATHS | calendar_endpoints.OPENAPI_PATHS,
     )
     return app
 
@@ -94,6 +94,7 @@ def routes() -> list[BaseRoute]:
         *(route for router in ROUTERS for route in router.routes()),
         Route("/", home, methods=["GET"]),
         *join_pages.routes(),
+        *invite_file.routes(),
         *calendar_endpoints.routes(),
         *staff.routes(),
         *clinic_pages.routes(),

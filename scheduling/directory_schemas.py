@@ -12,10 +12,10 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator, model_va
 from scheduling.fit import Reason
 from scheduling.models import Mode, SiteKind
 from scheduling.schemas import EMAIL, AppointmentOut, LocalDate, Out, Strict
-from telehealth.kernel.api import FieldError
 from telehealth.kernel.identifiers import parse_postcode
 from telehealth.kernel.inputs import MAX_ID, Id, LocalTime
 from telehealth.kernel.partial import partial_of
+from telehealth.kernel.validation import FieldError
 
 
 def _uk_phone(value: str) -> str:

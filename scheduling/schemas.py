@@ -18,10 +18,10 @@ from pydantic import (
 
 from scheduling.models import ContactPreference, Mode, Status
 from scheduling.slots import to_london
-from telehealth.kernel.api import FieldError
 from telehealth.kernel.identifiers import parse_nhs_number, parse_postcode
 from telehealth.kernel.inputs import MAX_ID, Date, Id, Instant
 from telehealth.kernel.timefmt import LONDON
+from telehealth.kernel.validation import FieldError
 
 LocalDate = Date  # fields named `date` shadow the type inside their class
 # The enums' members as literals, for OpenAPI's inline enums (test_appointment_shape.py keeps

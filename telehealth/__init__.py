@@ -5,7 +5,8 @@
   and no feature.
 - Features, one package each, built on the domains: `video/` (rooms, joining, clinic and
   reception screens), `travel/` (travel avoided: estimators, records, reports), `messaging/`
-  (what messages say, the outbox worker and its pages), `calendars/` (invites and feeds),
+  (what messages and invites say, the invite's link, the outbox worker and its pages),
+  `calendars/` (clinicians' feeds),
   `users/` (staff logins), `demo/` (the demo partnership and its seed).
 - Composition roots, which may import anything: `app.py` (the ASGI app, at the top level),
   `cli.py` (the `telehealth` command) and `schema.py` (every table, for migrations and tests).

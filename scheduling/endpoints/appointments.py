@@ -27,10 +27,11 @@ from scheduling.schemas import (
 )
 from scheduling.slot_inputs import load_availability, local_window, service_rules
 from telehealth.kernel import audit
-from telehealth.kernel.api import ALL_STAFF, PATIENT_FACING, Context, validation_fields
+from telehealth.kernel.api import ALL_STAFF, PATIENT_FACING, Context
 from telehealth.kernel.db import utcnow
 from telehealth.kernel.errors import InvalidInput
 from telehealth.kernel.timefmt import LONDON
+from telehealth.kernel.validation import validation_fields
 
 
 @router.operation(

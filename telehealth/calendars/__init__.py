@@ -1,1 +1,1 @@
-"""Calendar files: the patient's invite (signed link and its route) and clinicians' feeds."""
+"""Calendar feeds: each clinician's private subscription link, its file and its reset."""

@@ -29,6 +29,7 @@ from telehealth.kernel.db import table_of, violated_constraint
 from telehealth.kernel.errors import BadRequest, Forbidden, InvalidInput, Unauthenticated
 from telehealth.kernel.inputs import path_id, refuse_nul
 from telehealth.kernel.transactions import run_in_transaction
+from telehealth.kernel.validation import invalid_from
 
 log = logging.getLogger("telehealth.kernel.api")
 
@@ -115,34 +116,6 @@ def _dispatcher(operations: dict[str, Operation]) -> Callable[[Request], Awaitab
         return await run_operation(operations[request.method], request)
 
     return endpoint
-
-
-class FieldError(ValueError):
-    """Raised by a model-level validator to blame one field: pydantic gives such errors no
-    location, and a 422 must name the field the caller has to fix."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def validation_fields(error: pydantic.ValidationError, *, prefix: str = "") -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for item in error.errors(include_url=False):
-        loc = [str(part) for part in item["loc"]]
-        cause = item.get("ctx", {}).get("error")
-        if isinstance(cause, FieldError):
-            loc.append(cause.field)
-        name = ".".join(loc) or "body"
-        message = item["msg"].removeprefix("Value error, ")
-        fields.setdefault(prefix + name, message)
-    return fields
-
-
-def invalid_from(error: pydantic.ValidationError) -> InvalidInput:
-    fields = validation_fields(error)
-    summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
-    return InvalidInput(summary, fields=fields)
 
 
 def _parse_path(request: Request) -> None:

@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ExceptionHandler
 
-from telehealth.kernel.api import invalid_from
 from telehealth.kernel.errors import Conflict, TelehealthError
+from telehealth.kernel.validation import invalid_from
 from telehealth.kernel.web.staff import LoginRequired, SignedIn, page_context
 from telehealth.kernel.web.templating import templates
 

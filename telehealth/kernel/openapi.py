@@ -154,3 +154,25 @@ def build_document(
         },
         "paths": paths,
     }
+
+
+ICALENDAR = "text/calendar; charset=utf-8"
+
+
+def file_path(summary: str, description: str) -> dict[str, object]:
+    """The document's entry for a calendar file fetched by a secret link (no bearer token)."""
+    return {
+        "get": {
+            "summary": summary,
+            "description": description,
+            "security": [],
+            "tags": ["calendars"],
+            "parameters": [
+                {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": {"description": "An iCalendar file", "content": {"text/calendar": {}}},
+                "404": {"description": "Unknown, altered or reset link"},
+            },
+        }
+    }

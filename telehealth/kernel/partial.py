@@ -17,8 +17,8 @@ from typing import Annotated, Any, Generic, TypeVar
 import pydantic
 from pydantic import BaseModel, Field
 
-from telehealth.kernel.api import invalid_from
 from telehealth.kernel.errors import InvalidInput
+from telehealth.kernel.validation import invalid_from
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -1,6 +1,7 @@
 """The signed link to a patient's calendar invite (`/invite/{token}.ics`), which every message
-carries. Signed, not stored: the token is the appointment id, so the link always serves the
-appointment as it is now (moved, or cancelled), whichever message it came in."""
+carries; `invite_file` serves it. Signed, not stored: the token is the appointment id, so the
+link always serves the appointment as it is now (moved, or cancelled), whichever message it
+came in."""
 
 from __future__ import annotations
 

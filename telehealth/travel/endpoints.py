@@ -10,9 +10,10 @@ from starlette.responses import Response
 
 from scheduling.access import Access
 from scheduling.models import Service, Site
-from telehealth.kernel.api import PATIENT_FACING, ApiRouter, Context, FieldError
+from telehealth.kernel.api import PATIENT_FACING, ApiRouter, Context
 from telehealth.kernel.auth.models import Role
 from telehealth.kernel.inputs import Date, Id
+from telehealth.kernel.validation import FieldError
 from telehealth.travel import options as travel_options
 from telehealth.travel.maths import KM_PER_MILE, Leg
 from telehealth.travel.records import point_of

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.models import Appointment
 from scheduling.slots import london_datetime
 from telehealth.kernel.audit import AuditEvent
-from tests.builders import NEW_PATIENT, make_clinic, make_patient, make_user, next_weekday
+from tests.builders import NEW_PATIENT, Clinic, make_clinic, make_patient, make_user, next_weekday
 
 
 def _start(day_offset_weeks: int = 2, at: time = time(9)) -> datetime:
@@ -19,7 +19,11 @@ def _start(day_offset_weeks: int = 2, at: time = time(9)) -> datetime:
 
 
 async def _book(
-    client: httpx.AsyncClient, headers: dict[str, str], clinic, start: datetime, **extra: object
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    clinic: Clinic,
+    start: datetime,
+    **extra: object,
 ) -> httpx.Response:
     body: dict[str, object] = {
         "service_id": clinic.service.id,

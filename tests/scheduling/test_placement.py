@@ -53,9 +53,13 @@ async def test_the_clinic_day_comes_along(
         )
         await session.flush()
     found = await _parties(session, clinic.service.id, clinic.clinician.id, patient.id, day)
-    ids = dict(service_id=clinic.service.id, clinician_id=clinic.clinician.id, day=day)
-    joined = await clinic_day_from(session, found.clinic_day, **ids)
-    alone = await load_clinic_day(session, **ids)
+    service_id, clinician_id = clinic.service.id, clinic.clinician.id
+    joined = await clinic_day_from(
+        session, found.clinic_day, service_id=service_id, clinician_id=clinician_id, day=day
+    )
+    alone = await load_clinic_day(
+        session, service_id=service_id, clinician_id=clinician_id, day=day
+    )
     assert joined == alone
     assert len(joined.sessions) == (weekday == 1)
     assert bool(joined.leave[clinic.clinician.id]) == (with_leave and weekday == 1)

@@ -17,7 +17,11 @@ def _start(at: time = time(9)) -> datetime:
     return london_datetime(next_weekday(1, weeks=2), at)
 
 
-async def _count(session: AsyncSession, model: type, appointment_id: int) -> int:
+async def _count(
+    session: AsyncSession,
+    model: type[AppointmentChange] | type[AppointmentEvent],
+    appointment_id: int,
+) -> int:
     return int(
         await session.scalar(
             select(func.count()).select_from(model).where(model.appointment_id == appointment_id)
@@ -31,7 +35,7 @@ async def test_a_reschedule_to_the_same_place_and_time_is_a_no_op(
 ) -> None:
     clinic = await make_clinic(session)
     _, headers = await make_user(session, role="navigator")
-    places = [
+    places: list[dict[str, object]] = [
         {"mode": "video_home"},
         {"mode": "video_site", "site_id": clinic.hub.id},
         {"mode": "in_person", "site_id": clinic.hospital.id},

@@ -39,8 +39,8 @@ def _app(
 
 
 async def test_deadlock_victims_are_retried(
-    sessionmaker, session: AsyncSession, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+    sessionmaker: async_sessionmaker[AsyncSession], session: AsyncSession, settings: Settings
+) -> None:
     _, headers = await make_user(session, role="navigator")
     app, calls = _app(sessionmaker, settings, ["40P01", "40001"])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
@@ -50,8 +50,8 @@ async def test_deadlock_victims_are_retried(
 
 
 async def test_other_database_errors_are_not_retried(
-    sessionmaker, session: AsyncSession, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+    sessionmaker: async_sessionmaker[AsyncSession], session: AsyncSession, settings: Settings
+) -> None:
     _, headers = await make_user(session, role="navigator")
     app, calls = _app(sessionmaker, settings, ["42P01"])
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -62,8 +62,8 @@ async def test_other_database_errors_are_not_retried(
 
 
 async def test_a_connection_lost_to_a_database_restart_is_retried(
-    sessionmaker, session: AsyncSession, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+    sessionmaker: async_sessionmaker[AsyncSession], session: AsyncSession, settings: Settings
+) -> None:
     _, headers = await make_user(session, role="navigator")
     calls: list[int] = []
     lost = DBAPIError("SELECT 1", {}, _Aborted("08006"), connection_invalidated=True)

@@ -9,15 +9,16 @@ from decimal import Decimal
 
 import httpx
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduling import clinic
+from scheduling.models import Patient
 from scheduling.slots import to_london
 from scheduling.transitions import Action
 from telehealth.travel import postcodes, records
 from telehealth.travel.maths import Point, straight_line_km
 from telehealth.travel.models import AppointmentTravel, TravelQueue
-from tests.builders import make_appointment, make_clinic, make_patient, make_user
+from tests.builders import Clinic, make_appointment, make_clinic, make_patient, make_user
 
 HOSPITAL = ("LA1 4RP", 347761, 461046)  # Royal Lancaster Infirmary (REFERENCE.md)
 HUB = ("LA4 5RJ", 343600, 464400)
@@ -30,7 +31,7 @@ def _round_trip_km(a: tuple[str, int, int], b: tuple[str, int, int]) -> Decimal:
     return (2 * (one_way * Decimal("1.3")).quantize(Decimal("0.001"))).quantize(Decimal("0.01"))
 
 
-async def _setup(session: AsyncSession):  # type: ignore[no-untyped-def]
+async def _setup(session: AsyncSession) -> tuple[Clinic, Patient]:
     await postcodes.store(
         session, [(p, 10, e, n) for p, e, n in (HOSPITAL, HUB, HOME)], source="test"
     )
@@ -88,7 +89,7 @@ async def test_an_unknown_postcode_is_reported_not_guessed(session: AsyncSession
     patient.postcode = "LA9 9ZZ"
     a = await make_appointment(session, c, start=START, patient=patient)
     record = (await records.compute(session, a.id)).record
-    assert (record.method, record.confidence, record.avoided_km) == ("none", "none", 0)
+    assert (record.method, record.confidence, record.avoided_km) == ("none", "none", Decimal(0))
     assert (
         record.note and "not in the Code-Point data" in record.note and "LA9 9ZZ" not in record.note
     )
@@ -178,7 +179,7 @@ async def test_travel_options_for_a_patient(
 async def test_booking_queues_the_record_and_the_worker_computes_it(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    sessionmaker,  # type: ignore[no-untyped-def]
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     from datetime import time as clock
 

@@ -88,7 +88,7 @@ async def test_clinician_runs_the_clinic(client: httpx.AsyncClient, session: Asy
     assert f'data-appointment="{not_mine.id}"' not in page.text
     assert "Alex Testpatient" in page.text
 
-    await clinic.apply(session, a, clinic.Action.CHECK_IN, actor="patient", actor_user_id=None)
+    await clinic.apply(session, a, Action.CHECK_IN, actor="patient", actor_user_id=None)
     table = await client.get("/staff/clinic/table")
     assert f'data-appointment="{a.id}" data-live="waiting"' in table.text
     assert "Waiting since" in table.text
@@ -208,7 +208,9 @@ async def test_telephone_instead_from_the_join_window_on(
     await _checked_in(session, a)
     csrf = await sign_in(client, user.email)
 
-    page = await client.get("/staff/clinic", params={"date": to_london(a.starts_at).date()})
+    page = await client.get(
+        "/staff/clinic", params={"date": to_london(a.starts_at).date().isoformat()}
+    )
     assert {"start_call", "switch_to_phone"} <= offered(page.text, a.id)
     switched = await client.post(
         f"/staff/appointments/{a.id}/action",
@@ -218,7 +220,9 @@ async def test_telephone_instead_from_the_join_window_on(
     await session.refresh(a)
     assert a.medium == "telephone"
 
-    table = await client.get("/staff/clinic/table", params={"date": to_london(a.starts_at).date()})
+    table = await client.get(
+        "/staff/clinic/table", params={"date": to_london(a.starts_at).date().isoformat()}
+    )
     row = row_of(table.text, a.id)
     assert 'data-live="by_phone"' in row and "By telephone" in row
     assert "Start call" not in row and "start_call" not in offered(table.text, a.id)
@@ -242,7 +246,7 @@ async def test_a_call_started_early_can_be_rejoined_and_finished_before_its_star
     a = await make_appointment(session, c, start=in_minutes(25))
     await _checked_in(session, a)
     csrf = await sign_in(client, user.email)
-    day = {"date": to_london(a.starts_at).date()}
+    day = {"date": to_london(a.starts_at).date().isoformat()}
 
     started = await client.post(
         f"/staff/appointments/{a.id}/action", data={"csrf": csrf, "action": "start_call"}
@@ -371,7 +375,7 @@ async def test_bad_input_on_the_clinic_screen_is_shown_on_it(
     )
     assert '<form method="get" action="/staff/clinic"' in page.text  # still usable
     assert "<title>Error: Clinic" in page.text and "<h1>Clinic</h1>" in page.text
-    params = {"clinician_id": c.clinician.id, **query}
+    params: dict[str, str | int] = {"clinician_id": c.clinician.id, **query}
     assert (await client.get("/staff/clinic/table", params=params)).status_code == 422
     if field == "clinician_id":
         assert (await client.get("/staff/clinic/events", params=params)).status_code == 422
@@ -385,7 +389,7 @@ async def test_the_clinic_screen_filters_by_state(
     await _checked_in(session, waiting)
     other = await make_appointment(session, c, start=waiting.starts_at + timedelta(minutes=20))
     await sign_in(client, user.email)
-    day = to_london(waiting.starts_at).date()
+    day = to_london(waiting.starts_at).date().isoformat()
     page = await client.get("/staff/clinic", params={"status": "waiting", "date": day})
     assert f'data-appointment="{waiting.id}"' in page.text
     assert f'data-appointment="{other.id}"' not in page.text
@@ -469,7 +473,7 @@ async def test_the_clinic_and_reception_rows_show_the_patients_access_needs(
     patient.access_needs = "Hard of hearing: please turn on captions"
     a = await make_appointment(session, c, start=in_minutes(20), patient=patient, mode="video_site")
     await sign_in(client, user.email)
-    day = to_london(a.starts_at).date()
+    day = to_london(a.starts_at).date().isoformat()
     table = await client.get("/staff/clinic/table", params={"date": day})
     assert "please turn on captions" in row_of(table.text, a.id)
     desk, _ = await make_user(session, role="reception", hubs=[c.hub])
@@ -505,7 +509,9 @@ async def test_the_clinic_marks_an_appointment_that_leave_now_falls_over(
     )
     assert leave.status_code == 201, leave.text
     await sign_in(client, user.email)
-    table = await client.get("/staff/clinic/table", params={"date": to_london(a.starts_at).date()})
+    table = await client.get(
+        "/staff/clinic/table", params={"date": to_london(a.starts_at).date().isoformat()}
+    )
     marked = re.findall(r"To rebook: ([^<]+)", row_of(table.text, a.id))
     # The hour after is outside this test clinic's Tuesday session, but not on leave.
     assert any("leave" in m for m in marked), marked
@@ -520,5 +526,7 @@ async def test_an_in_person_row_offers_no_message_to_a_waiting_room(
     user, c = await _my_clinic(session)
     a = await make_appointment(session, c, start=in_minutes(20), mode="in_person")
     await sign_in(client, user.email)
-    table = await client.get("/staff/clinic/table", params={"date": to_london(a.starts_at).date()})
+    table = await client.get(
+        "/staff/clinic/table", params={"date": to_london(a.starts_at).date().isoformat()}
+    )
     assert "Message to the waiting patient" not in row_of(table.text, a.id)
