@@ -42,12 +42,12 @@ async def require_organisation(session: AsyncSession, organisation_id: int) -> O
 async def create_organisation(session: AsyncSession, data: OrganisationIn) -> OrganisationOut:
     row = Organisation(name=data.name, ods_code=data.ods_code)
     await _add_unique(session, row, f"an organisation named {data.name!r} or with that ODS code")
-    return OrganisationOut(id=row.id, name=row.name, ods_code=row.ods_code)
+    return OrganisationOut.model_validate(row)
 
 
 async def list_organisations(session: AsyncSession) -> list[OrganisationOut]:
     rows = await session.scalars(select(Organisation).order_by(Organisation.name))
-    return [OrganisationOut(id=o.id, name=o.name, ods_code=o.ods_code) for o in rows]
+    return [OrganisationOut.model_validate(o) for o in rows]
 
 
 async def room_counts(session: AsyncSession, site_ids: Sequence[int]) -> dict[int, int]:
@@ -123,18 +123,6 @@ async def require_site(
     return site
 
 
-def clinician_out(c: Clinician) -> ClinicianOut:
-    return ClinicianOut(
-        id=c.id,
-        organisation_id=c.organisation_id,
-        user_id=c.user_id,
-        name=c.name,
-        profession=c.profession,
-        email=c.email,
-        active=c.active,
-    )
-
-
 async def linked_clinician(session: AsyncSession, user_id: int) -> int | None:
     """The clinician record a staff login is linked to, if any."""
     return await session.scalar(select(Clinician.id).where(Clinician.user_id == user_id))
@@ -185,12 +173,13 @@ async def create_clinician(session: AsyncSession, data: ClinicianIn) -> Clinicia
             session.add(row)
     except IntegrityError as exc:
         raise await clinician_conflict(session, data.email, data.user_id, None) from exc
-    return clinician_out(row)
+    return ClinicianOut.model_validate(row)
 
 
 async def list_clinicians(session: AsyncSession) -> list[ClinicianOut]:
     return [
-        clinician_out(c) for c in await session.scalars(select(Clinician).order_by(Clinician.name))
+        ClinicianOut.model_validate(c)
+        for c in await session.scalars(select(Clinician).order_by(Clinician.name))
     ]
 
 
@@ -202,7 +191,7 @@ async def get_clinician(session: AsyncSession, clinician_id: int) -> Clinician:
 
 
 async def get_clinician_out(session: AsyncSession, clinician_id: int) -> ClinicianOut:
-    return clinician_out(await get_clinician(session, clinician_id))
+    return ClinicianOut.model_validate(await get_clinician(session, clinician_id))
 
 
 async def require_clinician(session: AsyncSession, clinician_id: int) -> Clinician:
@@ -210,23 +199,6 @@ async def require_clinician(session: AsyncSession, clinician_id: int) -> Clinici
     if found is None or not found.active:
         raise InvalidInput.field("clinician_id", f"no active clinician with id {clinician_id}")
     return found
-
-
-def service_out(s: Service) -> ServiceOut:
-    return ServiceOut(
-        id=s.id,
-        organisation_id=s.organisation_id,
-        name=s.name,
-        specialty=s.specialty,
-        length_minutes=s.length_minutes,
-        modes=list(s.modes),
-        usual_site_id=s.usual_site_id,
-        min_notice_minutes=s.min_notice_minutes,
-        horizon_days=s.horizon_days,
-        buffer_minutes=s.buffer_minutes,
-        active=s.active,
-        phone=s.phone,
-    )
 
 
 async def create_service(session: AsyncSession, data: ServiceIn) -> ServiceOut:
@@ -245,18 +217,21 @@ async def create_service(session: AsyncSession, data: ServiceIn) -> ServiceOut:
         phone=data.phone,
     )
     await _add_unique(session, row, f"a service named {data.name!r}")
-    return service_out(row)
+    return ServiceOut.model_validate(row)
 
 
 async def list_services(session: AsyncSession) -> list[ServiceOut]:
-    return [service_out(s) for s in await session.scalars(select(Service).order_by(Service.name))]
+    return [
+        ServiceOut.model_validate(s)
+        for s in await session.scalars(select(Service).order_by(Service.name))
+    ]
 
 
 async def get_service_out(session: AsyncSession, service_id: int) -> ServiceOut:
     found = await session.get(Service, service_id)
     if found is None:
         raise NotFound(f"no service with id {service_id}")
-    return service_out(found)
+    return ServiceOut.model_validate(found)
 
 
 async def require_service(session: AsyncSession, service_id: int) -> Service:

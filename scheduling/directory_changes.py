@@ -153,7 +153,7 @@ async def update_clinician(
         save,
         lambda: rebooking.to_rebook(session, clinician_id=clinician_id),
     )
-    return directory.clinician_out(clinician), affected
+    return ClinicianOut.model_validate(clinician), affected
 
 
 async def update_service(
@@ -184,4 +184,4 @@ async def update_service(
         save,
         lambda: rebooking.to_rebook(session, service_id=service_id),
     )
-    return directory.service_out(service), affected
+    return ServiceOut.model_validate(service), affected

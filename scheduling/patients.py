@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Patient
-from scheduling.schemas import PatientIn, PatientOut, PatientQuery
+from scheduling.schemas import PatientIn, PatientQuery
 from telehealth.kernel import audit
 from telehealth.kernel.errors import Conflict, InvalidInput, NotFound
 from telehealth.kernel.partial import apply_partial, partial_of, plain
@@ -25,22 +25,6 @@ PatientPatch = partial_of(
 )
 # Compared as people write them: "ATKINSON" is the same name as "Atkinson".
 _CASE_BLIND = ("given_name", "family_name", "email", "interpreter_language")
-
-
-def patient_out(p: Patient) -> PatientOut:
-    return PatientOut(
-        id=p.id,
-        given_name=p.given_name,
-        family_name=p.family_name,
-        date_of_birth=p.date_of_birth,
-        nhs_number=p.nhs_number,
-        email=p.email,
-        mobile=p.mobile,
-        postcode=p.postcode,
-        contact_preference=p.contact_preference,
-        interpreter_language=p.interpreter_language,
-        access_needs=p.access_needs,
-    )
 
 
 def _same_person(p: Patient, data: PatientIn) -> bool:

@@ -268,11 +268,6 @@ class AppointmentQuery(Strict):
         return [self.status] if isinstance(self.status, str) else list(self.status)
 
 
-class Health(BaseModel):
-    status: Literal["ok", "unavailable"]
-    database: str
-
-
 class StatusChangeIn(Strict):
     action: Literal[
         "check_in",

@@ -3,14 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pydantic
-from sqlalchemy import select
 from starlette.responses import Response
 
-from scheduling import booking, patients, slots
+from scheduling import booking, listing, patients, slots
 from scheduling.access import Access
 from scheduling.directory import require_service
 from scheduling.endpoints import router
-from scheduling.models import Appointment, Patient
+from scheduling.models import Patient
 from scheduling.placement import place
 from scheduling.schemas import (
     AppointmentList,
@@ -25,7 +24,7 @@ from scheduling.schemas import (
     SlotList,
     SlotQuery,
 )
-from scheduling.slot_inputs import load_availability, local_window, service_rules
+from scheduling.slot_inputs import load_availability, service_rules
 from telehealth.kernel import audit
 from telehealth.kernel.api import ALL_STAFF, PATIENT_FACING, Context
 from telehealth.kernel.db import utcnow
@@ -151,35 +150,7 @@ async def book(ctx: Context, body: BookingIn) -> AppointmentOut:
     response=AppointmentList,
 )
 async def list_appointments(ctx: Context, query: AppointmentQuery) -> AppointmentList:
-    access = Access(ctx.session, ctx.user)
-    statement = (
-        select(Appointment)
-        .where(await access.appointments_where())
-        .order_by(Appointment.starts_at, Appointment.id)
-    )
-    for column, value in (
-        (Appointment.clinician_id, query.clinician_id),
-        (Appointment.patient_id, query.patient_id),
-        (Appointment.service_id, query.service_id),
-        (Appointment.site_id, query.site_id),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
-    if query.statuses():
-        statement = statement.where(Appointment.status.in_(query.statuses()))
-    first = query.date or query.start
-    last = query.date or query.end
-    if first is not None:
-        statement = statement.where(Appointment.starts_at >= local_window(first, first).start)
-    if last is not None:
-        statement = statement.where(Appointment.starts_at < local_window(last, last).end)
-    rows = list(await ctx.session.scalars(statement.limit(query.limit).offset(query.offset)))
-    await access.audit(
-        "appointment.list",
-        "appointment",
-        None,
-        {"query": query.model_dump(mode="json", exclude_none=True), "ids": [a.id for a in rows]},
-    )
+    rows = await listing.appointments(Access(ctx.session, ctx.user), query)
     return AppointmentList(
         items=[AppointmentOut.model_validate(a) for a in rows],
         limit=query.limit,
@@ -285,7 +256,7 @@ async def create_patient(ctx: Context, body: PatientIn) -> PatientOut | Response
         entity_type="patient",
         entity_id=registered.patient.id,
     )
-    out = patients.patient_out(registered.patient)
+    out = PatientOut.model_validate(registered.patient)
     if registered.created:
         return out
     return Response(out.model_dump_json(), status_code=200, media_type="application/json")
@@ -304,7 +275,7 @@ async def search_patients(ctx: Context, query: PatientQuery) -> list[PatientOut]
     access = Access(ctx.session, ctx.user)
     found = await patients.search_patients(ctx.session, query, among=await access.patients_where())
     await access.audit("patient.search", "patient", None, {"ids": [p.id for p in found]})
-    return [patients.patient_out(p) for p in found]
+    return [PatientOut.model_validate(p) for p in found]
 
 
 @router.operation(
@@ -320,4 +291,4 @@ async def get_patient(ctx: Context) -> PatientOut:
     patient = await Access(ctx.session, ctx.user).patient(
         ctx.path_int("patient_id"), action="patient.read"
     )
-    return patients.patient_out(patient)
+    return PatientOut.model_validate(patient)

@@ -30,4 +30,4 @@ async def update_patient(ctx: Context, body: BaseModel) -> PatientOut:
     patient = await patients.update_patient(
         ctx.session, ctx.path_int("patient_id"), sent(body), actor_user_id=ctx.user.id
     )
-    return patients.patient_out(patient)
+    return PatientOut.model_validate(patient)

@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.models import Appointment
 from scheduling.slots import london_datetime
 from telehealth.kernel.audit import AuditEvent
-from tests.builders import NEW_PATIENT, Clinic, make_clinic, make_patient, make_user, next_weekday
+from tests.builders import (
+    NEW_PATIENT,
+    Clinic,
+    make_clinic,
+    make_patient,
+    make_user,
+    next_weekday,
+    post_booking,
+)
 
 
 def _start(day_offset_weeks: int = 2, at: time = time(9)) -> datetime:
@@ -25,15 +33,8 @@ async def _book(
     start: datetime,
     **extra: object,
 ) -> httpx.Response:
-    body: dict[str, object] = {
-        "service_id": clinic.service.id,
-        "clinician_id": clinic.clinician.id,
-        "start": start.isoformat(),
-        "mode": "video_home",
-        "patient": NEW_PATIENT,
-    }
-    body.update(extra)
-    return await client.post("/api/v1/appointments", json=body, headers=headers)
+    """A booking for a new patient unless `extra` names one."""
+    return await post_booking(client, headers, clinic, start, **({"patient": NEW_PATIENT} | extra))
 
 
 async def test_book_returns_the_appointment(
