@@ -59,6 +59,25 @@ def check_date(value: date) -> date:
     return value
 
 
+def _written_date(value: Any) -> Any:
+    # As the document says, YYYY-MM-DD: pydantic's lax mode would also read a number, or a
+    # string of digits, as seconds since 1970.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+def _written_instant(value: Any) -> Any:
+    # An ISO 8601 date and time, never a number of seconds (which lax mode would accept).
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}[T ]", value):
+        return value
+    raise ValueError("must be a date and time with a UTC offset, as 2027-03-02T09:30:00+00:00")
+
+
 def _check_instant(value: datetime) -> datetime:
     # The instant's own calendar date, not its UTC one: converting a datetime at the edge of
     # Python's range is itself what overflows.
@@ -74,11 +93,13 @@ Id = Annotated[
 ]
 Date = Annotated[
     date,
+    BeforeValidator(_written_date),
     AfterValidator(check_date),
     Field(json_schema_extra={"description": f"A date from {EARLIEST} to {LATEST}"}),
 ]
 Instant = Annotated[
     AwareDatetime,
+    BeforeValidator(_written_instant),
     AfterValidator(_check_instant),
     Field(
         json_schema_extra={

@@ -161,3 +161,30 @@ async def test_session_hours_are_wall_clock_times_or_a_422(
     )
     assert response.status_code == 422, response.text
     assert list(response.json()["error"]["fields"]) == ["start_time"]
+
+
+@pytest.mark.parametrize("value", [0, 0.0, "0", "20270302", "1700000000", True])
+def test_a_date_is_written_as_a_date_never_a_count_of_seconds(value: object) -> None:
+    # Lax pydantic reads 0 (or "0") as 1 January 1970; the document says YYYY-MM-DD.
+    with pytest.raises(pydantic.ValidationError, match="YYYY-MM-DD"):
+        pydantic.TypeAdapter(Date).validate_python(value)
+    assert pydantic.TypeAdapter(Date).validate_python("2027-03-02") == date(2027, 3, 2)
+
+
+@pytest.mark.parametrize("value", [0, 1700000000, "1700000000", "2027-03-02"])
+def test_an_instant_is_a_written_date_and_time_never_a_count_of_seconds(value: object) -> None:
+    with pytest.raises(pydantic.ValidationError, match="date and time"):
+        pydantic.TypeAdapter(Instant).validate_python(value)
+    written = pydantic.TypeAdapter(Instant).validate_python("2027-03-02T09:30:00+00:00")
+    assert written == datetime(2027, 3, 2, 9, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value", ["0", "0.0", "1700000000"])
+async def test_a_number_for_a_date_in_a_query_is_a_422_naming_it(
+    client: httpx.AsyncClient, session: AsyncSession, value: str
+) -> None:
+    # Found by schemathesis: ?date=0 listed appointments for 1 January 1970.
+    _, headers = await make_user(session, role="navigator")
+    response = await client.get(f"/api/v1/appointments?date={value}", headers=headers)
+    assert response.status_code == 422, response.text
+    assert list(response.json()["error"]["fields"]) == ["date"]
