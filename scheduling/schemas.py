@@ -198,9 +198,9 @@ class CancelIn(Strict):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
-# An appointment as the API shows it, read straight from an `Appointment` or an
-# `AppointmentRow`: the row's fields, less the ones kept inside, with start and end named as
-# FHIR names them.
+# An appointment as the API shows it, read straight from an `Appointment` or the row booking
+# returns (`AppointmentRow`): the table's columns, less the ones kept inside, with start and
+# end named as FHIR names them.
 class AppointmentOut(Out):
     id: int
     reference: str
@@ -220,7 +220,7 @@ class AppointmentOut(Out):
     updated_at: LondonInstant
 
 
-# The row's columns AppointmentOut leaves out, each on purpose: a new column is either shown
+# The table's columns AppointmentOut leaves out, each on purpose: a new column is either shown
 # or listed here (test_appointment_shape.py fails otherwise). The video room's name is a secret.
 APPOINTMENT_COLUMNS_NOT_SHOWN = frozenset(
     {

@@ -209,7 +209,8 @@ async def _try_booking(
     except (SlotUnavailable, PatientUnavailable):
         return None  # taken by an earlier demo booking
     who.booked_days.add((patient_id, day))
-    return made.id
+    booked_id: int = made.id
+    return booked_id
 
 
 async def book_round(

@@ -1,5 +1,5 @@
-"""The appointment is described once (`AppointmentRow`, checked here against the table); the
-API's `AppointmentOut` takes its fields from it, and cannot drift from it unnoticed."""
+"""The appointment is described once, by its table; the row booking returns is that table's
+columns, and the API's `AppointmentOut` takes its fields from them and cannot drift unnoticed."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from datetime import time, timedelta
 
 from pydantic import AliasChoices
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import TypeDecorator
 
 from scheduling import booking
-from scheduling.models import Appointment, AppointmentRow, Mode, Status
+from scheduling.models import Appointment, Mode, Status
 from scheduling.placement import place
 from scheduling.schemas import (
     APPOINTMENT_COLUMNS_NOT_SHOWN,
@@ -46,31 +45,16 @@ def _column_read(field: str) -> str:
     return field
 
 
-def test_the_row_is_the_table_column_for_column() -> None:
-    assert AppointmentRow._fields == tuple(_TABLE.c.keys())
-
-
-def test_the_row_has_each_columns_type_and_nullability() -> None:
-    hints = typing.get_type_hints(AppointmentRow)
-    for column in _TABLE.c:
-        kind, optional = _optional(hints[column.name])
-        column_type = column.type
-        if isinstance(column_type, TypeDecorator):  # UTCDateTime: a datetime underneath
-            column_type = column_type.impl_instance
-        assert kind is column_type.python_type, column.name
-        assert optional == column.nullable, column.name
-
-
 def test_the_response_reads_every_field_from_the_row() -> None:
     read = [_column_read(field) for field in AppointmentOut.model_fields]
     assert len(read) == len(set(read))
-    assert set(read) <= set(AppointmentRow._fields)
+    assert set(read) <= set(_TABLE.c.keys())
 
 
 def test_every_column_is_shown_or_kept_inside_on_purpose() -> None:
     shown = {_column_read(field) for field in AppointmentOut.model_fields}
     assert not shown & APPOINTMENT_COLUMNS_NOT_SHOWN
-    assert shown | APPOINTMENT_COLUMNS_NOT_SHOWN == set(AppointmentRow._fields)
+    assert shown | APPOINTMENT_COLUMNS_NOT_SHOWN == set(_TABLE.c.keys())
     assert "video_room" not in shown  # the room's name is what lets anyone join the call
 
 
@@ -103,7 +87,9 @@ async def test_a_booked_row_and_its_entity_show_the_same(session: AsyncSession) 
             session, placement=placement, patient_id=patient.id, booked_by=None
         )
         entity = await booking.get_appointment(session, row.id)
-        assert AppointmentRow._make(getattr(entity, f) for f in AppointmentRow._fields) == row
+        # The row is the table, column for column, and holds what the entity holds.
+        assert row._fields == tuple(_TABLE.c.keys())
+        assert tuple(getattr(entity, f) for f in row._fields) == tuple(row)
         shown = AppointmentOut.model_validate(row)
         assert shown == AppointmentOut.model_validate(entity)
         assert shown.start == start and shown.end == start + timedelta(minutes=20)
