@@ -128,3 +128,33 @@ async def test_every_message_can_be_reached_a_page_at_a_time(
     assert "Showing 101 to 130 of 130 messages" in second.text
     assert "page0@example.com" in second.text and "page=1" in second.text
     assert (await client.get("/staff/outbox?page=abc")).status_code == 422
+
+
+async def test_a_message_not_yet_written_says_so_rather_than_none(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # A reminder is queued without its words; the worker writes them when it sends.
+    await outbox.enqueue(
+        session,
+        [
+            outbox.NewMessage(
+                dedupe_key="reminder-1",
+                kind="reminder",
+                channel="email",
+                recipient="p@example.com",
+                message_id="<r1@x.invalid>",
+                subject="Reminder",
+                body_text=None,
+            )
+        ],
+    )
+    queued = await session.scalar(
+        select(OutboxMessage).where(OutboxMessage.dedupe_key == "reminder-1")
+    )
+    assert queued is not None and queued.body_text is None
+    user, _ = await make_user(session, role="navigator")
+    await sign_in(client, user.email)
+    detail = await client.get(f"/staff/outbox/{queued.id}")
+    assert detail.status_code == 200
+    assert "Not written yet" in detail.text
+    assert "None" not in re.sub(r"<[^>]+>", " ", detail.text)
