@@ -215,6 +215,7 @@ async def create_service(session: AsyncSession, data: ServiceIn) -> ServiceOut:
         horizon_days=data.horizon_days,
         buffer_minutes=data.buffer_minutes,
         phone=data.phone,
+        change_notice_minutes=data.change_notice_minutes,
     )
     await _add_unique(session, row, f"a service named {data.name!r}")
     return ServiceOut.model_validate(row)

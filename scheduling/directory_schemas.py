@@ -129,6 +129,14 @@ class ServiceIn(Strict):
     phone: Annotated[
         Phone | None, Field(description="The number patients call about an appointment")
     ] = None
+    change_notice_minutes: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=60 * 24 * 30,
+            description="Patients may change or cancel online until this long before the start",
+        ),
+    ] = 0
 
     @field_validator("modes")
     @classmethod
@@ -151,6 +159,7 @@ class ServiceOut(Out):
     buffer_minutes: int
     active: bool
     phone: str | None
+    change_notice_minutes: int
 
 
 class SessionIn(Strict):

@@ -146,6 +146,7 @@ class Service(Base):
         CheckConstraint("buffer_minutes >= 0", name="buffer_not_negative"),
         CheckConstraint("min_notice_minutes >= 0", name="notice_not_negative"),
         CheckConstraint("horizon_days > 0", name="horizon_positive"),
+        CheckConstraint("change_notice_minutes >= 0", name="change_notice_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -162,6 +163,9 @@ class Service(Base):
     # The number patients call about an appointment (to change or cancel it); messages fall
     # back to the site's phone when a service has none.
     phone: Mapped[str | None] = mapped_column(String(20))
+    # Patients may change or cancel online until this long before the start; later, the
+    # manage page tells them whom to phone.
+    change_notice_minutes: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Patient(Base):
@@ -181,6 +185,11 @@ class Patient(Base):
     contact_preference: Mapped[str] = mapped_column(String(10), default=ContactPreference.EMAIL)
     interpreter_language: Mapped[str | None] = mapped_column(String(50))
     access_needs: Mapped[str | None] = mapped_column(Text)
+    # How information must reach them (Accessible Information Standard): "large print",
+    # "easy read", "BSL interpreter", ...
+    accessible_information: Mapped[str | None] = mapped_column(String(200))
+    # Someone comes with them (a carer, a relative): a hub's room must seat two.
+    companion: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -100,6 +100,8 @@ async def register(session: AsyncSession, data: PatientIn) -> Registered:
         contact_preference=data.contact_preference.value,
         interpreter_language=data.interpreter_language,
         access_needs=data.access_needs,
+        accessible_information=data.accessible_information,
+        companion=data.companion,
     )
     try:
         async with session.begin_nested():

@@ -72,6 +72,8 @@ class PatientIn(Strict):
     contact_preference: ContactPreference = ContactPreference.EMAIL
     interpreter_language: Annotated[str, Field(max_length=50)] | None = None
     access_needs: Annotated[str, Field(max_length=2000)] | None = None
+    accessible_information: Annotated[str, Field(max_length=200)] | None = None
+    companion: Annotated[bool, Field(description="Someone comes with them")] = False
 
     @field_validator("date_of_birth")
     @classmethod
@@ -131,6 +133,8 @@ class PatientOut(Out):
     contact_preference: str
     interpreter_language: str | None
     access_needs: str | None
+    accessible_information: str | None
+    companion: bool
 
 
 class PatientQuery(Strict):

@@ -6,8 +6,9 @@ metadata.
 
 from notifications import models as notification_models
 from scheduling import models as scheduling_models
+from scheduling import referral_models
 from telehealth.calendars import files as calendars
-from telehealth.kernel import audit, idempotency
+from telehealth.kernel import audit, idempotency, rate_limits
 from telehealth.kernel.auth import models as auth_models
 from telehealth.kernel.db import Base
 from telehealth.travel import models as travel_models
@@ -21,6 +22,8 @@ __all__ = [
     "idempotency",
     "metadata",
     "notification_models",
+    "rate_limits",
+    "referral_models",
     "scheduling_models",
     "travel_models",
 ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -12,7 +13,19 @@ from telehealth.kernel.migrations import PROJECT_ROOT
 TEMPLATES = PROJECT_ROOT / "templates"
 NHSUK_DIST = PROJECT_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"
 
-templates = Jinja2Templates(directory=str(TEMPLATES))
+# The project's templates first, then nhsuk-frontend-jinja's component macros
+# (`{% from "nhsuk/components/button/macro.jinja" import button %}`), whose version matches the
+# nhsuk-frontend npm package whose CSS and JS the pages load. The macros read optional
+# parameters as chains (`params.hint.text`), which need ChainableUndefined.
+templates = Jinja2Templates(
+    env=Environment(
+        loader=ChoiceLoader(
+            [FileSystemLoader(str(TEMPLATES)), PackageLoader("nhsuk_frontend_jinja")]
+        ),
+        undefined=ChainableUndefined,
+        autoescape=True,
+    )
+)
 
 # Every date and time a page shows goes through these (NHS style, Europe/London): 9:30am,
 # midday, "Tuesday 3 March 2026"; `when` is both, "Tuesday 3 March 2026 at 9:30am".
