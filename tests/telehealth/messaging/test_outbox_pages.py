@@ -14,24 +14,33 @@ from tests.builders import make_user
 from tests.telehealth.video.test_clinic_pages import sign_in
 
 
-async def test_failed_messages_are_shown_and_can_be_retried(
-    client: httpx.AsyncClient, session: AsyncSession
-) -> None:
+async def _queued(session: AsyncSession, *keys: str, **fields: object) -> None:
+    """One confirmation email per key (its recipient, id, subject and body named after it),
+    with `fields` in place of any of those."""
     await outbox.enqueue(
         session,
         [
             outbox.NewMessage(
-                dedupe_key=f"k{n}",
-                kind="confirmation",
-                channel="email",
-                recipient=f"p{n}@example.com",
-                message_id=f"<m{n}@x.invalid>",
-                subject=f"Subject {n}",
-                body_text=f"Body {n}",
+                **{  # type: ignore[arg-type]
+                    "dedupe_key": key,
+                    "kind": "confirmation",
+                    "channel": "email",
+                    "recipient": f"{key}@example.com",
+                    "message_id": f"<{key}@x.invalid>",
+                    "subject": f"Subject {key}",
+                    "body_text": f"Body {key}",
+                    **fields,
+                }
             )
-            for n in range(2)
+            for key in keys
         ],
     )
+
+
+async def test_failed_messages_are_shown_and_can_be_retried(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await _queued(session, *(f"k{n}" for n in range(2)))
     failed = await session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == "k1"))
     assert failed is not None
     failed.attempts = outbox.MAX_ATTEMPTS
@@ -41,9 +50,9 @@ async def test_failed_messages_are_shown_and_can_be_retried(
     page = await client.get("/staff/outbox?status=failed")
     assert page.status_code == 200
     assert 'data-status="failed"' in page.text and "mailbox unavailable" in page.text
-    assert "p0@example.com" not in page.text
+    assert "k0@example.com" not in page.text
     detail = await client.get(f"/staff/outbox/{failed.id}")
-    assert "Body 1" in detail.text and "&lt;m1@x.invalid&gt;" in detail.text
+    assert "Body k1" in detail.text and "&lt;k1@x.invalid&gt;" in detail.text
     retried = await client.post(f"/staff/outbox/{failed.id}/retry", data={"csrf": csrf})
     assert retried.status_code == 303
     await session.refresh(failed)
@@ -104,26 +113,13 @@ async def test_reception_does_not_read_every_patients_messages(
 async def test_every_message_can_be_reached_a_page_at_a_time(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    await outbox.enqueue(
-        session,
-        [
-            outbox.NewMessage(
-                dedupe_key=f"page{n}",
-                kind="confirmation",
-                channel="email",
-                recipient=f"page{n}@example.com",
-                message_id=f"<page{n}@x.invalid>",
-                subject=f"Subject {n}",
-                body_text=f"Body {n}",
-            )
-            for n in range(130)
-        ],
-    )
+    await _queued(session, *(f"page{n}" for n in range(130)))
     user, _ = await make_user(session, role="navigator")
     await sign_in(client, user.email)
     first = await client.get("/staff/outbox?status=pending")
     assert "Showing 1 to 100 of 130 messages" in first.text
-    assert "page=2" in first.text and "page130@" not in first.text
+    assert "page=2" in first.text and "page129@example.com" in first.text
+    assert "page0@example.com" not in first.text
     second = await client.get("/staff/outbox?status=pending&page=2")
     assert "Showing 101 to 130 of 130 messages" in second.text
     assert "page0@example.com" in second.text and "page=1" in second.text
@@ -134,20 +130,7 @@ async def test_a_message_not_yet_written_says_so_rather_than_none(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     # A reminder is queued without its words; the worker writes them when it sends.
-    await outbox.enqueue(
-        session,
-        [
-            outbox.NewMessage(
-                dedupe_key="reminder-1",
-                kind="reminder",
-                channel="email",
-                recipient="p@example.com",
-                message_id="<r1@x.invalid>",
-                subject="Reminder",
-                body_text=None,
-            )
-        ],
-    )
+    await _queued(session, "reminder-1", kind="reminder", subject="Reminder", body_text=None)
     queued = await session.scalar(
         select(OutboxMessage).where(OutboxMessage.dedupe_key == "reminder-1")
     )
