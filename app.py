@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from scheduling.endpoints import router as scheduling_router
+from telehealth.admin import service_pages as admin_services
 from telehealth.calendars import endpoints as calendar_endpoints
 from telehealth.calendars.endpoints import router as calendar_router
 from telehealth.kernel import live
@@ -100,6 +101,7 @@ def routes() -> list[BaseRoute]:
         *clinic_pages.routes(),
         *outbox_pages.routes(),
         *travel_pages.routes(),
+        *admin_services.routes(),
         *asset_mount(),
     ]
 

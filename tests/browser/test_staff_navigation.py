@@ -10,11 +10,12 @@ from tests.browser.harness import Served, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
-ALL = ["Clinic", "Reception", "Messages", "Travel report"]
+NAVIGATOR = ["Clinic", "Reception", "Messages", "Travel report"]
+ALL = [*NAVIGATOR, "Services"]
 LINKS = {
     "clinician": ["Clinic"],
     "reception": ["Reception"],
-    "navigator": ALL,
+    "navigator": NAVIGATOR,
     "admin": ALL,
     "analyst": ["Travel report"],
 }
@@ -23,6 +24,7 @@ PATHS = {
     "Reception": "/staff/reception",
     "Messages": "/staff/outbox",
     "Travel report": "/staff/reports/travel",
+    "Services": "/staff/admin/services",
 }
 
 

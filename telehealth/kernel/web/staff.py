@@ -37,6 +37,7 @@ STAFF_PAGES = (
     StaffPage("/staff/reception", "Reception", (Role.RECEPTION, Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/outbox", "Messages", (Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/reports/travel", "Travel report", (Role.ANALYST, Role.NAVIGATOR, Role.ADMIN)),
+    StaffPage("/staff/admin/services", "Services", (Role.ADMIN,)),
 )
 
 

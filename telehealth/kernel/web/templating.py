@@ -43,6 +43,15 @@ def _sentence(value: str) -> str:
 
 
 templates.env.filters["sentence"] = _sentence
+
+
+def error_list(errors: dict[str, str]) -> list[dict[str, str]]:
+    """`errors` (each field's id to its message, in the form's order) as the NHS.UK error
+    summary macro's `errorList`: each message links to its field."""
+    return [{"text": message, "href": f"#{field}"} for field, message in errors.items()]
+
+
+templates.env.globals["error_list"] = error_list
 templates.env.globals["nhsuk_assets"] = NHSUK_DIST.exists()
 
 
