@@ -20,6 +20,7 @@ from scheduling.endpoints import router as scheduling_router
 from telehealth.admin import service_pages as admin_services
 from telehealth.calendars import endpoints as calendar_endpoints
 from telehealth.calendars.endpoints import router as calendar_router
+from telehealth.clinicians import availability_pages
 from telehealth.kernel import live
 from telehealth.kernel.auth import cache as auth_cache
 from telehealth.kernel.config import Settings
@@ -102,6 +103,7 @@ def routes() -> list[BaseRoute]:
         *outbox_pages.routes(),
         *travel_pages.routes(),
         *admin_services.routes(),
+        *availability_pages.routes(),
         *asset_mount(),
     ]
 

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from app import create_app
 from notifications.models import OutboxMessage
-from scheduling.models import Appointment, AppointmentEvent, Leave, VideoRoom
+from scheduling.models import Appointment, AppointmentEvent, ClinicianSession, Leave, VideoRoom
 from scheduling.transitions import Action
 from telehealth.kernel.audit import AuditEvent
 from telehealth.kernel.config import Settings
@@ -42,6 +42,10 @@ RESTRICTED = ("clinician", "reception", "analyst")
 OWN_INPUT = {("post", "/api/v1/patients")}
 # A clinician's own clinic stream says only "something changed" and never ends: not walked.
 STREAMS_OF_THEIR_OWN = {"/staff/clinic/events"}
+# A clinician's availability pages act on their own availability whatever a form names, so a
+# POST there may succeed (their own calendar feed) or be refused as bad input; the other
+# clinician's sessions and leave must stay as they were.
+THEIR_OWN_AVAILABILITY = "/staff/availability"
 
 
 @dataclass
@@ -246,6 +250,15 @@ async def test_every_operation_keeps_another_clinicians_patient_out_of_reach(
     await _unchanged(session, other, events_before)
 
 
+async def _availability(session: AsyncSession, clinician_id: int) -> tuple[int, int]:
+    """How many sessions and leave periods the clinician has."""
+    sessions = await session.scalar(
+        select(func.count()).where(ClinicianSession.clinician_id == clinician_id)
+    )
+    leave = await session.scalar(select(func.count()).where(Leave.clinician_id == clinician_id))
+    return int(sessions or 0), int(leave or 0)
+
+
 @pytest.mark.parametrize("role", RESTRICTED)
 async def test_every_staff_page_keeps_another_clinicians_patient_out_of_reach(
     client: httpx.AsyncClient, session: AsyncSession, settings: Settings, role: str
@@ -253,6 +266,7 @@ async def test_every_staff_page_keeps_another_clinicians_patient_out_of_reach(
     other = await _other(session)
     email, _ = await _viewer(session, role)
     events_before = await _events(session, other.appointment.id)
+    availability_before = await _availability(session, other.clinic.clinician.id)
     csrf = await sign_in(client, email)
     pages = [
         (sorted(route.methods or ())[-1], route.path)
@@ -283,9 +297,12 @@ async def test_every_staff_page_keeps_another_clinicians_patient_out_of_reach(
             where = f"{role} {method} {template} {form}: {response.status_code}"
             assert response.status_code < 500, where
             assert not _leaks(response, other), f"{where} shows {_leaks(response, other)}"
-            if method == "POST":
+            if method == "POST" and not (
+                role == "clinician" and template.startswith(THEIR_OWN_AVAILABILITY)
+            ):
                 assert response.status_code in (403, 404), where
     await _unchanged(session, other, events_before)
+    assert await _availability(session, other.clinic.clinician.id) == availability_before
 
 
 @pytest.mark.parametrize("role", ["navigator", "admin"])

@@ -24,12 +24,16 @@ from telehealth.kernel.auth.service import create_user
 from telehealth.kernel.db import create_engine, make_sessionmaker, utcnow
 from telehealth.video.join import make_token
 from tests.browser.harness import DESKTOP, PASSWORD, ROOT, PageWatch, Served, launch
-from tests.builders import make_appointment, make_clinic, make_patient
+from tests.builders import make_appointment, make_clinic, make_patient, next_weekday
 from tests.servers import SECRET_KEY, running_servers
 from tests.telehealth.video.test_join_pages import soon
 
 if TYPE_CHECKING:
     from tests.conftest import Databases
+
+
+# The day of the clinician's booking that leave in tests/browser/test_clinician_leave.py meets.
+LEAVE_CLASH_DAY = next_weekday(1, weeks=2)
 
 
 async def _fill(session: AsyncSession) -> dict[str, int | str]:
@@ -64,6 +68,8 @@ async def _fill(session: AsyncSession) -> dict[str, int | str]:
         )
         if status == "checked-in":
             appointment.checked_in_at = appointment.starts_at - timedelta(minutes=3)
+    # A booking two weeks ahead in the clinician's Tuesday session: leave over it clashes.
+    await make_appointment(session, clinic, start=london_datetime(LEAVE_CLASH_DAY, time(10)))
     # Another clinician's appointment in a few minutes: its join link is open (or nearly).
     elsewhere = await make_clinic(session)
     joining = await make_appointment(session, elsewhere, start=soon())

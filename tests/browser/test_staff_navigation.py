@@ -10,10 +10,10 @@ from tests.browser.harness import Served, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
-NAVIGATOR = ["Clinic", "Reception", "Messages", "Travel report"]
+NAVIGATOR = ["Clinic", "Availability", "Reception", "Messages", "Travel report"]
 ALL = [*NAVIGATOR, "Services"]
 LINKS = {
-    "clinician": ["Clinic"],
+    "clinician": ["Clinic", "Availability"],
     "reception": ["Reception"],
     "navigator": NAVIGATOR,
     "admin": ALL,
@@ -21,6 +21,7 @@ LINKS = {
 }
 PATHS = {
     "Clinic": "/staff/clinic",
+    "Availability": "/staff/availability",
     "Reception": "/staff/reception",
     "Messages": "/staff/outbox",
     "Travel report": "/staff/reports/travel",

@@ -34,6 +34,7 @@ class StaffPage:
 # navigation is built from it, and each role lands on the first page it may use.
 STAFF_PAGES = (
     StaffPage("/staff/clinic", "Clinic", (Role.CLINICIAN, Role.NAVIGATOR, Role.ADMIN)),
+    StaffPage("/staff/availability", "Availability", (Role.CLINICIAN, Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/reception", "Reception", (Role.RECEPTION, Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/outbox", "Messages", (Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/reports/travel", "Travel report", (Role.ANALYST, Role.NAVIGATOR, Role.ADMIN)),
