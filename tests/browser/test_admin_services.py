@@ -54,3 +54,22 @@ async def test_an_admin_edits_a_service(page: Page, served: Served) -> None:
         await page.locator("table a", has_text=heading.removeprefix("Change ")).click()
     assert await page.input_value("#change_notice_hours") == "24"
     assert found == []
+
+
+async def test_the_user_pages_pass_axe(page: Page, served: Served) -> None:
+    found: list[str] = []
+    await sign_in(page, served, "admin")
+    for name, path in [("users", "/staff/admin/users"), ("user-new", "/staff/admin/users/new")]:
+        await page.goto(served.url(path))
+        await screenshot(page, served, f"admin-{name}")
+        found.extend(f"{name}: {v}" for v in await axe_violations(page, SEVERE))
+    async with page.expect_navigation():
+        await page.click("button:has-text('Add the user')")  # empty: the error summary
+    assert (await page.title()).startswith("Error: ")
+    found.extend(f"user-errors: {v}" for v in await axe_violations(page, SEVERE))
+    await page.goto(served.url("/staff/admin/users"))
+    async with page.expect_navigation():
+        await page.locator("table a", has_text="Test reception").click()
+    await screenshot(page, served, "admin-user-edit")
+    found.extend(f"user-edit: {v}" for v in await axe_violations(page, SEVERE))
+    assert found == []

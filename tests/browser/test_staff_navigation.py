@@ -11,7 +11,7 @@ from tests.browser.harness import Served, screenshot, sign_in
 pytestmark = pytest.mark.slow
 
 NAVIGATOR = ["Clinic", "Availability", "Reception", "Messages", "Travel report"]
-ALL = [*NAVIGATOR, "Services"]
+ALL = [*NAVIGATOR, "Services", "Users"]
 LINKS = {
     "clinician": ["Clinic", "Availability"],
     "reception": ["Reception"],
@@ -26,6 +26,7 @@ PATHS = {
     "Messages": "/staff/outbox",
     "Travel report": "/staff/reports/travel",
     "Services": "/staff/admin/services",
+    "Users": "/staff/admin/users",
 }
 
 

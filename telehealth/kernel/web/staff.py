@@ -39,6 +39,7 @@ STAFF_PAGES = (
     StaffPage("/staff/outbox", "Messages", (Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/reports/travel", "Travel report", (Role.ANALYST, Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/admin/services", "Services", (Role.ADMIN,)),
+    StaffPage("/staff/admin/users", "Users", (Role.ADMIN,)),
 )
 
 
