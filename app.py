@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from scheduling.endpoints import router as scheduling_router
 from telehealth.admin import service_pages as admin_services
+from telehealth.admin import site_pages as admin_sites
 from telehealth.admin import user_pages as admin_users
 from telehealth.calendars import endpoints as calendar_endpoints
 from telehealth.calendars.endpoints import router as calendar_router
@@ -103,6 +104,7 @@ def routes() -> list[BaseRoute]:
         *clinic_pages.routes(),
         *outbox_pages.routes(),
         *travel_pages.routes(),
+        *admin_sites.routes(),
         *admin_services.routes(),
         *admin_users.routes(),
         *availability_pages.routes(),

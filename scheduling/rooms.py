@@ -60,3 +60,25 @@ async def affected_by(session: AsyncSession, closure: RoomClosure) -> list[Appoi
             .order_by(Appointment.starts_at)
         )
     )
+
+
+async def add_room(session: AsyncSession, site_id: int) -> VideoRoom:
+    """One more video room at a hub, named after how many it has had ("Video room 3")."""
+    count = len(await list_rooms(session, site_id))
+    room = VideoRoom(site_id=site_id, name=f"Video room {count + 1}")
+    session.add(room)
+    await session.flush()
+    return room
+
+
+async def closures_from(
+    session: AsyncSession, site_id: int, since: datetime
+) -> list[tuple[RoomClosure, str]]:
+    """The hub's room closures still to end, with their room's name, soonest first."""
+    rows = await session.execute(
+        select(RoomClosure, VideoRoom.name)
+        .join(VideoRoom, VideoRoom.id == RoomClosure.room_id)
+        .where(VideoRoom.site_id == site_id, RoomClosure.ends_at > since)
+        .order_by(RoomClosure.starts_at)
+    )
+    return [(row[0], row[1]) for row in rows]

@@ -56,10 +56,15 @@ async def test_an_admin_edits_a_service(page: Page, served: Served) -> None:
     assert found == []
 
 
-async def test_the_user_pages_pass_axe(page: Page, served: Served) -> None:
+async def test_the_user_and_site_pages_pass_axe(page: Page, served: Served) -> None:
     found: list[str] = []
     await sign_in(page, served, "admin")
-    for name, path in [("users", "/staff/admin/users"), ("user-new", "/staff/admin/users/new")]:
+    for name, path in [
+        ("users", "/staff/admin/users"),
+        ("sites", "/staff/admin/sites"),
+        ("hub", f"/staff/admin/sites/{served.hub_id}"),
+        ("user-new", "/staff/admin/users/new"),
+    ]:
         await page.goto(served.url(path))
         await screenshot(page, served, f"admin-{name}")
         found.extend(f"{name}: {v}" for v in await axe_violations(page, SEVERE))

@@ -11,7 +11,7 @@ from tests.browser.harness import Served, screenshot, sign_in
 pytestmark = pytest.mark.slow
 
 NAVIGATOR = ["Clinic", "Availability", "Reception", "Messages", "Travel report"]
-ALL = [*NAVIGATOR, "Services", "Users"]
+ALL = [*NAVIGATOR, "Sites", "Services", "Users"]
 LINKS = {
     "clinician": ["Clinic", "Availability"],
     "reception": ["Reception"],
@@ -25,6 +25,7 @@ PATHS = {
     "Reception": "/staff/reception",
     "Messages": "/staff/outbox",
     "Travel report": "/staff/reports/travel",
+    "Sites": "/staff/admin/sites",
     "Services": "/staff/admin/services",
     "Users": "/staff/admin/users",
 }
