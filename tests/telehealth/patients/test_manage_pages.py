@@ -25,6 +25,8 @@ from tests.builders_manage import (
     tuesday_at,
 )
 
+TITLE_END = " \N{EN DASH} Bay Telehealth \N{EN DASH} NHS"
+
 
 def _day(a: Appointment) -> str:
     return timefmt.moment(a.starts_at)
@@ -39,7 +41,7 @@ async def test_the_page_shows_a_home_video_appointment_with_its_link_and_actions
     page = await client.get(path)
     assert page.status_code == 200, page.text
     html = page.text
-    assert "<title>Your appointment – Bay Telehealth – NHS</title>" in html
+    assert f"<title>Your appointment{TITLE_END}</title>" in html
     assert "Diabetes review" in html and f"{_day(a)}" in html and "9:20am" in html
     assert "Video call from home" in html and a.reference in html
     assert "/join/" in html and "Join your video call" in html
@@ -189,7 +191,7 @@ async def test_cancelling_with_a_reason_cancels_and_the_database_records_the_cha
     assert "cancelled" in list(changes)
     confirmed = await client.get(base + "/cancelled")
     assert confirmed.status_code == 200
-    assert "<title>Appointment cancelled – Bay Telehealth – NHS</title>" in confirmed.text
+    assert f"<title>Appointment cancelled{TITLE_END}</title>" in confirmed.text
     assert "nhsuk-panel" in confirmed.text and a.reference in confirmed.text
     assert SERVICE_PHONE in confirmed.text
     audit = await session.scalars(
