@@ -120,7 +120,7 @@ async def _matching(
     ).first()
     if found is None:
         return None
-    appointment, patient = found.tuple()
+    appointment, patient = found
     if patient.date_of_birth != born or _compact(patient.postcode or "") != postcode:
         return None
     return appointment, patient
