@@ -36,9 +36,7 @@ async def contacts(session: AsyncSession) -> tuple[list[Contact], list[Contact]]
         .order_by(Service.name)
     )
     services = [
-        Contact(name, phone)
-        for name, own, at_site in rows.tuples()
-        if (phone := own or at_site) is not None
+        Contact(name, phone) for name, own, at_site in rows if (phone := own or at_site) is not None
     ]
     hubs = [
         Contact(name, phone)
@@ -52,7 +50,7 @@ async def contacts(session: AsyncSession) -> tuple[list[Contact], list[Contact]]
                 )
                 .order_by(Site.name)
             )
-        ).tuples()
+        )
         if phone
     ]
     return services, hubs
