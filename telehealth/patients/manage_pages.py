@@ -197,7 +197,7 @@ def reason_of(form: dict[str, str]) -> tuple[str | None, dict[str, str]]:
 async def cancel(request: Request, session: AsyncSession) -> Response:
     form = await check_csrf(request)
     refuse_nul(form)
-    m = await managed(request, session, action="patient.self.cancel", lock=True)
+    m = await managed(request, session, action="patient.self.view", lock=True)
     if isinstance(m, Response):
         return m
     if not m.may_change:
@@ -208,6 +208,14 @@ async def cancel(request: Request, session: AsyncSession) -> Response:
         return _cancel_form(request, m, values=form, errors=errors)
     # The database's trigger records the cancellation; the worker sends the messages.
     await booking.cancel(session, appointment=m.appointment, reason=reason, actor_user_id=None)
+    await audit.record(
+        session,
+        actor_user_id=None,
+        action="patient.self.cancel",
+        entity_type="appointment",
+        entity_id=m.appointment.id,
+        detail={"patient_id": m.appointment.patient_id},
+    )
     return RedirectResponse(f"/manage/{m.token}/cancelled", status_code=303)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import create_app
 from notifications.models import OutboxMessage
 from telehealth import messaging
+from telehealth.kernel.audit import AuditEvent
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import create_engine, make_sessionmaker
 from telehealth.patients import lookup_pages
@@ -82,6 +83,12 @@ async def test_the_answer_is_the_same_and_only_a_match_sends_a_link(
     [message] = await _lost_links(session)
     assert message.recipient == "mary@example.com" and message.channel == "email"
     assert message.appointment_id == a.id
+    audit = await session.scalars(
+        select(AuditEvent.actor_user_id).where(
+            AuditEvent.action == "patient.self.lookup", AuditEvent.entity_id == a.id
+        )
+    )
+    assert list(audit) == [None]  # the match only: the misses named no appointment
 
 
 async def test_details_match_whatever_their_case_and_spaces_and_go_as_the_patient_prefers(

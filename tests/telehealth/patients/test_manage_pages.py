@@ -203,6 +203,12 @@ async def test_cancelling_with_a_reason_cancels_and_the_database_records_the_cha
     # Cancelling again finds nothing to cancel: the page says it is cancelled.
     again = await client.post(base + "/cancel", data={"csrf": csrf, "reason": "better"})
     assert again.status_code == 303 and again.headers["location"] == base
+    audit = await session.scalars(
+        select(AuditEvent.id).where(
+            AuditEvent.action == "patient.self.cancel", AuditEvent.entity_id == a.id
+        )
+    )
+    assert len(list(audit)) == 1  # a cancellation is recorded once, when it happens
 
 
 async def test_a_chosen_reason_is_what_the_clinician_is_told(
