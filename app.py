@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from scheduling.endpoints import router as scheduling_router
@@ -33,6 +33,7 @@ from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web import staff
 from telehealth.kernel.web.templating import asset_mount
 from telehealth.messaging import invite_file, outbox_pages
+from telehealth.patients import front_door, lookup_pages, manage_pages
 from telehealth.travel import pages as travel_pages
 from telehealth.travel.endpoints import router as travel_router
 from telehealth.users import endpoints as staff_users
@@ -54,10 +55,6 @@ async def health(request: Request) -> Response:
             {"status": "unavailable", "database": type(exc).__name__}, status_code=503
         )
     return JSONResponse({"status": "ok", "database": "reachable"})
-
-
-async def home(request: Request) -> Response:
-    return RedirectResponse("/staff/login", status_code=303)
 
 
 async def openapi(request: Request) -> Response:
@@ -96,7 +93,9 @@ def routes() -> list[BaseRoute]:
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         *(route for router in ROUTERS for route in router.routes()),
-        Route("/", home, methods=["GET"]),
+        *front_door.routes(),
+        *manage_pages.routes(),
+        *lookup_pages.routes(),
         *join_pages.routes(),
         *invite_file.routes(),
         *calendar_endpoints.routes(),

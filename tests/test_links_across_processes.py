@@ -28,7 +28,8 @@ pytestmark = pytest.mark.slow
 LINK = re.compile(r"""https?://[^\s"'<>)]+""")
 
 
-async def _book(url: str) -> None:
+async def _book(url: str) -> set[str]:
+    """Two appointments (the patient's by email and SMS, another by email): their references."""
     engine = create_engine(url)
     async with make_sessionmaker(engine)() as session, session.begin():
         clinic = await make_clinic(session)
@@ -37,11 +38,12 @@ async def _book(url: str) -> None:
         patient.contact_preference = "both"
         day = next_weekday(1)
         start = datetime.combine(day, clock(9, 0), ZoneInfo("Europe/London")).astimezone(UTC)
-        await make_appointment(session, clinic, start=start, patient=patient)
-        await make_appointment(
+        home = await make_appointment(session, clinic, start=start, patient=patient)
+        hub = await make_appointment(
             session, clinic, start=start + timedelta(minutes=40), mode="video_site"
         )
     await engine.dispose()
+    return {home.reference, hub.reference}
 
 
 def _texts(part: Message) -> list[str]:
@@ -84,7 +86,7 @@ def _wait_for(base: str, proc: subprocess.Popen[bytes]) -> None:
 def test_every_link_in_a_delivered_message_opens_on_another_process(
     fresh_database: str, tmp_path: Path
 ) -> None:
-    asyncio.run(_book(fresh_database))
+    references = asyncio.run(_book(fresh_database))
     port = _free_port()
     env = {
         key: value
@@ -105,6 +107,8 @@ def test_every_link_in_a_delivered_message_opens_on_another_process(
     ours = {link for link in links if "127.0.0.1" in link or "localhost" in link}
     assert ours and all(link.startswith(base + "/") for link in ours), ours
     assert any("/join/" in link for link in ours) and any("invite" in link for link in ours)
+    manage = {link for link in ours if "/manage/" in link}
+    assert len(manage) >= 2, ours  # each appointment's messages say "Manage your appointment"
 
     server = subprocess.Popen(
         [sys.executable, "-m", "telehealth.cli", "serve"],
@@ -118,7 +122,10 @@ def test_every_link_in_a_delivered_message_opens_on_another_process(
         # Staff links (the clinician's notice) lead to the sign-in page: that is opening too.
         with httpx.Client(timeout=10, follow_redirects=True) as client:
             answers = {link: client.get(link).status_code for link in sorted(ours)}
+            # A manage link opens its appointment on this process, not just some page.
+            shown = {ref for link in manage for ref in references if ref in client.get(link).text}
     finally:
         server.terminate()
         server.wait(timeout=10)
     assert set(answers.values()) == {200}, answers
+    assert shown == references, (shown, references)

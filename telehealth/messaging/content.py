@@ -8,9 +8,9 @@ date of birth, address or phone number of the patient.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.invites import Attendee, Invite, build_calendar
@@ -18,8 +18,10 @@ from scheduling import wording
 from scheduling.models import Appointment, Clinician, Patient, Service, Site, VideoRoom
 from telehealth.kernel import timefmt
 from telehealth.kernel.config import Settings
+from telehealth.kernel.db import utcnow
 from telehealth.kernel.web.templating import TEMPLATES
 from telehealth.messaging.invite_links import invite_url
+from telehealth.messaging.patient_links import manage_url
 from telehealth.video.pages import join_path
 
 _text = Environment(loader=FileSystemLoader(TEMPLATES / "messages"), autoescape=False)
@@ -29,6 +31,15 @@ _html = Environment(
 for _env in (_text, _html):
     _env.filters["when"] = timefmt.moment
     _env.filters["lower_first"] = wording.lower_first
+
+
+def text_template(name: str) -> Template:
+    """A plain-text message template (no escaping) from templates/messages/."""
+    return _text.get_template(name)
+
+
+def html_template(name: str) -> Template:
+    return _html.get_template(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +57,8 @@ class Snapshot:
     phone: str | None
     join_url: str | None
     invite_url: str
+    # "Manage your appointment": a fresh link (issued today) in every message to the patient.
+    manage_url: str
     settings: Settings
     before: wording.Visit | None = None
     usual_site: str | None = None
@@ -174,10 +187,16 @@ async def snapshot_of(
         phone=phone,
         join_url=join,
         invite_url=invite_url(settings, a.id),
+        manage_url=manage_url(settings, a.id, issued_on=today()),
         settings=settings,
         before=None if before is None else await _visit(session, before),
         usual_site=usual.name if usual else None,
     )
+
+
+def today() -> date:
+    """The London date now: the day a manage link is issued on."""
+    return utcnow().astimezone(timefmt.LONDON).date()
 
 
 async def _visit(session: AsyncSession, a: Appointment) -> wording.Visit:

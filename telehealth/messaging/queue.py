@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 
 from notifications import outbox
 from notifications.models import Channel
-from scheduling.models import AppointmentChange, Clinician, Patient
+from scheduling.models import Appointment, AppointmentChange, Clinician, Patient
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import utcnow
 
@@ -27,7 +27,9 @@ log = logging.getLogger("telehealth.messaging")
 KIND_FOR_CHANGE = {"booked": "confirmation", "rescheduled": "change", "cancelled": "cancellation"}
 
 
-def facts_of(a: AppointmentChange, *, kind: str, audience: str) -> dict[str, Any]:
+def facts_of(a: AppointmentChange | Appointment, *, kind: str, audience: str) -> dict[str, Any]:
+    """What the renderer needs to describe the appointment as it is at this change (or, for
+    an appointment in hand, as it is now)."""
     return {
         "kind": kind,
         "audience": audience,
@@ -42,7 +44,7 @@ def facts_of(a: AppointmentChange, *, kind: str, audience: str) -> dict[str, Any
     }
 
 
-def _message_id(settings: Settings, key: str) -> str:
+def message_id_for(settings: Settings, key: str) -> str:
     domain = settings.mail_from.rsplit("@", 1)[-1]
     return f"<{key.replace(':', '.')}.{secrets.token_hex(6)}@{domain}>"
 
@@ -75,7 +77,7 @@ def for_patient(
                 channel=channel.value,
                 recipient=address,
                 recipient_name=f"{p.given_name} {p.family_name}",
-                message_id=_message_id(settings, key),
+                message_id=message_id_for(settings, key),
                 facts=facts_of(a, kind=kind, audience="patient"),
                 appointment_id=a.appointment_id,
                 not_before=not_before,
@@ -94,7 +96,7 @@ def for_clinician(
         channel=Channel.EMAIL.value,
         recipient=c.email,
         recipient_name=c.name,
-        message_id=_message_id(settings, key),
+        message_id=message_id_for(settings, key),
         facts=facts_of(a, kind=kind, audience="clinician"),
         appointment_id=a.appointment_id,
     )

@@ -11,6 +11,7 @@ from notifications.models import Channel, OutboxMessage
 from notifications.outbox import Rendering, Superseded
 from scheduling.models import Appointment, Status
 from telehealth.kernel.config import Settings
+from telehealth.messaging import lost_link
 from telehealth.messaging.content import email_bodies, invite, sms_body, snapshot_of, subject
 
 
@@ -83,6 +84,9 @@ async def render(session: AsyncSession, message: OutboxMessage, *, settings: Set
         raise LookupError(f"appointment {message.appointment_id} no longer exists")
     _check_still_due(current, facts)
     kind = str(facts["kind"])
+    if kind == lost_link.KIND:
+        # The appointment as it is now, with a link issued today.
+        return lost_link.rendering(await snapshot_of(session, current, settings), message.channel)
     before = await _before(session, current, facts) if kind == "change" else None
     s = await snapshot_of(session, _as_queued(current, facts), settings, before=before)
     clinician = facts.get("audience") == "clinician"

@@ -3,7 +3,8 @@ to go, what changed, whom to call, in plain words and NHS-style times."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+import re
+from datetime import datetime, time, timedelta
 
 from icalendar import Calendar
 from sqlalchemy import select
@@ -15,6 +16,8 @@ from scheduling import booking
 from scheduling.models import Appointment, Patient, VideoRoom
 from scheduling.slots import london_datetime
 from telehealth import messaging
+from telehealth.messaging.content import today
+from telehealth.messaging.patient_links import MANAGE_LINK_DAYS, read_manage_token
 from tests.builders import (
     Clinic,
     book_via_service,
@@ -296,3 +299,42 @@ async def test_the_staff_reason_for_a_cancellation_goes_to_the_clinician_not_the
         patient = cancelled[channel]
         assert "staff note" not in patient.body_text + (patient.body_html or ""), channel
     assert "Clinician unavailable: staff note" in cancelled["clinician"].body_text
+
+
+def _manage_links(rendering: Rendering) -> set[str]:
+    text = rendering.body_text + (rendering.body_html or "")
+    return set(re.findall(r"http://[^\s\"<>]+/manage/[A-Za-z0-9_.-]+", text))
+
+
+async def test_every_message_to_the_patient_links_to_manage_their_appointment(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Booked, rescheduled, reminded and cancelled: each email (text and HTML) and SMS carries
+    a manage link, issued today, that names this appointment; the clinician's notice none."""
+    c = await _clinic(session)
+    a = await book_via_service(
+        session, c, _start(9), mode="video_home", patient_id=(await _patient(session)).id
+    )
+    seen: dict[str, dict[str, Rendering]] = {
+        "confirmation": await _rendered(session, sessionmaker, a, "confirmation"),
+        "reminder": await _rendered(session, sessionmaker, a, "reminder"),
+    }
+    await booking.reschedule(
+        session,
+        appointment=a,
+        placement=await place_via_service(session, c, _start(10), mode="video_site"),
+    )
+    seen["change"] = await _rendered(session, sessionmaker, a, "change")
+    await booking.cancel(session, appointment=a, reason="Patient cancelled")
+    seen["cancellation"] = await _rendered(session, sessionmaker, a, "cancellation")
+    for kind, done in seen.items():
+        for channel in ("email", "sms"):
+            links = _manage_links(done[channel])
+            assert len(links) == 1, (kind, channel, done[channel].body_text)
+            claim = read_manage_token(TEST_SETTINGS, links.pop().rsplit("/", 1)[1])
+            assert claim is not None and claim.id == a.id, (kind, channel)
+            assert claim.expires_on == today() + timedelta(days=MANAGE_LINK_DAYS)
+        assert "Manage your appointment" in done["email"].body_text, kind
+        assert "Manage your appointment" in (done["email"].body_html or ""), kind
+        if "clinician" in done:  # reminders go to the patient only
+            assert not _manage_links(done["clinician"]), kind
