@@ -29,7 +29,7 @@ from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web import staff
 from telehealth.kernel.web.templating import asset_mount
 from telehealth.messaging import invite_file, outbox_pages
-from telehealth.patients import booking_pages
+from telehealth.patients import booking_pages, change_pages
 from telehealth.travel import pages as travel_pages
 from telehealth.travel.endpoints import router as travel_router
 from telehealth.users import endpoints as staff_users
@@ -102,6 +102,7 @@ def routes() -> list[BaseRoute]:
         *outbox_pages.routes(),
         *travel_pages.routes(),
         *booking_pages.routes(),
+        *change_pages.routes(),
         *asset_mount(),
     ]
 
