@@ -35,6 +35,7 @@ async def _ready(session: AsyncSession) -> tuple[Clinic, Referral, Patient]:
     clinic = await make_clinic(session)
     patient = await make_patient(session)
     await with_travel(session, clinic, patient)
+    clinic.hub.directions = "Use the side entrance & ask at reception"
     referral = await make_referral(session, clinic=clinic, patient=patient)
     return clinic, referral, patient
 
@@ -121,7 +122,9 @@ async def test_the_whole_journey_books_video_at_a_hub(
     parsed = parse_slot(slot)
     assert parsed is not None and appointment.starts_at == parsed[0]
     assert "Appointment booked" in confirmation.text and "nhsuk-panel" in confirmation.text
-    assert appointment.reference in confirmation.text
+    assert f"<strong>{appointment.reference}</strong>" in confirmation.text  # markup, not text
+    assert "Getting there" in confirmation.text
+    assert "Use the side entrance &amp; ask at reception" in confirmation.text
     when = confirmation.text
     assert re.search(r"\w+day \d{1,2} \w+ \d{4} at \d{1,2}(:\d\d)?(am|pm)", when)
     assert clinic.hub.name in when and "Add to calendar" in when and "/invite/" in when
