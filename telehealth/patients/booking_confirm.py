@@ -27,7 +27,7 @@ from telehealth.messaging.patient_links import read_booking_token
 from telehealth.patients import journey
 from telehealth.patients.booking_details import CONTACT_LABELS, FIELDS, changes_from
 from telehealth.patients.booking_link import audit_view, load_booked, manage_path
-from telehealth.patients.journey_steps import (
+from telehealth.patients.journey_flow import (
     Journey,
     change_link,
     choice_of,

@@ -17,7 +17,7 @@ from telehealth.kernel.errors import InvalidInput
 from telehealth.kernel.partial import apply_partial
 from telehealth.patients import journey
 from telehealth.patients.booking_link import audit_view
-from telehealth.patients.journey_steps import Journey, go_on, previous, render
+from telehealth.patients.journey_flow import Journey, go_on, previous, render
 
 TITLE = "Your contact details and needs"
 FIELDS = (

@@ -16,7 +16,7 @@ from telehealth.kernel.config import Settings
 from telehealth.kernel.web.templating import templates
 from telehealth.messaging import patient_links
 from telehealth.patients import journey, journey_options
-from telehealth.patients.journey_steps import Journey
+from telehealth.patients.journey_flow import Journey
 
 
 async def service_phone(session: AsyncSession, service: Service) -> str | None:

@@ -27,14 +27,14 @@ from scheduling import wording
 from scheduling.referral_booking import request_help
 from telehealth.patients import booking_confirm, booking_details
 from telehealth.patients.booking_link import load, load_booked, service_phone
-from telehealth.patients.journey_steps import (
+from telehealth.patients.journey_flow import (
     Journey,
     Loader,
     Show,
     render,
-    step_routes,
     transactional_page,
 )
+from telehealth.patients.journey_steps import step_routes
 
 PREFIX = "/book/{token}"
 

@@ -34,7 +34,7 @@ from telehealth.kernel.transactions import run_in_transaction
 from telehealth.messaging import content, patient_links
 from telehealth.patients import journey, journey_options
 from telehealth.patients.booking_link import problem
-from telehealth.patients.journey_steps import (
+from telehealth.patients.journey_flow import (
     Journey,
     Loader,
     Show,
@@ -44,10 +44,10 @@ from telehealth.patients.journey_steps import (
     next_step,
     previous,
     render,
-    step_routes,
     transactional_page,
     unanswered,
 )
+from telehealth.patients.journey_steps import step_routes
 
 PREFIX = "/manage/{token}/change"
 WHAT = "What would you like to change?"

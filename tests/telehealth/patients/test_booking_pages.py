@@ -17,7 +17,7 @@ from scheduling.slots import local_day_bounds
 from telehealth.kernel.audit import AuditEvent
 from telehealth.kernel.config import Settings
 from telehealth.messaging.patient_links import read_manage_token
-from telehealth.patients.journey_steps import parse_slot
+from telehealth.patients.journey_flow import parse_slot
 from tests.builders import Clinic, make_clinic, make_patient, next_weekday
 from tests.builders_journey import add_thursdays, booking_path, make_referral, with_travel
 

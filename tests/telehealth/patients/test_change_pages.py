@@ -15,7 +15,7 @@ from scheduling.referral_models import Referral
 from scheduling.slots import london_datetime
 from telehealth.kernel.audit import AuditEvent
 from telehealth.kernel.config import Settings
-from telehealth.patients.journey_steps import parse_slot
+from telehealth.patients.journey_flow import parse_slot
 from tests.builders import Clinic, make_clinic, make_patient, next_weekday
 from tests.builders_journey import make_referral, manage_path, with_travel
 from tests.telehealth.patients.test_booking_pages import location, radio_values
