@@ -18,6 +18,8 @@ named by the signed link is no staff user.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -63,13 +65,22 @@ HELP_REASONS = {
 }
 
 
+def _came_from(request: Request, j: Journey) -> str:
+    """The journey's page the patient came from (another site's address is never linked)."""
+    came = urlsplit(request.headers.get("referer", ""))
+    host_ok = came.netloc in ("", request.url.netloc)
+    if host_ok and came.path.startswith(j.base) and not came.path.endswith("/help"):
+        return came.path + (f"?{came.query}" if came.query else "")
+    return j.base
+
+
 async def help_page(
     request: Request, session: AsyncSession, j: Journey, errors: dict[str, str] | None = None
 ) -> Response:
     chosen = request.query_params.get("reason", "")
     return render(
         request, j, "patients/book/help.html", title=HELP, errors=errors,
-        back=request.headers.get("referer") or j.base,
+        back=_came_from(request, j),
         reasons=HELP_REASONS, chosen=chosen if chosen in HELP_REASONS else "",
     )  # fmt: skip
 

@@ -91,7 +91,10 @@ async def places(session: AsyncSession, patient: Patient, service: Service) -> d
     home = await point_of(session, patient.postcode)
     if home is None or patient.postcode is None:
         return {}
-    legs = await legs_to_sites(session, home, patient.postcode, service)
+    try:
+        legs = await legs_to_sites(session, home, patient.postcode, service)
+    except LookupError:  # no travel factor set in force: say nothing rather than guess
+        return {}
     return {site.id: Place(site, leg if leg.method != "none" else None) for site, leg in legs}
 
 

@@ -265,8 +265,13 @@ async def test_cannot_book_online_asks_why_and_tells_the_navigator(
 ) -> None:
     _, referral, _ = await _ready(session)
     path = booking_path(settings, referral)
-    page = await client.get(path + "/help?reason=times")
+    page = await client.get(
+        path + "/help?reason=times", headers={"referer": f"http://test{path}/time"}
+    )
     assert "Why can you not book online?" in page.text
+    assert f'href="{path}/time"' in page.text  # back to where they were
+    elsewhere = await client.get(path + "/help", headers={"referer": "https://evil.example/x"})
+    assert "evil.example" not in elsewhere.text
     assert radio_values(page, "reason")[0] == "times"
     sent = await client.post(path + "/help", data={"reason": "times", "more": "Not Tuesdays"})
     assert location(sent) == path + "/help/sent"
@@ -275,3 +280,15 @@ async def test_cannot_book_online_asks_why_and_tells_the_navigator(
     await session.refresh(referral)
     assert referral.help_requested_at is not None
     assert referral.help_reason == "None of the times suit me: Not Tuesdays"
+
+
+async def test_no_postcode_means_no_travel_figures(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    clinic = await make_clinic(session)
+    patient = await make_patient(session)
+    patient.postcode = None
+    referral = await make_referral(session, clinic=clinic, patient=patient)
+    how = await client.get(booking_path(settings, referral) + "/how")
+    assert how.status_code == 200 and "No travel" in how.text
+    assert "miles" not in how.text and "Travel to the clinic" in how.text
