@@ -292,3 +292,34 @@ async def test_no_postcode_means_no_travel_figures(
     how = await client.get(booking_path(settings, referral) + "/how")
     assert how.status_code == 200 and "No travel" in how.text
     assert "miles" not in how.text and "Travel to the clinic" in how.text
+
+
+async def test_change_links_keep_the_other_answers(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    clinic, referral, _ = await _ready(session)
+    path = booking_path(settings, referral)
+    slot = await _to_check(client, path, clinic)
+    # Changing the contact details goes straight back to the check, the time kept.
+    details = await client.get(path + "/details")
+    assert 'value="Polish"' in details.text  # the answer given, not the record's
+    sent = await client.post(
+        path + "/details",
+        data={"email": "new@example.com", "contact_preference": "email", "companion": "no"},
+    )
+    assert location(sent) == path + "/check"
+    check = await client.get(path + "/check")
+    assert "new@example.com" in check.text and clinic.hub.name in check.text
+    # Changing the day drops the time chosen from it, and keeps the rest.
+    days = radio_values(await client.get(path + "/day"), "day")
+    assert location(await client.post(path + "/day", data={"day": days[1]})) == path + "/time"
+    assert location(await client.get(path + "/check")) == path + "/time"
+    other = radio_values(await client.get(path + "/time"), "slot")[0]
+    assert other != slot
+    assert location(await client.post(path + "/time", data={"slot": other})) == path + "/check"
+    check = await client.get(path + "/check")
+    assert "new@example.com" in check.text and clinic.hub.name in check.text
+    # Changing how to be seen asks for the day and time again (a hub's times are its own).
+    assert location(await client.post(path + "/how", data={"mode": "video_home"})) == (
+        path + "/day"
+    )
