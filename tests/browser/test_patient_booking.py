@@ -1,22 +1,25 @@
 """The patient's booking journey in a real browser: opening the invitation's link, choosing
 video at a community hub and booking, with the mouse at desktop width and by keyboard alone at
-390 px; axe-core on every page (no serious or critical violations); screenshots of each."""
+390 px; then changing a booked appointment from its manage link; axe-core on every page (no
+serious or critical violations); screenshots of each."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from typing import TYPE_CHECKING
 
 import pytest
 from playwright.async_api import Browser, Page
 
+from scheduling.referral_booking import Choice, book_from_referral
+from scheduling.slots import london_datetime
 from telehealth.kernel.db import create_engine, make_sessionmaker
-from telehealth.messaging.patient_links import booking_token
+from telehealth.messaging.patient_links import booking_token, manage_token
 from tests.browser.harness import DESKTOP, PHONE, ROOT, PageWatch, Served, axe_violations
 from tests.browser.harness import screenshot as take_screenshot
-from tests.builders import make_clinic, make_patient
+from tests.builders import make_clinic, make_patient, next_weekday
 from tests.builders_journey import make_referral, with_travel
 from tests.conftest import TEST_SETTINGS
 from tests.servers import SECRET_KEY, running_servers
@@ -52,6 +55,17 @@ async def journeys(request: pytest.FixtureRequest, databases: Databases) -> Asyn
             referral = await make_referral(session, clinic=clinic, patient=patient)
             token = booking_token(SETTINGS, referral.id, issued_on=date.today())
             links[name] = f"/book/{token}"
+        patient = await make_patient(session, family_name="Browser-change")
+        await with_travel(session, clinic, patient)
+        referral = await make_referral(session, clinic=clinic, patient=patient)
+        start = london_datetime(next_weekday(1, weeks=3), time(11))
+        booked = await book_from_referral(
+            session,
+            referral_id=referral.id,
+            choice=Choice(clinic.clinician.id, "video_site", clinic.hub.id, start),
+        )
+        token = manage_token(SETTINGS, booked.id, issued_on=date.today())
+        links["change"] = f"/manage/{token}/change"
         hub = clinic.hub.name
     await engine.dispose()
     with running_servers(url, ROOT, count=1) as (base,):
@@ -180,4 +194,31 @@ async def test_book_by_keyboard_alone_on_a_phone(journey_page: Page, journeys: J
     await _continue(page)
     assert "Appointment booked" in await page.locator(".nhsuk-panel").inner_text()
     await walk.check("booked")
+    assert walk.problems == []
+
+
+async def test_change_how_and_when(journey_page: Page, journeys: Journeys) -> None:
+    """From the manage link: what to change, how, the day, the time, check, changed."""
+    page, served = journey_page, journeys.served
+    walk = Walk(page, served, "change")
+    await page.goto(served.url(journeys.links["change"]))
+    assert await walk.heading() == "What would you like to change?"
+    await walk.check("what")
+    await page.check("input[name=change][value=how]")
+    await page.click("button:has-text('Continue')")
+    await walk.check("how")
+    await page.check("input[name=mode][value=video_home]")
+    await page.click("button:has-text('Continue')")
+    await walk.check("day")
+    await page.locator("input[name=day]").first.check()
+    await page.click("button:has-text('Continue')")
+    await walk.check("time")
+    await page.locator("input[name=slot]").first.check()
+    await page.click("button:has-text('Continue')")
+    assert await walk.heading() == "Check your answers before changing your appointment"
+    await walk.check("check")
+    await page.click("button:has-text('Change appointment')")
+    assert "Appointment changed" in await page.locator(".nhsuk-panel").inner_text()
+    assert "Video call from home" in await page.content()
+    await walk.check("done")
     assert walk.problems == []
