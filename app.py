@@ -33,7 +33,13 @@ from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web import staff
 from telehealth.kernel.web.templating import asset_mount
 from telehealth.messaging import invite_file, outbox_pages
-from telehealth.patients import front_door, lookup_pages, manage_pages
+from telehealth.patients import (
+    booking_pages,
+    change_pages,
+    front_door,
+    lookup_pages,
+    manage_pages,
+)
 from telehealth.travel import pages as travel_pages
 from telehealth.travel.endpoints import router as travel_router
 from telehealth.users import endpoints as staff_users
@@ -107,6 +113,8 @@ def routes() -> list[BaseRoute]:
         *admin_services.routes(),
         *admin_users.routes(),
         *availability_pages.routes(),
+        *booking_pages.routes(),
+        *change_pages.routes(),
         *asset_mount(),
     ]
 

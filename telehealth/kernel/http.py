@@ -20,7 +20,7 @@ from telehealth.kernel.web.templating import templates
 log = logging.getLogger("telehealth")
 
 
-PAGE_PREFIXES = ("/staff", "/join", "/manage", "/find-appointment")
+PAGE_PREFIXES = ("/staff", "/join", "/book", "/manage", "/find-appointment")
 HEADINGS = {403: "You cannot do that", 404: "Page not found", 409: "That could not be done"}
 # Framework errors in plain English; pages never show the framework's own wording.
 PAGE_MESSAGES = {
