@@ -29,6 +29,7 @@ from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web import staff
 from telehealth.kernel.web.templating import asset_mount
 from telehealth.messaging import invite_file, outbox_pages
+from telehealth.navigators import referral_pages, worklist_pages
 from telehealth.travel import pages as travel_pages
 from telehealth.travel.endpoints import router as travel_router
 from telehealth.users import endpoints as staff_users
@@ -99,6 +100,8 @@ def routes() -> list[BaseRoute]:
         *staff.routes(),
         *clinic_pages.routes(),
         *outbox_pages.routes(),
+        *referral_pages.routes(),
+        *worklist_pages.routes(),
         *travel_pages.routes(),
         *asset_mount(),
     ]
