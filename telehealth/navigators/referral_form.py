@@ -208,7 +208,21 @@ def check(form: dict[str, str], known: Patient | None) -> Checked:
     if not errors:
         _validate(PatientIn, {k: v for k, v in full.items() if v is not None}, errors)
         _validate(ReferralIn, {"patient": 1, **referral}, errors)
-    return Checked(patient=patient, referral=referral, errors=errors)
+    return Checked(patient=patient, referral=referral, errors=in_form_order(errors))
+
+
+# The details page's fields, top to bottom: the error summary lists its errors in this order.
+FORM_ORDER = (
+    *("given_name", "family_name", "date_of_birth-day", "nhs_number", "postcode"),
+    *("service_id", "priority", "see_by-day", "notes", "video_suitable"),
+    *("interpreter", "interpreter_language", "accessible_information", "companion"),
+    *("email", "mobile", "contact_preference"),
+)
+
+
+def in_form_order(errors: dict[str, str]) -> dict[str, str]:
+    rank = {name: n for n, name in enumerate(FORM_ORDER)}
+    return dict(sorted(errors.items(), key=lambda item: rank.get(item[0], len(rank))))
 
 
 def _validate(model: Any, values: dict[str, Any], errors: dict[str, str]) -> None:

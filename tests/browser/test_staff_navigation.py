@@ -10,7 +10,7 @@ from tests.browser.harness import Served, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
-ALL = ["Clinic", "Reception", "Messages", "Travel report"]
+ALL = ["Worklist", "Clinic", "Reception", "Messages", "Travel report"]
 LINKS = {
     "clinician": ["Clinic"],
     "reception": ["Reception"],
@@ -19,6 +19,7 @@ LINKS = {
     "analyst": ["Travel report"],
 }
 PATHS = {
+    "Worklist": "/staff/worklist",
     "Clinic": "/staff/clinic",
     "Reception": "/staff/reception",
     "Messages": "/staff/outbox",

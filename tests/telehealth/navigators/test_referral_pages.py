@@ -149,6 +149,19 @@ async def test_errors_re_render_with_each_field_linked_and_what_was_typed(
     page = await client.post("/staff/referrals/new/check", data=form)
     assert page.status_code == 422
     assert 'href="#priority"' in page.text
+    empty = await client.post(
+        "/staff/referrals/new/check", data={"csrf": csrf, "patient_id": str(patient.id)}
+    )
+    summary = empty.text.split("nhsuk-error-summary", 1)[1].split("</ul>", 1)[0]
+    assert re.findall(r'href="#([^"]+)"', summary) == [
+        "service_id",
+        "priority",
+        "see_by-day",
+        "video_suitable",
+        "interpreter",
+        "companion",
+        "contact_preference",
+    ]
     assert "Error: Referral details" in page.text and 'value="Chest pain' not in page.text
     assert "Chest pain on exertion" in page.text  # kept as typed
     fixed = await client.post("/staff/referrals/new/check", data={**form, "priority": "routine"})
