@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import httpx
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.referral_models import Referral
 from scheduling.slots import london_datetime
+from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.builders import (
     NEW_PATIENT,
     book_via_service,
@@ -18,6 +23,7 @@ from tests.builders import (
     next_weekday,
 )
 from tests.builders_referrals import make_referral
+from tests.servers import running_servers
 
 SEE_BY = (date.today() + timedelta(days=30)).isoformat()
 
@@ -137,3 +143,35 @@ async def test_closing_a_referral(client: httpx.AsyncClient, session: AsyncSessi
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     again = await client.post(path, json={"reason": "Again"}, headers=headers)
     assert again.status_code == 409
+
+
+async def test_a_system_sending_the_same_referral_at_once_gets_one_referral(
+    fresh_database: str, project_root: Path
+) -> None:
+    engine = create_engine(fresh_database)
+    async with make_sessionmaker(engine)() as session, session.begin():
+        clinic = await make_clinic(session)
+        patient = await make_patient(session)
+        _, headers = await make_user(session, role="admin")
+    body = {
+        "patient": patient.id,
+        "service_id": clinic.service.id,
+        "see_by": SEE_BY,
+        "source_system": "RSS",
+        "source_reference": "E-RACE",
+    }
+    with running_servers(fresh_database, project_root) as bases:
+        async with httpx.AsyncClient(timeout=60) as client:
+            responses = await asyncio.gather(
+                *(
+                    client.post(f"{bases[n % 2]}/api/v1/referrals", json=body, headers=headers)
+                    for n in range(8)
+                )
+            )
+    outcomes = Counter(r.status_code for r in responses)
+    assert outcomes == {201: 1, 200: 7}, [r.text for r in responses]
+    assert len({r.json()["id"] for r in responses}) == 1
+    async with make_sessionmaker(engine)() as session:
+        count = await session.scalar(select(func.count()).select_from(Referral))
+    await engine.dispose()
+    assert count == 1
