@@ -296,6 +296,42 @@ async def referral_page(request: Request, session: AsyncSession) -> Response:
     return _page(request, user, "referral.html", f"Referral {referral.reference}", **context)
 
 
+async def close(request: Request) -> Response:
+    """Withdraw an open referral (with why): nothing more is sent, nothing can be booked."""
+    form = await _form(request)
+    reason = form.get("reason", "").strip()
+    referral_id = path_id(request, "id")
+
+    async def write(session: AsyncSession) -> Response:
+        user = await signed_in(request, session, ROLES)
+        error = None
+        if not reason:
+            error = "Enter why the referral is being closed"
+        elif len(reason) > 500:
+            error = "Reason must be 500 characters or fewer"
+        if error is None:
+            try:
+                async with session.begin_nested():
+                    await referrals.close(session, referral_id, reason=reason, viewer=user)
+            except referrals.ReferralNotOpen as exc:
+                error = exc.message[0].upper() + exc.message[1:]
+        if error is None:
+            return RedirectResponse(f"/staff/referrals/{referral_id}", status_code=303)
+        context = await _referral_context(session, user, referral_id)
+        referral: Referral = context["referral"]
+        return _page(
+            request,
+            user,
+            "referral.html",
+            f"Referral {referral.reference}",
+            errors={"reason": error},
+            reason=reason,
+            **context,
+        )
+
+    return await run_in_transaction(request, write)
+
+
 def routes() -> list[Route]:
     return [
         Route(NEW, find_page, methods=["GET"]),
@@ -306,4 +342,5 @@ def routes() -> list[Route]:
         # `{id}`, not `{id:int}`: path_id gives a number out of range the same 422 as the API.
         Route("/staff/referrals/{id}", referral_page, methods=["GET"]),
         Route("/staff/referrals/{id}/recorded", recorded_page, methods=["GET"]),
+        Route("/staff/referrals/{id}/close", close, methods=["POST"]),
     ]

@@ -189,3 +189,22 @@ async def test_the_worklist_shows_why_and_links_each_referral(
     await sign_in(other, clinician.email)
     assert (await other.get("/staff/worklist")).status_code == 403
     await other.aclose()
+
+
+async def test_a_navigator_closes_a_referral_with_a_reason(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    referral = await make_referral(session)
+    navigator, _ = await make_user(session, role="navigator")
+    csrf = await sign_in(client, navigator.email)
+    path = f"/staff/referrals/{referral.id}/close"
+    empty = await client.post(path, data={"csrf": csrf, "reason": " "})
+    assert empty.status_code == 422 and 'href="#reason"' in empty.text
+    closed = await client.post(path, data={"csrf": csrf, "reason": "Seen at A&E"})
+    assert closed.status_code == 303
+    await session.refresh(referral)
+    assert referral.status == "closed"
+    page = await client.get(f"/staff/referrals/{referral.id}")
+    assert "Closed" in page.text and "Close this referral" not in page.text
+    again = await client.post(path, data={"csrf": csrf, "reason": "Again"})
+    assert again.status_code == 422 and "is closed, not open" in again.text
