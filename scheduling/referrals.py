@@ -72,12 +72,13 @@ async def record(
 ) -> Recorded:
     """A new open referral, or (for a repeat of a system's own ids) the one we already have."""
     access = Access(session, viewer)
-    patient = await _patient_for(access, data.patient)
     await _active_service(session, data.service_id)
     if data.source_system is not None:
+        # Before the patient is looked for: a repeat must not register them again.
         existing = await _by_source(session, data.source_system, data.source_reference)
         if existing is not None:
-            return await _repeat(access, existing, data, patient.id)
+            return await _repeat(access, existing, data)
+    patient = await _patient_for(access, data.patient)
     referral = Referral(
         patient_id=patient.id,
         service_id=data.service_id,
@@ -107,17 +108,23 @@ async def record(
             existing = await _by_source(session, data.source_system, data.source_reference)
             if existing is None:
                 raise
-            return await _repeat(access, existing, data, patient.id)
+            return await _repeat(access, existing, data)
         await access.audit("referral.create", "referral", referral.id, {"patient_id": patient.id})
         return Recorded(referral, created=True)
     raise AssertionError("five random references in a row were taken")
 
 
-async def _repeat(
-    access: Access, existing: Referral, data: ReferralIn, patient_id: int
-) -> Recorded:
+async def _repeat(access: Access, existing: Referral, data: ReferralIn) -> Recorded:
+    seen = await access.session.scalar(
+        select(Referral.id).where(Referral.id == existing.id, await visible(access))
+    )
+    if seen is None:  # says no more than that the ids are taken
+        raise ReferralMismatch(
+            "a referral with this source_system and source_reference was received before, "
+            "by someone else: check the source_reference"
+        )
     sent: dict[str, Any] = {
-        "patient": patient_id,
+        "patient": await _is_their_patient(access, existing, data.patient),
         "service_id": data.service_id,
         "priority": data.priority.value,
         "see_by": data.see_by,
@@ -125,7 +132,7 @@ async def _repeat(
         "video_suitable": data.video_suitable,
     }
     stored = {name: getattr(existing, name) for name in _COMPARED if name != "patient"}
-    stored["patient"] = existing.patient_id
+    stored["patient"] = True
     differ = [name for name in _COMPARED if sent[name] != stored[name]]
     if differ:
         raise ReferralMismatch(
@@ -136,6 +143,29 @@ async def _repeat(
         )
     await access.audit("referral.read", "referral", existing.id, {"repeat": True})
     return Recorded(existing, created=False)
+
+
+async def _is_their_patient(
+    access: Access, existing: Referral, patient: int | dict[str, object]
+) -> bool:
+    """Whether the patient sent again is the referral's: the same id, or details that match
+    theirs (NHS number, family name, date of birth, as many as were sent)."""
+    if isinstance(patient, int):
+        return patient == existing.patient_id
+    stored = await access.session.get(Patient, existing.patient_id)
+    sent = {k: v for k, v in patient.items() if k in _LOOKUP_KEYS and v}
+    try:
+        query = PatientQuery.model_validate(sent)
+    except pydantic.ValidationError:
+        return False
+    return stored is not None and (
+        (query.nhs_number is None or query.nhs_number == stored.nhs_number)
+        and (
+            query.family_name is None
+            or query.family_name.casefold() == stored.family_name.casefold()
+        )
+        and (query.date_of_birth is None or query.date_of_birth == stored.date_of_birth)
+    )
 
 
 async def _by_source(

@@ -119,6 +119,33 @@ async def test_a_repeat_of_a_systems_ids_is_the_same_referral_and_different_deta
     assert "priority, notes" in refused.value.message
 
 
+async def test_a_repeat_with_the_patients_details_does_not_register_them_again(
+    session: AsyncSession,
+) -> None:
+    service = await make_service(session)
+    admin, _ = await make_user(session)
+    details = {k: v for k, v in NEW_PATIENT.items() if k != "nhs_number"}
+    sent = {
+        "patient": details,
+        "service_id": service.id,
+        "source_system": "GP",
+        "source_reference": "G-7",
+    }
+    first = await referrals.record(session, referral_in(**sent), viewer=admin)
+    again = await referrals.record(session, referral_in(**sent), viewer=admin)
+    assert (first.created, again.created) == (True, False)
+    assert again.referral.id == first.referral.id
+    assert await session.scalar(select(func.count()).select_from(Patient)) == 1
+    someone_else = {**sent, "patient": {**details, "family_name": "Other"}}
+    with pytest.raises(referrals.ReferralMismatch) as refused:
+        await referrals.record(session, referral_in(**someone_else), viewer=admin)
+    assert list(refused.value.fields) == ["patient"]
+    clinician, _ = await make_user(session, role="clinician")
+    with pytest.raises(referrals.ReferralMismatch) as hidden:
+        await referrals.record(session, referral_in(**sent), viewer=clinician)
+    assert hidden.value.fields == {} and first.referral.reference not in hidden.value.message
+
+
 def test_validation_names_the_field() -> None:
     past = (date.today() - timedelta(days=1)).isoformat()
     with pytest.raises(InvalidInput) as bad_date:
