@@ -93,3 +93,29 @@ async def test_a_navigator_records_a_referral_for_a_patient_found_by_nhs_number(
         await page.click("a:has-text('View the referral')")
     found += await _checked(page, served, "referral")
     assert found == []
+
+
+async def test_the_navigator_pages_fit_a_320px_phone(page: Page, served: Served) -> None:
+    await page.set_viewport_size({"width": 320, "height": 640})
+    await sign_in(page, served, "navigator")
+
+    async def fits(name: str) -> None:
+        await screenshot(page, served, f"phone-referral-{name}")
+        widths = [
+            await page.evaluate("document.documentElement.scrollWidth"),
+            await page.evaluate("document.body.scrollWidth"),
+        ]
+        assert max(widths) <= 320, (name, widths)
+
+    await fits("worklist")
+    await page.goto(served.url("/staff/referrals/new"))
+    await fits("find")
+    await page.fill("#family_name", "Nobody-At-All")
+    await page.fill("#date_of_birth-day", "1")
+    await page.fill("#date_of_birth-month", "1")
+    await page.fill("#date_of_birth-year", "1950")
+    await _continue(page, "Find patient")
+    await fits("choose")
+    await page.check("input[value='new']")
+    await _continue(page)
+    await fits("details")
