@@ -33,6 +33,7 @@ from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web import staff
 from telehealth.kernel.web.templating import asset_mount
 from telehealth.messaging import invite_file, outbox_pages
+from telehealth.navigators import referral_pages, worklist_pages
 from telehealth.patients import (
     booking_pages,
     change_pages,
@@ -108,6 +109,8 @@ def routes() -> list[BaseRoute]:
         *staff.routes(),
         *clinic_pages.routes(),
         *outbox_pages.routes(),
+        *referral_pages.routes(),
+        *worklist_pages.routes(),
         *travel_pages.routes(),
         *admin_sites.routes(),
         *admin_services.routes(),

@@ -33,6 +33,7 @@ from tests.builders import (
     make_user,
     next_weekday,
 )
+from tests.builders_referrals import make_referral
 from tests.telehealth.video.test_clinic_pages import sign_in
 
 LONDON = ZoneInfo("Europe/London")
@@ -58,6 +59,7 @@ class Other:
     leave_id: int
     message_id: int
     user_id: int
+    referral_id: int
     secrets: tuple[str, ...]
     start: datetime
 
@@ -97,6 +99,7 @@ async def _other(session: AsyncSession) -> Other:
     session.add_all([leave, message])
     await session.flush()
     login, _ = await make_user(session, role="clinician", clinician=clinic.clinician)
+    referral = await make_referral(session, patient=patient, service=clinic.service)
     return Other(
         clinic,
         appointment,
@@ -104,7 +107,14 @@ async def _other(session: AsyncSession) -> Other:
         leave.id,
         message.id,
         login.id,
-        secrets=("9434765919", "Otherpatient", str(patient.email), appointment.reference),
+        referral.id,
+        secrets=(
+            "9434765919",
+            "Otherpatient",
+            str(patient.email),
+            appointment.reference,
+            referral.reference,
+        ),
         start=start,
     )
 
@@ -126,6 +136,7 @@ def _path(template: str, other: Other) -> str:
         "service_id": c.service.id,
         "id": other.message_id,
         "user_id": other.user_id,
+        "referral_id": other.referral_id,
     }
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: str(values[m.group(1)]), template)
 

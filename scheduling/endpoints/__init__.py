@@ -11,6 +11,7 @@ from scheduling.endpoints import (  # noqa: E402
     clinic,
     directory,
     patients,
+    referrals,
 )
 
-__all__ = ["appointments", "availability", "clinic", "directory", "patients", "router"]
+__all__ = ["appointments", "availability", "clinic", "directory", "patients", "referrals", "router"]

@@ -40,6 +40,7 @@ from scheduling.schemas import PatientIn
 from telehealth.demo import appointments as demo_appointments
 from telehealth.demo import data as cast
 from telehealth.demo import patients as demo_patients
+from telehealth.demo import referrals as demo_referrals
 from telehealth.demo import sites as places
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.auth.service import create_user
@@ -69,6 +70,7 @@ class DemoSummary:
     travel_avoided: dict[str, Decimal] = field(default_factory=dict)
     logins: list[cast.DemoLogin] = field(default_factory=list)
     reception_hubs: list[str] = field(default_factory=list)
+    referrals: int = 0
 
     @property
     def appointments(self) -> int:
@@ -82,6 +84,7 @@ class DemoSummary:
             ("services", self.services),
             ("sessions", f"{self.sessions} (from {self.first_day} to {self.last_day})"),
             ("patients", self.patients),
+            ("referrals", f"{self.referrals} open (see the navigator's worklist)"),
         ]
         if self.booked:
             past = self.booked.past
@@ -169,6 +172,15 @@ async def seed(session: AsyncSession, *, today: date | None = None) -> DemoSumma
         demo_clinician=clinicians[cast.CLINICIAN_USER],
     )
     summary.reception_hubs = await _reception_desk(session, users["reception"], today)
+    navigator = await session.get(StaffUser, users["navigator"])
+    assert navigator is not None
+    summary.referrals = await demo_referrals.load(
+        session,
+        navigator=navigator,
+        services=list(services.values()),
+        patient_ids=patient_ids,
+        today=today,
+    )
     await demo_appointments.travel_records(session)
     summary.travel_range = last_full_months(today)
     report = await travel_report(session, ReportQuery(*summary.travel_range))

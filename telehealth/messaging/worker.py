@@ -1,5 +1,6 @@
-"""`telehealth worker`: turns appointment changes into messages, delivers the outbox with the
-senders the settings call for, and keeps travel records up to date."""
+"""`telehealth worker`: turns appointment changes into messages, invites referred patients to
+book, delivers the outbox with the senders the settings call for, and keeps travel records up
+to date."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from notifications.models import Channel
 from telehealth import messaging
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import create_engine, make_sessionmaker
+from telehealth.messaging.invitations import queue_invitations
 from telehealth.travel import records
 from telehealth.travel.estimators import OsrmEstimator
 
@@ -27,6 +29,8 @@ log = logging.getLogger("telehealth.worker")
 TRAVEL_POLL_SECONDS = 5.0
 # A confirmation should reach the patient while they are still on the phone to the navigator.
 CHANGES_POLL_SECONDS = 1.0
+# A referral recorded on the phone: the patient's invitation should arrive before they hang up.
+INVITATIONS_POLL_SECONDS = 2.0
 
 
 def senders_from(settings: Settings) -> dict[str, Sender]:
@@ -95,6 +99,8 @@ async def run(settings: Settings, *, once: bool = False) -> None:
         if once:
             while await messaging.queue_messages(sessionmaker, settings):
                 pass
+            while await queue_invitations(sessionmaker, settings):
+                pass
             tally = await worker.run_once(
                 sessionmaker,
                 senders,
@@ -115,8 +121,10 @@ async def run(settings: Settings, *, once: bool = False) -> None:
             loop.add_signal_handler(sig, stop.set)
         log.info("worker started")
         queue = partial(messaging.queue_messages, sessionmaker, settings)
+        invite = partial(queue_invitations, sessionmaker, settings)
         await asyncio.gather(
             _poll("queueing messages", queue, seconds=CHANGES_POLL_SECONDS, stop=stop),
+            _poll("queueing invitations", invite, seconds=INVITATIONS_POLL_SECONDS, stop=stop),
             worker.run(
                 sessionmaker,
                 senders,

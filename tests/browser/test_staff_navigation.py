@@ -10,7 +10,7 @@ from tests.browser.harness import Served, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
-NAVIGATOR = ["Clinic", "Availability", "Reception", "Messages", "Travel report"]
+NAVIGATOR = ["Worklist", "Clinic", "Availability", "Reception", "Messages", "Travel report"]
 ALL = [*NAVIGATOR, "Sites", "Services", "Users"]
 LINKS = {
     "clinician": ["Clinic", "Availability"],
@@ -20,6 +20,7 @@ LINKS = {
     "analyst": ["Travel report"],
 }
 PATHS = {
+    "Worklist": "/staff/worklist",
     "Clinic": "/staff/clinic",
     "Availability": "/staff/availability",
     "Reception": "/staff/reception",

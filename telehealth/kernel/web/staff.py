@@ -33,6 +33,7 @@ class StaffPage:
 # Every staff page and who may use it: the pages check their roles here, the header's
 # navigation is built from it, and each role lands on the first page it may use.
 STAFF_PAGES = (
+    StaffPage("/staff/worklist", "Worklist", (Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/clinic", "Clinic", (Role.CLINICIAN, Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/availability", "Availability", (Role.CLINICIAN, Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/reception", "Reception", (Role.RECEPTION, Role.NAVIGATOR, Role.ADMIN)),

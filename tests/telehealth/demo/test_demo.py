@@ -516,3 +516,29 @@ async def test_the_receptionist_works_at_a_hub_with_people_to_check_in(
     assert page.status_code == 200
     for name in names:
         assert name in page.text
+
+
+async def test_the_demo_worklist_has_each_reason_and_the_worker_invites_the_rest(
+    seeded: Seeded, demo_session: AsyncSession
+) -> None:
+    from scheduling import referrals
+    from scheduling.referral_models import Referral
+    from telehealth.kernel.auth.models import StaffUser
+    from telehealth.messaging.invitations import invitations_from_referrals
+    from tests.conftest import TEST_SETTINGS
+
+    assert seeded.summary.referrals == 5
+    navigator = await demo_session.scalar(select(StaffUser).where(StaffUser.role == "navigator"))
+    assert navigator is not None
+    reasons = {
+        reason.split(":")[0]
+        for entry in await referrals.worklist(demo_session, viewer=navigator)
+        for reason in entry.reasons
+    }
+    assert reasons == {"Waiting too long", "Invitation not taken up", "Could not book online"}
+    # The help-requested one is the navigators' to book, the long-invited one invited already.
+    assert await invitations_from_referrals(demo_session, TEST_SETTINGS) == 3
+    invited = await demo_session.scalar(
+        select(func.count()).select_from(Referral).where(Referral.invited_at.is_not(None))
+    )
+    assert invited == 4

@@ -73,6 +73,7 @@ async def test_a_wrong_password_keeps_the_email_and_says_what_to_do(
 def test_navigation_marks_the_page_and_its_section() -> None:
     items = navigation(Role.NAVIGATOR, "/staff/outbox/12")
     assert [(i.text, i.current, i.active) for i in items] == [
+        ("Worklist", False, False),
         ("Clinic", False, False),
         ("Reception", False, False),
         ("Messages", False, True),
