@@ -137,7 +137,9 @@ async def book(ctx: Context, body: BookingIn) -> AppointmentOut:
     appointment = await booking.book(
         ctx.session, placement=placement, patient_id=patient_id, booked_by=ctx.user.id
     )  # audited by `book` itself, in the same statement where it can
-    return AppointmentOut.model_validate(appointment)
+    # From the row's mapping, not the row: `start` and `end` (aliases of starts_at, ends_at)
+    # are missing attributes of a Row, each an exception raised and caught.
+    return AppointmentOut.model_validate(dict(appointment._mapping))
 
 
 @router.operation(
