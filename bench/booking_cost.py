@@ -8,6 +8,7 @@ listener that turns the token cache on, as under uvicorn.
     .venv/bin/python bench/booking_cost.py                    # CPU time and statements
     .venv/bin/python bench/booking_cost.py --callgrind        # and instructions per booking
     .venv/bin/python bench/booking_cost.py --profile out.html # and a pyinstrument profile
+    .venv/bin/python bench/booking_cost.py --bare --callgrind # the bare INSERT app's, likewise
 
 Each run recreates its database (`telehealth_booking_cost`, a small dataset with the bench's
 empty weekend clinic), natively. Instructions per booking come from two runs under callgrind
@@ -41,7 +42,7 @@ if str(ROOT) not in sys.path:  # run as `python bench/booking_cost.py`
 from sqlalchemy import event, text  # noqa: E402
 
 from bench import cpu, dataset, loading  # noqa: E402
-from bench.booking import app_body, free_slots  # noqa: E402
+from bench.booking import app_body, bare_body, free_slots  # noqa: E402
 from telehealth.kernel.db import create_engine, make_sessionmaker  # noqa: E402
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/telehealth_booking_cost"
@@ -63,23 +64,35 @@ async def prepare(url: str, count: int) -> dict[str, Any]:
     finally:
         await engine.dispose()
     # Patients in turn: one comes round again only thousands of slots later.
-    bodies = [app_body(s, data.bench_service_id, i % 4_000 + 1) for i, s in enumerate(found)]
-    return {"token": token, "bodies": bodies}
+    pairs = [(s, i % 4_000 + 1) for i, s in enumerate(found)]
+    service = data.bench_service_id
+    return {
+        "token": token,
+        "bodies": [app_body(s, service, p) for s, p in pairs],
+        "bare_bodies": [bare_body(s, service, p) for s, p in pairs],
+    }
 
 
 async def measure(
-    url: str, plan: dict[str, Any], warmup: int, profile: str | None
+    url: str, plan: dict[str, Any], warmup: int, profile: str | None, *, bare: bool = False
 ) -> dict[str, Any]:
-    """Book `plan`'s bodies through the app, the first `warmup` untimed."""
+    """Book `plan`'s bodies through the app (or with `bare` the bare INSERT app), the first
+    `warmup` untimed."""
     import httpx
 
-    from app import create_app
-    from telehealth.kernel.config import Settings
+    app: Any
+    if bare:
+        os.environ["DATABASE_URL"] = url  # read by the bare app's lifespan
+        from bench import bare_app
 
-    settings = Settings(database_url=url, secret_key="bench-only-not-a-secret")
-    app = create_app(settings)
-    bodies = plan["bodies"]
-    headers = {"Authorization": f"Bearer {plan['token']}"}
+        app, path, bodies, headers = bare_app.app, "/appointments", plan["bare_bodies"], {}
+    else:
+        from app import create_app
+        from telehealth.kernel.config import Settings
+
+        app = create_app(Settings(database_url=url, secret_key="bench-only-not-a-secret"))
+        path, bodies = "/api/v1/appointments", plan["bodies"]
+        headers = {"Authorization": f"Bearer {plan['token']}"}
     statements: Counter[str] = Counter()
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(app.router.lifespan_context(app))
@@ -91,13 +104,13 @@ async def measure(
         )  # fmt: skip
 
         async def book(body: dict[str, Any]) -> None:
-            response = await client.post("/api/v1/appointments", json=body)
+            response = await client.post(path, json=body)
             if response.status_code != 201:
                 raise SystemExit(f"booking refused: {response.status_code} {response.text}")
 
         for body in bodies[:warmup]:
             await book(body)
-        engine = app.state.sessionmaker.kw["bind"]
+        engine = app.state.engine if bare else app.state.sessionmaker.kw["bind"]
         async with engine.connect() as connection:
             backends = list(
                 await connection.scalars(
@@ -179,7 +192,7 @@ def _callgrind_instructions(out_file: Path) -> int:
 
 
 def _measure_in_child(
-    url: str, bookings: int, warmup: int, work: Path, *, callgrind: bool
+    url: str, bookings: int, warmup: int, work: Path, *, callgrind: bool, bare: bool
 ) -> tuple[dict[str, Any], int | None]:
     """Prepare the database here, then measure in a fresh process (under callgrind if asked)."""
     plan = asyncio.run(prepare(url, warmup + bookings))
@@ -188,6 +201,8 @@ def _measure_in_child(
     result_file = work / f"result-{bookings}.json"
     command = [sys.executable, __file__, "--child", str(plan_file), "--result", str(result_file),
                "--database-url", url, "--warmup", str(warmup)]  # fmt: skip
+    if bare:
+        command.append("--bare")
     out_file = work / f"callgrind-{bookings}.out"
     if callgrind:
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
@@ -205,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=WARMUP)
     parser.add_argument("--callgrind", action="store_true", help="count instructions too")
     parser.add_argument(
+        "--bare", action="store_true", help="measure bench/bare_app.py's one INSERT instead"
+    )
+    parser.add_argument(
         "--profile",
         metavar="FILE",
         help="write a profile there: cProfile's (.pstats) or pyinstrument's (.html or text)",
@@ -214,23 +232,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         plan = json.loads(Path(args.child).read_text())
-        found = asyncio.run(measure(args.database_url, plan, args.warmup, args.profile))
+        found = asyncio.run(
+            measure(args.database_url, plan, args.warmup, args.profile, bare=args.bare)
+        )
         Path(args.result).write_text(json.dumps(found))
         return 0
     with tempfile.TemporaryDirectory(prefix="booking-cost-") as work:
         if args.profile:
             plan = asyncio.run(prepare(args.database_url, args.warmup + args.bookings))
-            found = asyncio.run(measure(args.database_url, plan, args.warmup, args.profile))
+            found = asyncio.run(
+                measure(args.database_url, plan, args.warmup, args.profile, bare=args.bare)
+            )
             print(json.dumps(found, indent=1))
             return 0
         small, instructions_small = _measure_in_child(
-            args.database_url, args.bookings, args.warmup, Path(work), callgrind=args.callgrind
-        )
+            args.database_url, args.bookings, args.warmup, Path(work),
+            callgrind=args.callgrind, bare=args.bare,
+        )  # fmt: skip
         print(f"{args.bookings} bookings: {json.dumps(small)}", flush=True)
         if args.callgrind:
             large, instructions_large = _measure_in_child(
-                args.database_url, 2 * args.bookings, args.warmup, Path(work), callgrind=True
-            )
+                args.database_url, 2 * args.bookings, args.warmup, Path(work),
+                callgrind=True, bare=args.bare,
+            )  # fmt: skip
             print(f"{2 * args.bookings} bookings: {json.dumps(large)}")
             assert instructions_small is not None and instructions_large is not None
             per = (instructions_large - instructions_small) / args.bookings
