@@ -72,6 +72,11 @@ class Operation:
     # Other success statuses the handler may answer with (same response schema): a handler
     # returning one builds its own Response.
     also: tuple[int, ...] = ()
+    # Given the request's JSON body (None when it has none, or none that parses), whether the
+    # handler writes with at most one statement, after its reads, and raises nothing after
+    # it: then, without an Idempotency-Key (whose row would be another write), each statement
+    # may commit by itself (`transactions.run_in_transaction`'s `single_write`).
+    single_write: Callable[[Any], bool] | None = None
 
 
 @dataclass
@@ -213,7 +218,18 @@ async def run_operation(op: Operation, request: Request) -> Response:
         result = await op.handler(context, *_arguments(query, body))
         return _serialise(op, result)
 
-    return await run_in_transaction(request, plain)
+    single_write = op.single_write is not None and op.single_write(await _peek_body(request))
+    return await run_in_transaction(request, plain, single_write=single_write)
+
+
+async def _peek_body(request: Request) -> Any:
+    """The JSON body if it parses, else None: for `Operation.single_write`, before the
+    request is authenticated and its body checked (which report any problem with it)."""
+    raw = await request.body()
+    try:
+        return pydantic_core.from_json(raw) if raw else None
+    except ValueError:
+        return None
 
 
 async def _context(
