@@ -49,6 +49,11 @@ class Day:
     def label(self) -> str:
         return timefmt.day(self.day)
 
+    @property
+    def weekday(self) -> str:
+        """ "Tuesday" (the label's first word)."""
+        return self.label.split(" ", 1)[0]
+
 
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())

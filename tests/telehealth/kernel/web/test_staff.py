@@ -75,6 +75,7 @@ def test_navigation_marks_the_page_and_its_section() -> None:
     assert [(i.text, i.current, i.active) for i in items] == [
         ("Worklist", False, False),
         ("Clinic", False, False),
+        ("Availability", False, False),
         ("Reception", False, False),
         ("Messages", False, True),
         ("Travel report", False, False),
