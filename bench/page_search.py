@@ -69,7 +69,9 @@ PAGE_MODE = Mode.VIDEO_HOME.value
 SECRET_KEY = "bench-only-not-a-secret"  # the bench app's, as in bench/search_worker.py
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/telehealth_page_bench"
 # A day's radio on "Which day?" and its hint ("12 times free").
-_DAY_OPTION = re.compile(r'value="(\d{4}-\d{2}-\d{2})"[^>]*>.*?(\d+) times? free', re.DOTALL)
+_DAY_OPTION = re.compile(
+    r'type="radio" value="(\d{4}-\d{2}-\d{2})"[^>]*>.*?(\d+) times? free', re.DOTALL
+)
 
 
 @dataclass(frozen=True)
