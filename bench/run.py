@@ -4,8 +4,10 @@
         [--baseline REF | --baseline-dir PATH] [--clinicians 200] [--appointments 300000]
 
 Builds a fresh PostgreSQL database with a year of clinics and bookings, then measures slot
-search (handler, HTTP endpoint and bare SQL side by side) and booking throughput (the real app
-and a bare INSERT app under uvicorn). Traffic stays on 127.0.0.1.
+search (handler, HTTP endpoint and bare SQL side by side), the patient's "Which day?" page
+against GET /api/v1/slots for the same search (bench/page_search.py, the current tree only)
+and booking throughput (the real app and a bare INSERT app under uvicorn). Traffic stays on
+127.0.0.1.
 
 With --baseline (a git ref, exported to a temporary directory) or --baseline-dir (a
 checkout), the baseline tree's slot search and booking are measured in the same run, in
