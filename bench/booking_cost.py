@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import re
@@ -157,11 +158,11 @@ class _Profiler:
 
             self.profiler = cProfile.Profile()
             return
-        try:
-            from pyinstrument import Profiler
+        try:  # by name: pyinstrument is optional, and mypy need not find it
+            profiler_class = importlib.import_module("pyinstrument").Profiler
         except ImportError:
             raise SystemExit("--profile needs pyinstrument: pip install pyinstrument") from None
-        self.profiler = Profiler(interval=0.0002, async_mode="disabled")
+        self.profiler = profiler_class(interval=0.0002, async_mode="disabled")
 
     def start(self) -> None:
         if self.path is None:

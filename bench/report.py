@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bench import comparison
+from bench import comparison, page_search
 from bench.booking import BookingResult, LoadResult
 from bench.dataset import Dataset
 from bench.loading import LoadReport
 from bench.outbox import OutboxResult
+from bench.page_search import PageSearchResult
 from bench.plans import Plan
 from bench.profiling import Profile
 from bench.slot_search import SlotSearchResult
@@ -43,6 +44,7 @@ class Results:
     searches: dict[str, SlotSearchResult] = field(default_factory=dict)  # by tree
     trees: dict[str, str] = field(default_factory=dict)  # tree name: its commit
     imported: dict[str, dict[str, str]] = field(default_factory=dict)  # process: app files
+    page: PageSearchResult | None = None  # the patient's "Which day?" page vs the slots API
 
     def side_by_side(self) -> list[str]:
         """The baseline/current comparison, when a baseline was measured."""
@@ -60,7 +62,7 @@ class Target:
 
 def targets(results: Results) -> list[Target]:
     search, booking = results.search, results.booking
-    return [
+    return [  # noqa: RUF005 (the page's target is there only when it was measured)
         Target(
             "Slot search p50 (handler: load_availability + expand_slots)",
             f"< {SEARCH_P50_TARGET_MS:.0f} ms",
@@ -82,6 +84,21 @@ def targets(results: Results) -> list[Target]:
             booking.ratio >= BOOKING_RATIO_TARGET and booking.app.failures == 0,
             booking.ratio / BOOKING_RATIO_TARGET - 1,
         ),
+    ] + _page_targets(results.page)
+
+
+def _page_targets(page: PageSearchResult | None) -> list[Target]:
+    if page is None:
+        return []
+    return [
+        Target(
+            '"Which day?" page p50 / GET /api/v1/slots p50, same search',
+            f"<= {page_search.RATIO_TARGET}x",
+            f"{page.ratio:.2f}x ({page.page.p50:.1f} vs {page.api.p50:.1f} ms; "
+            f"p95 {page.ratio_p95:.2f}x)",
+            page.met,
+            1 - page.ratio / page_search.RATIO_TARGET,
+        )
     ]
 
 
@@ -172,6 +189,7 @@ def tables(results: Results) -> list[str]:
         "",
         *outbox_lines(results.outbox),
         "",
+        *([*page_search.lines(results.page), ""] if results.page else []),
         "| Target | wanted | measured | met |",
         "|---|---|---|---|",
         *(f"| {t.name} | {t.wanted} | {t.measured} | {'yes' if t.met else '**no**'} |"

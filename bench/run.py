@@ -4,8 +4,10 @@
         [--baseline REF | --baseline-dir PATH] [--clinicians 200] [--appointments 300000]
 
 Builds a fresh PostgreSQL database with a year of clinics and bookings, then measures slot
-search (handler, HTTP endpoint and bare SQL side by side) and booking throughput (the real app
-and a bare INSERT app under uvicorn). Traffic stays on 127.0.0.1.
+search (handler, HTTP endpoint and bare SQL side by side), the patient's "Which day?" page
+against GET /api/v1/slots for the same search (bench/page_search.py, the current tree only)
+and booking throughput (the real app and a bare INSERT app under uvicorn). Traffic stays on
+127.0.0.1.
 
 With --baseline (a git ref, exported to a temporary directory) or --baseline-dir (a
 checkout), the baseline tree's slot search and booking are measured in the same run, in
@@ -31,12 +33,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as `python bench/run.py`: make `bench` and the app importable
     sys.path.insert(0, str(ROOT))
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
+
 from bench import (  # noqa: E402
     analysis,
     booking,
     dataset,
     loading,
     outbox,
+    page_search,
     plans,
     profiling,
     report,
@@ -44,6 +49,7 @@ from bench import (  # noqa: E402
     slot_search,
     trees,
 )
+from telehealth.kernel.config import Settings  # noqa: E402
 from telehealth.kernel.db import create_engine, make_sessionmaker  # noqa: E402
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/telehealth_bench"
@@ -67,6 +73,9 @@ class Plan:
     profile_calls: int
     outbox_appointments: int
     booking_rounds: int
+    page_rounds: int  # the patient's "Which day?" page against the slots API
+    page_iterations: int  # per round
+    page_seconds: float  # at most, over all rounds
 
     @property
     def patients(self) -> int:
@@ -75,9 +84,24 @@ class Plan:
 
 def plan_for(args: argparse.Namespace) -> Plan:
     if args.quick:
-        return Plan(20, 5_000, 2, 5, 2, 10.0, 3_000, 16, 8, 1.0, 5, 100, 2)
+        return Plan(20, 5_000, 2, 5, 2, 10.0, 3_000, 16, 8, 1.0, 5, 100, 2, 2, 10, 20.0)
     return Plan(
-        args.clinicians, args.appointments, 10, 10, 5, 90.0, 5_500, 64, 16, 2.0, 20, 1_000, 8
+        args.clinicians,
+        args.appointments,
+        10,
+        10,
+        5,
+        90.0,
+        5_500,
+        64,
+        16,
+        2.0,
+        20,
+        1_000,
+        8,
+        8,
+        20,
+        120.0,
     )
 
 
@@ -136,6 +160,9 @@ async def measure(args: argparse.Namespace, measured: list[trees.Tree]) -> repor
         appointments = load.copy_seconds["appointments"]
         print(f"loaded in {load.total_seconds:.1f} s (appointments {appointments:.1f} s)")
         token = await loading.bench_token(engine)
+        referral_id = await page_search.add_referral(
+            sessionmaker, service_id=data.search_service_id, patient_id=1, today=date.today()
+        )
         window = slot_search.SearchWindow.four_weeks_from_next_monday(
             data.search_service_id, date.today()
         )
@@ -155,6 +182,7 @@ async def measure(args: argparse.Namespace, measured: list[trees.Tree]) -> repor
             )
             for name, found in searches.items():
                 print(f"slot search ({name}): {found.orm.p50:.1f} ms p50, {found.slots} slots")
+            page = await measure_page(plan, url, sessionmaker, window, token, referral_id)
             bookings = await booking.run(
                 sessionmaker,
                 url,
@@ -196,8 +224,31 @@ async def measure(args: argparse.Namespace, measured: list[trees.Tree]) -> repor
     imported |= {f"booking server ({n})": f for n, f in bookings.imported.items()}
     return report.Results(
         mode, started, data, load, searches[trees.CURRENT], bookings, profiles, query_plans,
-        load_average, mail, searches, {t.name: t.label for t in measured}, imported,
+        load_average, mail, searches, {t.name: t.label for t in measured}, imported, page,
     )  # fmt: skip
+
+
+async def measure_page(
+    plan: Plan,
+    url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    window: slot_search.SearchWindow,
+    token: str,
+    referral_id: int,
+) -> page_search.PageSearchResult:
+    """The current tree's "Which day?" page against the slots API, in this process (a
+    baseline tree may have no patient pages)."""
+    from app import create_app
+
+    settings = Settings(database_url=url, secret_key=page_search.SECRET_KEY)
+    app = create_app(settings, sessionmaker=sessionmaker)
+    page = await page_search.run(
+        app, settings, window, token, referral_id,
+        rounds=plan.page_rounds, iterations=plan.page_iterations, warmup=3,
+        max_seconds=plan.page_seconds,
+    )  # fmt: skip
+    print(f'"Which day?" page: {page.page.p50:.1f} ms p50, {page.ratio:.2f}x the API', flush=True)
+    return page
 
 
 def cli(argv: list[str] | None = None) -> int:

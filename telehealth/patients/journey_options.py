@@ -9,6 +9,7 @@ when it has a time free, and a time only while it is free.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -185,14 +186,14 @@ async def day_window(
     free = await free_slots(
         session, service, start_date=start, end_date=end, mode=mode, site_id=site_id
     )
-    counts: dict[date, set[datetime]] = {}
-    for s in free:
-        counts.setdefault(slots.to_london(s.start).date(), set()).add(s.start)
+    # A time is one start, whichever clinicians are free then: count each start once, and
+    # turn only those (a third to a half of the slots) into local days.
+    counts = Counter(slots.to_london(start).date() for start in {s.start for s in free})
     first = today()
     horizon = first + timedelta(days=service.horizon_days)
     earlier = max(first, start - timedelta(weeks=WEEKS)) if start > first else None
     later = end + timedelta(days=1) if end < horizon else None
-    return DayWindow(start, end, sorted((d, len(c)) for d, c in counts.items()), earlier, later)
+    return DayWindow(start, end, sorted(counts.items()), earlier, later)
 
 
 def short_day(day: date) -> str:
