@@ -4,6 +4,7 @@ booked. Every booking page loads its journey here (`load`), in the request's tra
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -61,12 +62,22 @@ async def _load(request: Request, session: AsyncSession, *, booked_ok: bool) -> 
     settings: Settings = request.app.state.settings
     token = str(request.path_params["token"])
     claim = patient_links.read_booking_token(settings, token)
-    referral = await session.get(Referral, claim.id) if claim else None
-    if claim is None or referral is None:
+    # The referral with its service and patient in one round trip (every step reads all three).
+    found = (
+        (
+            await session.execute(
+                select(Referral, Service, Patient)
+                .join(Service, Service.id == Referral.service_id)
+                .join(Patient, Patient.id == Referral.patient_id)
+                .where(Referral.id == claim.id)
+            )
+        ).first()
+        if claim
+        else None
+    )
+    if claim is None or found is None:
         return link_does_not_work(request)
-    service = await session.get(Service, referral.service_id)
-    patient = await session.get(Patient, referral.patient_id)
-    assert service is not None and patient is not None
+    referral, service, patient = found
     base = f"/book/{token}"
     if referral.appointment_id is not None and not booked_ok:
         return RedirectResponse(manage_path(settings, referral.appointment_id), status_code=303)

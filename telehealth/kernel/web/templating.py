@@ -24,6 +24,10 @@ templates = Jinja2Templates(
         ),
         undefined=ChainableUndefined,
         autoescape=True,
+        # Templates are read once per process: checking every file's modification time on
+        # each render cost about a millisecond of a page's eight (bench/page_search.py).
+        # A template edit takes effect when the server restarts.
+        auto_reload=False,
     )
 )
 
