@@ -201,12 +201,14 @@ async def cancel(request: Request) -> Response:
 
     async def write(session: AsyncSession) -> Response:
         user = await signed_in(request, session, ROLES)
-        appointment = await Access(session, user).appointment(
-            appointment_id, action="appointment.cancel", lock=True
-        )
+        access = Access(session, user)
         reason, errors = read_reason(form)
         if reason is None:
+            appointment = await access.appointment(appointment_id, action="appointment.read")
             return await _cancel_page(request, session, user, appointment, form, errors)
+        appointment = await access.appointment(
+            appointment_id, action="appointment.cancel", lock=True
+        )
         try:
             async with session.begin_nested():
                 await booking.cancel(
@@ -362,11 +364,11 @@ async def confirm(request: Request) -> Response:
     async def write(session: AsyncSession) -> Response:
         user = await signed_in(request, session, ROLES)
         access = Access(session, user)
-        appointment = await access.appointment(
-            appointment_id, action="appointment.reschedule", lock=True
-        )
         how = form.get("how", "")
         chosen, slot = read_how(how), read_slot(form.get("slot", ""))
+        # The change is audited as such when one is tried; a form sent back is a read.
+        action = "appointment.read" if chosen is None or slot is None else "appointment.reschedule"
+        appointment = await access.appointment(appointment_id, action=action, lock=True)
         if chosen is None:
             return await _days(request, session, user, appointment, how)
         if slot is None:
