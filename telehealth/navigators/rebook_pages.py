@@ -116,7 +116,7 @@ async def to_rebook_page(request: Request, session: AsyncSession) -> Response:
     entries = [
         Entry(
             d=await describe(session, item.appointment),
-            reasons=[c.message for c in item.clashes],
+            reasons=[c.message[:1].upper() + c.message[1:] for c in item.clashes],
             how=how_value(item.appointment.mode, item.appointment.site_id),
             alternatives=alternatives.get(item.appointment.id, []),
         )
