@@ -21,10 +21,9 @@ from scheduling.models import Appointment, Service
 from telehealth.kernel.errors import NotFound
 from telehealth.kernel.transactions import transactional
 from telehealth.kernel.web.staff import roles_for, signed_in
-from telehealth.navigators.appointment_pages import (
+from telehealth.navigators.appointment_pages import Described, describe
+from telehealth.navigators.free_times import (
     LOOKAHEAD,
-    Described,
-    describe,
     firsts,
     free_slots,
     how_value,

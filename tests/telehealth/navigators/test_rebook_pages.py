@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.slots import to_london
-from telehealth.navigators.appointment_pages import slot_label
+from telehealth.navigators.free_times import slot_label
 from tests.builders import book_via_service, make_patient
 from tests.builders_navpatients import audited, make_booked, make_leave, signed_in_as, tuesday_at
 
