@@ -9,12 +9,20 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Browser, Page
 
 from scheduling.slots import to_london
 from telehealth.kernel.auth.service import create_user
 from telehealth.kernel.db import create_engine, make_sessionmaker
-from tests.browser.harness import PASSWORD, ROOT, Served, axe_violations, screenshot, sign_in
+from tests.browser.harness import (
+    PASSWORD,
+    ROOT,
+    PageWatch,
+    Served,
+    axe_violations,
+    screenshot,
+    sign_in,
+)
 from tests.builders import make_clinic
 from tests.builders_navpatients import make_booked, make_leave, tuesday_at
 from tests.servers import running_servers
@@ -24,6 +32,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 SEVERE = ("serious", "critical")
+NARROW = {"width": 320, "height": 800}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -125,3 +134,41 @@ async def test_a_navigator_rebooks_with_one_click(page: Page, served: Served) ->
     assert day_and_month in text and clock in text
     found += await _checked(page, served, "rebooked")
     assert found == []
+
+
+async def _too_wide(page: Page, served: Served, name: str) -> list[str]:
+    await screenshot(page, served, f"navigator-patient-{name}-320")
+    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    return [name] if wide else []
+
+
+async def test_the_pages_fit_a_screen_320_pixels_wide(browser: Browser, served: Served) -> None:
+    context = await browser.new_context(viewport=NARROW)  # type: ignore[arg-type]
+    context.set_default_timeout(10_000)
+    page = await context.new_page()
+    watch = PageWatch(page, served.base)
+    await sign_in(page, served, "navigator")
+    wide: list[str] = []
+    await page.goto(served.url("/staff/patients"))
+    wide += await _too_wide(page, served, "find")
+    await page.fill("#nhs_number", "943 476 5919")
+    await _go(page, "button:has-text('Find patient')")
+    wide += await _too_wide(page, served, "found")
+    await _go(page, "main a:has-text('Alex Atkinson')")
+    wide += await _too_wide(page, served, "patient")
+    patient = page.url
+    await _go(page, "a:has-text('Change their contact details and needs')")
+    wide += await _too_wide(page, served, "edit")
+    await page.goto(patient)
+    await _go(page, "main a:has-text('Move') >> nth=0")
+    wide += await _too_wide(page, served, "move-days")
+    await _go(page, "main ul.nhsuk-list a >> nth=0")
+    wide += await _too_wide(page, served, "move-times")
+    await page.goto(patient)
+    await _go(page, "main a:has-text('Cancel') >> nth=0")
+    wide += await _too_wide(page, served, "cancel")
+    await page.goto(served.url("/staff/to-rebook"))
+    wide += await _too_wide(page, served, "to-rebook")
+    await context.close()
+    assert not watch.errors, f"the page's scripts failed: {watch.errors}"
+    assert wide == []
