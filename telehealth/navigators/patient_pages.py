@@ -248,7 +248,8 @@ async def edit(request: Request) -> Response:
 
     async def write(session: AsyncSession) -> Response:
         user = await signed_in(request, session, ROLES)
-        patient = await Access(session, user).patient(patient_id, action=None)
+        # A read, audited as one: a refused change shows the patient's details again.
+        patient = await Access(session, user).patient(patient_id, action="patient.read")
         changes, errors = read_changes(form)
         if errors:
             return _edit(request, user, patient, form, errors)

@@ -187,6 +187,8 @@ async def test_bad_details_re_render_with_the_error_on_the_field_and_typed_value
     await session.refresh(patient)
     assert (patient.email, patient.mobile, patient.interpreter_language) == stored
     assert await audited(session, user, "patient.update") == []
+    [read] = await audited(session, user, "patient.read")  # the form shown again is a read
+    assert read.entity_id == patient.id
 
 
 async def test_an_nhs_number_held_by_another_patient_is_refused_on_the_field(
