@@ -33,7 +33,13 @@ from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web import staff
 from telehealth.kernel.web.templating import asset_mount
 from telehealth.messaging import invite_file, outbox_pages
-from telehealth.navigators import referral_pages, worklist_pages
+from telehealth.navigators import (
+    appointment_pages,
+    patient_pages,
+    rebook_pages,
+    referral_pages,
+    worklist_pages,
+)
 from telehealth.patients import (
     booking_pages,
     change_pages,
@@ -111,6 +117,9 @@ def routes() -> list[BaseRoute]:
         *outbox_pages.routes(),
         *referral_pages.routes(),
         *worklist_pages.routes(),
+        *patient_pages.routes(),
+        *appointment_pages.routes(),
+        *rebook_pages.routes(),
         *travel_pages.routes(),
         *admin_sites.routes(),
         *admin_services.routes(),

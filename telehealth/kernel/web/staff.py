@@ -34,6 +34,8 @@ class StaffPage:
 # navigation is built from it, and each role lands on the first page it may use.
 STAFF_PAGES = (
     StaffPage("/staff/worklist", "Worklist", (Role.NAVIGATOR, Role.ADMIN)),
+    StaffPage("/staff/patients", "Patients", (Role.NAVIGATOR, Role.ADMIN)),
+    StaffPage("/staff/to-rebook", "To rebook", (Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/clinic", "Clinic", (Role.CLINICIAN, Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/availability", "Availability", (Role.CLINICIAN, Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/reception", "Reception", (Role.RECEPTION, Role.NAVIGATOR, Role.ADMIN)),

@@ -74,6 +74,8 @@ def test_navigation_marks_the_page_and_its_section() -> None:
     items = navigation(Role.NAVIGATOR, "/staff/outbox/12")
     assert [(i.text, i.current, i.active) for i in items] == [
         ("Worklist", False, False),
+        ("Patients", False, False),
+        ("To rebook", False, False),
         ("Clinic", False, False),
         ("Availability", False, False),
         ("Reception", False, False),
