@@ -27,6 +27,7 @@ from scheduling.models import (
     VideoRoom,
 )
 from scheduling.placement import Placement, place
+from scheduling.slots import london_datetime
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.auth.service import create_token, create_user
 
@@ -209,6 +210,11 @@ def next_weekday(weekday: int, *, after: date | None = None, weeks: int = 1) -> 
     """The date of `weekday` at least `weeks` weeks ahead: safely beyond 'now' in tests."""
     start = (after or date.today()) + timedelta(days=7 * weeks)
     return start + timedelta(days=(weekday - start.weekday()) % 7)
+
+
+def tuesday_at(hour: int, minute: int = 0, *, weeks: int = 2) -> datetime:
+    """A time in make_clinic's Tuesday 9am to midday session, `weeks` ahead (London)."""
+    return london_datetime(next_weekday(1, weeks=weeks), time(hour, minute))
 
 
 @dataclass

@@ -9,40 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.models import Patient
 from scheduling.referral_models import Referral
 from telehealth.kernel.config import Settings
-from telehealth.kernel.identifiers import new_reference
 from telehealth.messaging import patient_links
 from telehealth.travel import postcodes
-from tests.builders import Clinic, make_clinic, make_patient, make_session
+from tests.builders import Clinic, make_session
 
 # Real Code-Point Open positions (tests/telehealth/travel/test_records.py uses the same).
 HOSPITAL = ("LA1 4RP", 347761, 461046)  # Royal Lancaster Infirmary
 HUB = ("LA4 5RJ", 343600, 464400)  # Morecambe
 HOME = ("LA14 1HA", 319800, 469400)  # Barrow-in-Furness
-
-
-async def make_referral(
-    session: AsyncSession,
-    *,
-    clinic: Clinic | None = None,
-    patient: Patient | None = None,
-    video_suitable: bool = True,
-    status: str = "open",
-    see_by: date | None = None,
-) -> Referral:
-    """An open referral of `patient` (a new one) to the clinic's service (a new clinic)."""
-    clinic = clinic or await make_clinic(session)
-    patient = patient or await make_patient(session)
-    row = Referral(
-        reference=new_reference(),
-        patient_id=patient.id,
-        service_id=clinic.service.id,
-        see_by=see_by or date.today() + timedelta(days=42),
-        video_suitable=video_suitable,
-        status=status,
-    )
-    session.add(row)
-    await session.flush()
-    return row
 
 
 async def with_travel(session: AsyncSession, clinic: Clinic, patient: Patient) -> None:
@@ -74,8 +48,3 @@ async def add_thursdays(session: AsyncSession, clinic: Clinic) -> None:
 def booking_path(settings: Settings, referral: Referral, *, issued_on: date | None = None) -> str:
     token = patient_links.booking_token(settings, referral.id, issued_on=issued_on or date.today())
     return f"/book/{token}"
-
-
-def manage_path(settings: Settings, appointment_id: int) -> str:
-    token = patient_links.manage_token(settings, appointment_id, issued_on=date.today())
-    return f"/manage/{token}"

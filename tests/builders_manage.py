@@ -4,16 +4,15 @@ link, and a form's CSRF token read from the page as a browser would."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Appointment, Patient
-from scheduling.slots import london_datetime
 from telehealth.kernel.config import Settings
 from telehealth.messaging.patient_links import manage_token
-from tests.builders import Clinic, make_appointment, make_clinic, make_patient, next_weekday
+from tests.builders import Clinic, make_appointment, make_clinic, make_patient, tuesday_at
 
 SERVICE_PHONE = "0113 496 0101"
 HUB_PHONE = "0113 496 0102"
@@ -29,10 +28,6 @@ async def make_managed_clinic(session: AsyncSession) -> Clinic:
     c.hospital.name = "Royal Lancaster Infirmary"
     await session.flush()
     return c
-
-
-def tuesday_at(hour: int, minute: int = 0, *, weeks: int = 2) -> datetime:
-    return london_datetime(next_weekday(1, weeks=weeks), time(hour, minute))
 
 
 async def make_patient_with(

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Appointment, Leave, Patient
-from scheduling.slots import london_datetime
 from telehealth.kernel.audit import AuditEvent
 from telehealth.kernel.auth.models import StaffUser
 from tests.builders import (
@@ -21,14 +20,9 @@ from tests.builders import (
     make_clinic,
     make_patient,
     make_user,
-    next_weekday,
+    tuesday_at,
 )
 from tests.telehealth.video.test_clinic_pages import sign_in
-
-
-def tuesday_at(hour: int, minute: int = 0, *, weeks: int = 2) -> datetime:
-    """A time in make_clinic's Tuesday 9am to midday session, `weeks` ahead."""
-    return london_datetime(next_weekday(1, weeks=weeks), time(hour, minute))
 
 
 @dataclass

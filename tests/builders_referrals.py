@@ -1,4 +1,5 @@
-"""Builders for referrals (to be folded into tests/builders.py)."""
+"""Referrals for tests, written straight to the table (the referral service and the booking
+journey are tested on their own)."""
 
 from __future__ import annotations
 
@@ -9,33 +10,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.models import Patient, Service
 from scheduling.referral_models import Referral
 from telehealth.kernel.identifiers import new_reference
-from tests.builders import make_patient, make_service
+from tests.builders import Clinic, make_clinic, make_patient
 
 
 async def make_referral(
     session: AsyncSession,
     *,
-    patient: Patient | None = None,
+    clinic: Clinic | None = None,
     service: Service | None = None,
+    patient: Patient | None = None,
     priority: str = "routine",
     see_by: date | None = None,
     status: str = "open",
+    video_suitable: bool = True,
     invited_at: datetime | None = None,
     help_requested_at: datetime | None = None,
     help_reason: str | None = None,
 ) -> Referral:
-    """An open referral written straight to the table (the service is tested on its own)."""
+    """A referral of `patient` (a new one) to `service`, else the clinic's (a new clinic's)."""
+    if service is None:
+        service = (clinic or await make_clinic(session)).service
     patient = patient or await make_patient(session)
-    service = service or await make_service(session)
     row = Referral(
         reference=new_reference(),
         patient_id=patient.id,
         service_id=service.id,
         priority=priority,
-        see_by=see_by or date.today() + timedelta(days=60),
+        see_by=see_by or date.today() + timedelta(days=42),
         status=status,
         notes="Palpitations on exertion",
-        video_suitable=True,
+        video_suitable=video_suitable,
         invited_at=invited_at,
         help_requested_at=help_requested_at,
         help_reason=help_reason,

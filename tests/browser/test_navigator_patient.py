@@ -23,8 +23,8 @@ from tests.browser.harness import (
     screenshot,
     sign_in,
 )
-from tests.builders import make_clinic
-from tests.builders_navpatients import make_booked, make_leave, tuesday_at
+from tests.builders import make_clinic, tuesday_at
+from tests.builders_navpatients import make_booked, make_leave
 from tests.servers import running_servers
 
 if TYPE_CHECKING:

@@ -20,7 +20,8 @@ from telehealth.messaging.patient_links import booking_token, manage_token
 from tests.browser.harness import DESKTOP, PHONE, ROOT, PageWatch, Served, axe_violations
 from tests.browser.harness import screenshot as take_screenshot
 from tests.builders import make_clinic, make_patient, next_weekday
-from tests.builders_journey import make_referral, with_travel
+from tests.builders_journey import with_travel
+from tests.builders_referrals import make_referral
 from tests.conftest import TEST_SETTINGS
 from tests.servers import SECRET_KEY, running_servers
 

@@ -30,8 +30,8 @@ from tests.browser.harness import (
     axe_violations,
     screenshot,
 )
-from tests.builders import make_clinic
-from tests.builders_manage import make_managed, make_managed_clinic, make_patient_with, tuesday_at
+from tests.builders import make_clinic, tuesday_at
+from tests.builders_manage import make_managed, make_managed_clinic, make_patient_with
 from tests.servers import SECRET_KEY, running_servers
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from telehealth.kernel.audit import AuditEvent
 from telehealth.kernel.db import create_engine, make_sessionmaker
 from telehealth.kernel.errors import InvalidInput
 from tests.builders import Clinic, make_clinic, next_weekday
-from tests.builders_journey import make_referral
+from tests.builders_referrals import make_referral
 
 
 def _choice(clinic: Clinic, at: time = time(9), *, mode: str = "video_home") -> Choice:

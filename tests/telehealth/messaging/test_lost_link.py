@@ -14,7 +14,8 @@ from telehealth import messaging
 from telehealth.messaging import lost_link
 from telehealth.messaging.content import today
 from telehealth.messaging.patient_links import MANAGE_LINK_DAYS, read_manage_token
-from tests.builders_manage import make_managed, make_managed_clinic, make_patient_with, tuesday_at
+from tests.builders import tuesday_at
+from tests.builders_manage import make_managed, make_managed_clinic, make_patient_with
 from tests.conftest import TEST_SETTINGS
 
 

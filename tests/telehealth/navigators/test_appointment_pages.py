@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.models import Appointment
 from scheduling.slots import to_london
 from telehealth.kernel.db import utcnow
-from tests.builders import book_via_service, make_appointment, make_patient
-from tests.builders_navpatients import audited, make_booked, radio_values, signed_in_as, tuesday_at
+from tests.builders import book_via_service, make_appointment, make_patient, tuesday_at
+from tests.builders_navpatients import audited, make_booked, radio_values, signed_in_as
 
 
 def _label(start_hour: int, minute: int) -> str:

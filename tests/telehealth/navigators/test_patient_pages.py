@@ -8,8 +8,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.builders import make_clinic, make_patient
-from tests.builders_navpatients import audited, make_booked, signed_in_as, tuesday_at
+from tests.builders import make_clinic, make_patient, tuesday_at
+from tests.builders_navpatients import audited, make_booked, signed_in_as
 from tests.builders_referrals import make_referral
 
 BORN = {"date_of_birth[day]": "17", "date_of_birth[month]": "5", "date_of_birth[year]": "1960"}

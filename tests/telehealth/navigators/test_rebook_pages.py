@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.slots import to_london
 from telehealth.navigators.free_times import slot_label
-from tests.builders import book_via_service, make_patient
-from tests.builders_navpatients import audited, make_booked, make_leave, signed_in_as, tuesday_at
+from tests.builders import book_via_service, make_patient, tuesday_at
+from tests.builders_navpatients import audited, make_booked, make_leave, signed_in_as
 
 
 def _buttons(page: str) -> list[tuple[str, dict[str, str], str]]:

@@ -19,7 +19,8 @@ from telehealth.kernel.config import Settings
 from telehealth.messaging.patient_links import read_manage_token
 from telehealth.patients.journey_flow import parse_slot
 from tests.builders import Clinic, make_clinic, make_patient, next_weekday
-from tests.builders_journey import add_thursdays, booking_path, make_referral, with_travel
+from tests.builders_journey import add_thursdays, booking_path, with_travel
+from tests.builders_referrals import make_referral
 
 
 def radio_values(page: httpx.Response, name: str) -> list[str]:

@@ -17,7 +17,9 @@ from telehealth.kernel.audit import AuditEvent
 from telehealth.kernel.config import Settings
 from telehealth.patients.journey_flow import parse_slot
 from tests.builders import Clinic, make_clinic, make_patient, next_weekday
-from tests.builders_journey import make_referral, manage_path, with_travel
+from tests.builders_journey import with_travel
+from tests.builders_manage import manage_path
+from tests.builders_referrals import make_referral
 from tests.telehealth.patients.test_booking_pages import location, radio_values
 
 

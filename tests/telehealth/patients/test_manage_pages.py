@@ -14,6 +14,7 @@ from telehealth.kernel import timefmt
 from telehealth.kernel.audit import AuditEvent
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import utcnow
+from tests.builders import tuesday_at
 from tests.builders_manage import (
     DIRECTIONS,
     HUB_PHONE,
@@ -22,7 +23,6 @@ from tests.builders_manage import (
     make_managed,
     make_managed_clinic,
     manage_path,
-    tuesday_at,
 )
 
 TITLE_END = " \N{EN DASH} Bay Telehealth \N{EN DASH} NHS"
