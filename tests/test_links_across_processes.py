@@ -22,14 +22,16 @@ import pytest
 
 from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.builders import make_appointment, make_clinic, make_patient, next_weekday
+from tests.builders_referrals import make_referral
 from tests.servers import _free_port
 
 pytestmark = pytest.mark.slow
 LINK = re.compile(r"""https?://[^\s"'<>)]+""")
 
 
-async def _book(url: str) -> set[str]:
-    """Two appointments (the patient's by email and SMS, another by email): their references."""
+async def _book(url: str) -> tuple[set[str], str]:
+    """Two appointments (the patient's by email and SMS, another by email): their references;
+    and a referral to a service, whose invitation carries a booking link: the service's name."""
     engine = create_engine(url)
     async with make_sessionmaker(engine)() as session, session.begin():
         clinic = await make_clinic(session)
@@ -42,8 +44,11 @@ async def _book(url: str) -> set[str]:
         hub = await make_appointment(
             session, clinic, start=start + timedelta(minutes=40), mode="video_site"
         )
+        referred = await make_patient(session)
+        await make_referral(session, clinic=clinic, patient=referred)
+        service = clinic.service.name
     await engine.dispose()
-    return {home.reference, hub.reference}
+    return {home.reference, hub.reference}, service
 
 
 def _texts(part: Message) -> list[str]:
@@ -86,7 +91,7 @@ def _wait_for(base: str, proc: subprocess.Popen[bytes]) -> None:
 def test_every_link_in_a_delivered_message_opens_on_another_process(
     fresh_database: str, tmp_path: Path
 ) -> None:
-    references = asyncio.run(_book(fresh_database))
+    references, service = asyncio.run(_book(fresh_database))
     port = _free_port()
     env = {
         key: value
@@ -109,6 +114,8 @@ def test_every_link_in_a_delivered_message_opens_on_another_process(
     assert any("/join/" in link for link in ours) and any("invite" in link for link in ours)
     manage = {link for link in ours if "/manage/" in link}
     assert len(manage) >= 2, ours  # each appointment's messages say "Manage your appointment"
+    booking = [link for link in ours if "/book/" in link]
+    assert len(booking) == 1, ours  # the referral's invitation
 
     server = subprocess.Popen(
         [sys.executable, "-m", "telehealth.cli", "serve"],
@@ -124,8 +131,14 @@ def test_every_link_in_a_delivered_message_opens_on_another_process(
             answers = {link: client.get(link).status_code for link in sorted(ours)}
             # A manage link opens its appointment on this process, not just some page.
             shown = {ref for link in manage for ref in references if ref in client.get(link).text}
+            # The invitation's booking link starts that referral's journey, and its first
+            # question follows (the journey's answers live in a cookie, not in this process).
+            start = client.get(booking[0])
+            question = client.get(booking[0] + "/how")
     finally:
         server.terminate()
         server.wait(timeout=10)
     assert set(answers.values()) == {200}, answers
     assert shown == references, (shown, references)
+    assert f"Book your {service}" in start.text, start.text
+    assert "How would you like to be seen?" in question.text, question.text
