@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from scheduling.endpoints import router as scheduling_router
+from telehealth.admin import clinician_pages as admin_clinicians
 from telehealth.admin import service_pages as admin_services
 from telehealth.admin import site_pages as admin_sites
 from telehealth.admin import user_pages as admin_users
@@ -123,6 +124,7 @@ def routes() -> list[BaseRoute]:
         *travel_pages.routes(),
         *admin_sites.routes(),
         *admin_services.routes(),
+        *admin_clinicians.routes(),
         *admin_users.routes(),
         *availability_pages.routes(),
         *booking_pages.routes(),

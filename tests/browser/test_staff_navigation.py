@@ -20,7 +20,7 @@ NAVIGATOR = [
     "Messages",
     "Travel report",
 ]
-ALL = [*NAVIGATOR, "Sites", "Services", "Users"]
+ALL = [*NAVIGATOR, "Sites", "Services", "Clinicians", "Users"]
 LINKS = {
     "clinician": ["Clinic", "Availability"],
     "reception": ["Reception"],
@@ -39,6 +39,7 @@ PATHS = {
     "Travel report": "/staff/reports/travel",
     "Sites": "/staff/admin/sites",
     "Services": "/staff/admin/services",
+    "Clinicians": "/staff/admin/clinicians",
     "Users": "/staff/admin/users",
 }
 
@@ -61,7 +62,9 @@ async def test_each_role_gets_links_to_what_it_may_use(
     assert await _navigation(page) == LINKS[role]
     for title in LINKS[role]:
         # Following the header's own link, as a user would.
-        link = page.locator("nav.nhsuk-header__navigation a", has_text=title)
+        link = page.locator("nav.nhsuk-header__navigation").get_by_role(
+            "link", name=title, exact=True
+        )
         if not await link.is_visible():  # moved under "More" when the header is full
             await page.click("#toggle-menu")
         async with page.expect_navigation():

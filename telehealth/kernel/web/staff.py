@@ -43,6 +43,7 @@ STAFF_PAGES = (
     StaffPage("/staff/reports/travel", "Travel report", (Role.ANALYST, Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/admin/sites", "Sites", (Role.ADMIN,)),
     StaffPage("/staff/admin/services", "Services", (Role.ADMIN,)),
+    StaffPage("/staff/admin/clinicians", "Clinicians", (Role.ADMIN,)),
     StaffPage("/staff/admin/users", "Users", (Role.ADMIN,)),
 )
 

@@ -1,0 +1,228 @@
+"""The admin's clinician pages: every clinician, a new one and one changed (name, profession,
+email, whether they take bookings), through the API's own services. A clinician's login is
+linked on the user's page; their sessions and leave are on their availability page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from scheduling import directory, directory_changes
+from scheduling.directory_schemas import ClinicianIn
+from scheduling.models import Clinician
+from scheduling.rebooking import ToRebook
+from telehealth.kernel.auth.models import StaffUser
+from telehealth.kernel.errors import Conflict, InvalidInput
+from telehealth.kernel.inputs import path_id
+from telehealth.kernel.transactions import transactional
+from telehealth.kernel.validation import validation_fields
+from telehealth.kernel.web.staff import check_csrf, page_context, roles_for, signed_in
+from telehealth.kernel.web.templating import templates
+
+PATH = "/staff/admin/clinicians"
+ROLES = roles_for(PATH)
+FIELDS = ("organisation_id", "name", "profession", "email")
+LABELS = {
+    "organisation_id": "Organisation",
+    "name": "Name",
+    "profession": "Profession",
+    "email": "Email address",
+}
+NOTICES = {"created": "The clinician is added.", "updated": "The clinician's changes are saved."}
+
+
+@transactional
+async def clinicians_page(request: Request, session: AsyncSession) -> Response:
+    user = await signed_in(request, session, ROLES)
+    rows = [
+        [
+            {"html": Markup('<a href="{}/{}">{}</a>').format(PATH, c.id, c.name)},
+            {"text": c.profession},
+            {"text": c.email},
+            {"text": ("Linked" if c.user_id else "No login") + ("" if c.active else ", inactive")},
+            {
+                "html": Markup(
+                    '<a href="/staff/availability?clinician_id={}">Availability'
+                    '<span class="nhsuk-u-visually-hidden"> of {}</span></a>'
+                ).format(c.id, c.name)
+            },
+        ]
+        for c in await session.scalars(select(Clinician).order_by(Clinician.name))
+    ]
+    return templates.TemplateResponse(
+        request,
+        "admin/clinicians.html",
+        page_context(
+            request,
+            user,
+            title="Clinicians",
+            rows=rows,
+            notice=NOTICES.get(request.query_params.get("done", "")),
+        ),
+    )
+
+
+async def _form(
+    request: Request,
+    session: AsyncSession,
+    user: StaffUser,
+    *,
+    editing: Clinician | None,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    affected: list[ToRebook] | None = None,
+    status: int = 200,
+) -> Response:
+    heading = f"Change {editing.name}" if editing else "Add a clinician"
+    organisations = await directory.list_organisations(session)
+    return templates.TemplateResponse(
+        request,
+        "admin/clinician_form.html",
+        page_context(
+            request,
+            user,
+            title=f"Error: {heading}" if errors else heading,
+            heading=heading,
+            editing=editing,
+            form=values,
+            errors=errors,
+            affected=affected,
+            organisation_items=[
+                {
+                    "value": str(o.id),
+                    "text": o.name,
+                    "selected": values["organisation_id"] == str(o.id),
+                }
+                for o in organisations
+            ],
+        ),
+        status_code=status,
+    )
+
+
+def _typed(form: FormData) -> dict[str, Any]:
+    values = {name: str(form.get(name, "")).strip() for name in FIELDS}
+    return values | {"active": str(form.get("active", "yes"))}
+
+
+def _errors(exc: InvalidInput | Conflict | pydantic.ValidationError) -> dict[str, str]:
+    fields = validation_fields(exc) if isinstance(exc, pydantic.ValidationError) else exc.fields
+    found = {}
+    for name, message in fields.items():
+        said = f"{LABELS.get(name, name)} {message}"
+        found[name if name in LABELS else "name"] = said
+    if not found and not isinstance(exc, pydantic.ValidationError):
+        found["email"] = exc.message[0].upper() + exc.message[1:]
+    return found
+
+
+BLANK = {"organisation_id": "", "name": "", "profession": "", "email": "", "active": "yes"}
+
+
+@transactional
+async def new_form(request: Request, session: AsyncSession) -> Response:
+    user = await signed_in(request, session, ROLES)
+    return await _form(request, session, user, editing=None, values=dict(BLANK), errors={})
+
+
+@transactional
+async def create(request: Request, session: AsyncSession) -> Response:
+    form = await request.form()
+    await check_csrf(request)
+    user = await signed_in(request, session, ROLES)
+    values = _typed(form)
+    try:
+        data = ClinicianIn(
+            organisation_id=int(values["organisation_id"])
+            if values["organisation_id"].isdigit()
+            else 0,
+            name=values["name"],
+            profession=values["profession"],
+            email=values["email"],
+        )
+        await directory.create_clinician(session, data)
+    except (pydantic.ValidationError, InvalidInput, Conflict) as exc:
+        status = 409 if isinstance(exc, Conflict) else 422
+        return await _form(
+            request, session, user, editing=None, values=values, errors=_errors(exc), status=status
+        )
+    return RedirectResponse(f"{PATH}?done=created", status_code=303)
+
+
+def _values(c: Clinician) -> dict[str, Any]:
+    return {
+        "organisation_id": str(c.organisation_id),
+        "name": c.name,
+        "profession": c.profession,
+        "email": c.email,
+        "active": "yes" if c.active else "no",
+    }
+
+
+@transactional
+async def edit_form(request: Request, session: AsyncSession) -> Response:
+    user = await signed_in(request, session, ROLES)
+    clinician = await directory.get_clinician(session, path_id(request, "clinician_id"))
+    return await _form(
+        request, session, user, editing=clinician, values=_values(clinician), errors={}
+    )
+
+
+@transactional
+async def change(request: Request, session: AsyncSession) -> Response:
+    form = await request.form()
+    await check_csrf(request)
+    user = await signed_in(request, session, ROLES)
+    clinician = await directory.get_clinician(session, path_id(request, "clinician_id"))
+    values = _typed(form) | {"organisation_id": str(clinician.organisation_id)}
+    wanted = {
+        "name": values["name"],
+        "profession": values["profession"],
+        "email": values["email"].lower(),
+        "active": values["active"] == "yes",
+    }
+    wanted = {k: v for k, v in wanted.items() if getattr(clinician, k) != v}
+    try:
+        _, affected = await directory_changes.update_clinician(
+            session, clinician.id, wanted, actor_user_id=user.id
+        )
+    except (InvalidInput, Conflict) as exc:
+        status = 409 if isinstance(exc, Conflict) else 422
+        return await _form(
+            request,
+            session,
+            user,
+            editing=clinician,
+            values=values,
+            errors=_errors(exc),
+            status=status,
+        )
+    if affected:
+        return await _form(
+            request,
+            session,
+            user,
+            editing=clinician,
+            values=_values(clinician),
+            errors={},
+            affected=affected,
+        )
+    return RedirectResponse(f"{PATH}?done=updated", status_code=303)
+
+
+def routes() -> list[Route]:
+    return [
+        Route(PATH, clinicians_page, methods=["GET"]),
+        Route(f"{PATH}/new", new_form, methods=["GET"]),
+        Route(f"{PATH}/new", create, methods=["POST"]),
+        Route(f"{PATH}/{{clinician_id}}", edit_form, methods=["GET"]),
+        Route(f"{PATH}/{{clinician_id}}", change, methods=["POST"]),
+    ]
