@@ -45,7 +45,7 @@ from telehealth.navigators.free_times import (
     slot_value,
     today,
 )
-from telehealth.navigators.patient_pages import form_of, render
+from telehealth.navigators.pages import form_of, render
 
 ROLES = roles_for("/staff/patients")
 BASE = "/staff/appointments/{appointment_id}"

@@ -25,14 +25,13 @@ from scheduling import patients, wording
 from scheduling.access import Access
 from scheduling.models import Appointment, Patient, Service, Site
 from scheduling.referral_models import Referral
-from scheduling.schemas import PatientQuery
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.errors import Conflict, InvalidInput
-from telehealth.kernel.inputs import path_id, refuse_nul
+from telehealth.kernel.inputs import path_id
 from telehealth.kernel.transactions import run_in_transaction, transactional
-from telehealth.kernel.web.staff import check_csrf, page_context, roles_for, signed_in
-from telehealth.kernel.web.templating import templates
+from telehealth.kernel.web.staff import roles_for, signed_in
 from telehealth.navigators import referral_form as rf
+from telehealth.navigators.pages import find_patients, form_of, render
 
 PATH = "/staff/patients"
 ROLES = roles_for(PATH)
@@ -53,38 +52,6 @@ EDIT_ORDER = (
 )
 
 
-def render(
-    request: Request,
-    user: StaffUser,
-    template: str,
-    title: str,
-    *,
-    errors: dict[str, str] | None = None,
-    **extra: Any,
-) -> Response:
-    """A navigator page; with errors, a 422 titled "Error: ..." with the summary's links."""
-    errors = errors or {}
-    return templates.TemplateResponse(
-        request,
-        f"navigators/{template}",
-        page_context(
-            request,
-            user,
-            title=("Error: " if errors else "") + title,
-            errors=errors,
-            error_list=[{"text": text, "href": f"#{target}"} for target, text in errors.items()],
-            **extra,
-        ),
-        status_code=422 if errors else 200,
-    )
-
-
-async def form_of(request: Request) -> dict[str, str]:
-    form = await check_csrf(request)
-    refuse_nul(form)
-    return form
-
-
 @transactional
 async def find_page(request: Request, session: AsyncSession) -> Response:
     user = await signed_in(request, session, ROLES)
@@ -100,15 +67,7 @@ async def find(request: Request, session: AsyncSession) -> Response:
         return render(
             request, user, "patients.html", "Find a patient", errors=search.errors, form=form
         )
-    access = Access(session, user)
-    query = PatientQuery(
-        nhs_number=search.nhs_number,
-        family_name=search.family_name,
-        date_of_birth=search.date_of_birth,
-        limit=50,
-    )
-    found = await patients.search_patients(session, query, among=await access.patients_where())
-    await access.audit("patient.search", "patient", None, {"ids": [p.id for p in found]})
+    found = await find_patients(session, user, search, limit=50)
     return render(request, user, "patients.html", "Find a patient", form=form, found=found)
 
 

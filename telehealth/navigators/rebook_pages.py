@@ -31,7 +31,7 @@ from telehealth.navigators.free_times import (
     slot_value,
     today,
 )
-from telehealth.navigators.patient_pages import render
+from telehealth.navigators.pages import render
 
 PATH = "/staff/to-rebook"
 ROLES = roles_for(PATH)

@@ -23,72 +23,33 @@ from scheduling.schemas import PatientIn, PatientQuery
 from telehealth.kernel.api import parse_input
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.errors import Conflict, InvalidInput
-from telehealth.kernel.inputs import path_id, refuse_nul
+from telehealth.kernel.inputs import path_id
 from telehealth.kernel.transactions import run_in_transaction, transactional
-from telehealth.kernel.web.staff import check_csrf, page_context, roles_for, signed_in
-from telehealth.kernel.web.templating import templates
+from telehealth.kernel.web.staff import roles_for, signed_in
 from telehealth.navigators import referral_form as rf
+from telehealth.navigators.pages import find_patients, form_of, render
 
 ROLES = roles_for("/staff/worklist")
 NEW = "/staff/referrals/new"
 
 
-def _page(
-    request: Request,
-    user: StaffUser,
-    template: str,
-    title: str,
-    *,
-    errors: dict[str, str] | None = None,
-    **extra: Any,
-) -> Response:
-    errors = errors or {}
-    return templates.TemplateResponse(
-        request,
-        f"navigators/{template}",
-        page_context(
-            request,
-            user,
-            title=("Error: " if errors else "") + title,
-            errors=errors,
-            error_list=[{"text": text, "href": f"#{target}"} for target, text in errors.items()],
-            **extra,
-        ),
-        status_code=422 if errors else 200,
-    )
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = await check_csrf(request)
-    refuse_nul(form)
-    return form
-
-
 @transactional
 async def find_page(request: Request, session: AsyncSession) -> Response:
     user = await signed_in(request, session, ROLES)
-    return _page(request, user, "find.html", "Find the patient", form={}, found=None)
+    return render(request, user, "find.html", "Find the patient", form={}, found=None)
 
 
 @transactional
 async def find(request: Request, session: AsyncSession) -> Response:
-    form = await _form(request)
+    form = await form_of(request)
     user = await signed_in(request, session, ROLES)
     search = rf.read_search(form)
     if search.errors:
-        return _page(
+        return render(
             request, user, "find.html", "Find the patient", errors=search.errors, form=form
         )
-    access = Access(session, user)
-    query = PatientQuery(
-        nhs_number=search.nhs_number,
-        family_name=search.family_name,
-        date_of_birth=search.date_of_birth,
-        limit=20,
-    )
-    found = await patients.search_patients(session, query, among=await access.patients_where())
-    await access.audit("patient.search", "patient", None, {"ids": [p.id for p in found]})
-    return _page(
+    found = await find_patients(session, user, search, limit=20)
+    return render(
         request, user, "find.html", "Choose the patient", form=form, found=found, chosen=True
     )
 
@@ -128,7 +89,7 @@ async def _details(
     patient: Patient | None,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    return _page(
+    return render(
         request,
         user,
         "details.html",
@@ -145,7 +106,7 @@ async def _details(
 @transactional
 async def details(request: Request, session: AsyncSession) -> Response:
     """From the find page: the referral form for the chosen patient, or for a new one."""
-    form = await _form(request)
+    form = await form_of(request)
     user = await signed_in(request, session, ROLES)
     try:
         patient = await _known(session, user, form)
@@ -172,7 +133,7 @@ async def find_again(
             ),
             among=await Access(session, user).patients_where(),
         )
-    return _page(
+    return render(
         request,
         user,
         "find.html",
@@ -206,13 +167,13 @@ async def _checked(
 
 @transactional
 async def check_page(request: Request, session: AsyncSession) -> Response:
-    form = await _form(request)
+    form = await form_of(request)
     user = await signed_in(request, session, ROLES)
     patient, checked = await _checked(session, user, form)
     if checked.errors or form.get("change"):
         return await _details(request, session, user, form, patient, checked.errors)
     service = await session.get(Service, int(checked.referral["service_id"]))
-    return _page(
+    return render(
         request,
         user,
         "check.html",
@@ -228,7 +189,7 @@ async def check_page(request: Request, session: AsyncSession) -> Response:
 
 
 async def record(request: Request) -> Response:
-    form = await _form(request)
+    form = await form_of(request)
 
     async def write(session: AsyncSession) -> Response:
         user = await signed_in(request, session, ROLES)
@@ -285,7 +246,7 @@ async def _referral_context(
 async def recorded_page(request: Request, session: AsyncSession) -> Response:
     user = await signed_in(request, session, ROLES)
     context = await _referral_context(session, user, path_id(request, "id"))
-    return _page(request, user, "recorded.html", "Referral recorded", **context)
+    return render(request, user, "recorded.html", "Referral recorded", **context)
 
 
 @transactional
@@ -293,12 +254,12 @@ async def referral_page(request: Request, session: AsyncSession) -> Response:
     user = await signed_in(request, session, ROLES)
     context = await _referral_context(session, user, path_id(request, "id"))
     referral: Referral = context["referral"]
-    return _page(request, user, "referral.html", f"Referral {referral.reference}", **context)
+    return render(request, user, "referral.html", f"Referral {referral.reference}", **context)
 
 
 async def close(request: Request) -> Response:
     """Withdraw an open referral (with why): nothing more is sent, nothing can be booked."""
-    form = await _form(request)
+    form = await form_of(request)
     reason = form.get("reason", "").strip()
     referral_id = path_id(request, "id")
 
@@ -319,7 +280,7 @@ async def close(request: Request) -> Response:
             return RedirectResponse(f"/staff/referrals/{referral_id}", status_code=303)
         context = await _referral_context(session, user, referral_id)
         referral: Referral = context["referral"]
-        return _page(
+        return render(
             request,
             user,
             "referral.html",
