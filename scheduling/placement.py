@@ -180,17 +180,7 @@ async def _check_offered(
         clinician_id=wanted.clinician_id,
         day=day,
     )
-    offered = slots.expand_slots(
-        shape,
-        rules,
-        start_date=day,
-        end_date=day,
-        now=now,
-        mode=wanted.mode,
-        site_id=wanted.site_id,
-        clinician_id=wanted.clinician_id,
-    )
-    if not any(s.start == wanted.start for s in offered):
+    if not slots.is_offered(shape, rules, wanted, now):
         raise InvalidInput.field(
             "start",
             "is not a slot this clinician offers for this service, mode and site "

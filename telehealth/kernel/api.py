@@ -150,19 +150,30 @@ def _parse_query(op: Operation, request: Request) -> pydantic.BaseModel | None:
     return parse_input(op.query, raw)
 
 
-async def _parse_body(op: Operation, request: Request) -> tuple[pydantic.BaseModel | None, Any]:
-    if op.body is None:
-        return None, None
+# What `_json_body` answers for a body that is not JSON: reported after authentication.
+_NOT_JSON = object()
+
+
+async def _json_body(request: Request) -> Any:
+    """The request's JSON body, parsed once per request (`_NOT_JSON` if it does not parse):
+    `Operation.single_write` looks at it before the caller is known, the body's check after."""
     raw = await request.body()
     try:
-        data = pydantic_core.from_json(raw or b"{}")
+        return pydantic_core.from_json(raw or b"{}")
     except ValueError:
-        raise BadRequest("the request body is not valid JSON", code="invalid_json") from None
+        return _NOT_JSON
+
+
+def _parse_body(op: Operation, data: Any) -> pydantic.BaseModel | None:
+    if op.body is None:
+        return None
+    if data is _NOT_JSON:
+        raise BadRequest("the request body is not valid JSON", code="invalid_json")
     if not isinstance(data, dict):
         raise InvalidInput(
             "the request body must be a JSON object", fields={"body": "not an object"}
         )
-    return parse_input(op.body, data), data
+    return parse_input(op.body, data)
 
 
 async def _authenticate(request: Request, session: AsyncSession) -> Principal:
@@ -209,27 +220,19 @@ async def run_operation(op: Operation, request: Request) -> Response:
             # A concurrent request with the same key committed first: answer with its result.
             return await run_in_transaction(request, idempotent)
 
+    data = await _json_body(request) if op.body is not None else None
+
     async def plain(session: AsyncSession) -> Response:
         # Who is asking comes first: an anonymous caller learns nothing about what we accept.
         context = await _context(op, request, session, settings)
         _parse_path(request)
         query = _parse_query(op, request)
-        body, _ = await _parse_body(op, request)
+        body = _parse_body(op, data)
         result = await op.handler(context, *_arguments(query, body))
         return _serialise(op, result)
 
-    single_write = op.single_write is not None and op.single_write(await _peek_body(request))
+    single_write = op.single_write is not None and op.single_write(data)
     return await run_in_transaction(request, plain, single_write=single_write)
-
-
-async def _peek_body(request: Request) -> Any:
-    """The JSON body if it parses, else None: for `Operation.single_write`, before the
-    request is authenticated and its body checked (which report any problem with it)."""
-    raw = await request.body()
-    try:
-        return pydantic_core.from_json(raw) if raw else None
-    except ValueError:
-        return None
 
 
 async def _context(
@@ -252,8 +255,9 @@ async def _run_idempotent(
     context = await _context(op, request, session, settings)
     _parse_path(request)
     query = _parse_query(op, request)
-    body, raw_body = await _parse_body(op, request)
-    fingerprint = idempotency.request_fingerprint(endpoint, raw_body)
+    data = await _json_body(request) if op.body is not None else None
+    body = _parse_body(op, data)
+    fingerprint = idempotency.request_fingerprint(endpoint, data)
     stored = await idempotency.find(
         session, user_id=context.user.id, key=key, endpoint=endpoint, fingerprint=fingerprint
     )
