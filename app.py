@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from scheduling import referrals
 from scheduling.endpoints import router as scheduling_router
 from telehealth.admin import clinician_pages as admin_clinicians
 from telehealth.admin import service_pages as admin_services
@@ -33,7 +34,7 @@ from telehealth.kernel.openapi import build_document
 from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web import staff
 from telehealth.kernel.web.templating import asset_mount
-from telehealth.messaging import invite_file, outbox_pages
+from telehealth.messaging import invitations, invite_file, outbox_pages
 from telehealth.navigators import (
     appointment_pages,
     patient_pages,
@@ -83,6 +84,7 @@ def create_app(
     """The app. Without a `sessionmaker` it builds its engine (and the live relay) in its
     lifespan; with one (the tests', a tool's) it uses that and connects nothing itself."""
     settings = settings or Settings.from_environment()
+    referrals.when_closed(invitations.withdraw)  # a closed referral's invitation is not sent
     token_cache = auth_cache.TokenCache()
     app = Starlette(
         routes=routes(),

@@ -7,6 +7,9 @@ operation, staff page and (later) FHIR handler goes through, auditing each read 
     reception         the appointments at the hubs they work at (`staff_sites`), and the
                       patients of those
     analyst           no identities: no patient and no appointment
+    a patient         with no login: whoever holds a verified signed link (`LinkHolder`)
+                      reaches that patient's own record and appointments (a booking link),
+                      or the one appointment a manage link or the lost-link lookup names
 
 What a viewer may not see is reported as not found, exactly as if it did not exist, so an id
 reveals nothing. Who may *do* which action (reception checks in, clinicians run the call) is
@@ -39,6 +42,13 @@ from telehealth.kernel.errors import Forbidden, InvalidInput, NotFound
 SEES_EVERYONE = frozenset({Role.ADMIN, Role.NAVIGATOR})
 
 
+# The kinds of patient link a `LinkHolder` holds, as the audit trail names them.
+BOOKING_LINK = "booking"  # a referral's invitation: `/book/{token}`
+MANAGE_LINK = "manage"  # a message's "Manage your appointment": `/manage/{token}`
+LOOKUP = "lookup"  # the reference, date of birth and postcode `/find-appointment` checked
+PATIENT = "patient"  # a link holder's role: no staff role, so it sees no one else
+
+
 class Viewer(Protocol):
     """A signed-in staff member: an API token's Principal or a page's StaffUser."""
 
@@ -50,6 +60,21 @@ class Viewer(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class LinkHolder:
+    """A patient acting on their own record with no login: the link was verified (signed and
+    unexpired, or the lookup's three facts matched) before this is made. Audited with no staff
+    actor, the patient's id and the kind of link in the detail."""
+
+    patient_id: int
+    kind: str
+    appointment_id: int | None = None  # a manage link or a lookup: this appointment only
+
+    @property
+    def role(self) -> str:
+        return PATIENT
+
+
+@dataclass(frozen=True, slots=True)
 class Scope:
     """What one viewer may reach, read once per request."""
 
@@ -57,11 +82,18 @@ class Scope:
     clinician_id: int | None = None
     service_ids: frozenset[int] = frozenset()
     hub_ids: frozenset[int] = frozenset()
+    patient_id: int | None = None  # a link holder: this patient's own...
+    appointment_id: int | None = None  # ...and, for a manage link, only this appointment
 
     def appointments(self) -> ColumnElement[bool]:
         """A WHERE clause on `appointments` keeping what this viewer may see."""
         if self.everyone:
             return true()
+        if self.patient_id is not None:
+            own = Appointment.patient_id == self.patient_id
+            if self.appointment_id is None:
+                return own
+            return own & (Appointment.id == self.appointment_id)
         if self.clinician_id is not None:
             return (Appointment.clinician_id == self.clinician_id) | Appointment.service_id.in_(
                 self.service_ids
@@ -74,12 +106,19 @@ class Scope:
         """A WHERE clause on `patients`: those with an appointment this viewer may see."""
         if self.everyone:
             return true()
+        if self.patient_id is not None:
+            return Patient.id == self.patient_id
         return Patient.id.in_(select(Appointment.patient_id).where(self.appointments()))
 
     def sees(self, appointment: Any) -> bool:
         """The same rule as `appointments()`, for an appointment already in hand."""
         if self.everyone:
             return True
+        if self.patient_id is not None:
+            return bool(
+                appointment.patient_id == self.patient_id
+                and self.appointment_id in (None, appointment.id)
+            )
         if self.clinician_id is not None:
             return bool(
                 appointment.clinician_id == self.clinician_id
@@ -92,7 +131,9 @@ class Scope:
         return self.clinician_id is not None and self.clinician_id == appointment.clinician_id
 
 
-async def scope_of(session: AsyncSession, viewer: Viewer) -> Scope:
+async def scope_of(session: AsyncSession, viewer: Viewer | LinkHolder) -> Scope:
+    if isinstance(viewer, LinkHolder):
+        return Scope(patient_id=viewer.patient_id, appointment_id=viewer.appointment_id)
     if viewer.role in SEES_EVERYONE:
         return Scope(everyone=True)
     if viewer.role == Role.CLINICIAN:
@@ -118,6 +159,18 @@ async def scope_of(session: AsyncSession, viewer: Viewer) -> Scope:
     return Scope()
 
 
+async def through_link(session: AsyncSession, *, kind: str, appointment_id: int) -> Access | None:
+    """The access of whoever holds a verified link to one appointment (a manage link, or the
+    lookup's matched facts): that appointment only, as its patient. None when the link names
+    no appointment (the page then says the link does not work)."""
+    patient_id = await session.scalar(
+        select(Appointment.patient_id).where(Appointment.id == appointment_id)
+    )
+    if patient_id is None:
+        return None
+    return Access(session, LinkHolder(patient_id, kind, appointment_id))
+
+
 async def set_hubs(session: AsyncSession, user: Viewer, site_ids: list[int]) -> list[str]:
     """Replace the hubs a reception login works at; answers with their names."""
     if user.role != Role.RECEPTION:
@@ -139,7 +192,7 @@ async def set_hubs(session: AsyncSession, user: Viewer, site_ids: list[int]) -> 
 class Access:
     """One request's view of patient data: reads go through here and are audited here."""
 
-    def __init__(self, session: AsyncSession, viewer: Viewer) -> None:
+    def __init__(self, session: AsyncSession, viewer: Viewer | LinkHolder) -> None:
         self.session = session
         self.viewer = viewer
         self._scope: Scope | None = None
@@ -153,6 +206,12 @@ class Access:
     def sees_everyone(self) -> bool:
         return self.viewer.role in SEES_EVERYONE
 
+    @property
+    def actor_user_id(self) -> int | None:
+        """The staff user acting, as the audit trail and the changes record them; None for a
+        patient acting through their link."""
+        return None if isinstance(self.viewer, LinkHolder) else self.viewer.id
+
     async def audit(
         self,
         action: str,
@@ -160,9 +219,14 @@ class Access:
         entity_id: int | None,
         detail: dict[str, Any] | None = None,
     ) -> None:
+        viewer = self.viewer
+        if isinstance(viewer, LinkHolder):
+            # A patient is no staff user: the audit's actor column stays empty, and the
+            # detail says who acted and with which link (no migration for an actor kind).
+            detail = {**(detail or {}), "patient_id": viewer.patient_id, "link": viewer.kind}
         await audit.record(
             self.session,
-            actor_user_id=self.viewer.id,
+            actor_user_id=self.actor_user_id,
             action=action,
             entity_type=entity_type,
             entity_id=entity_id,
@@ -170,17 +234,18 @@ class Access:
         )
 
     async def appointment(
-        self, appointment_id: int, *, action: str, lock: bool = False
+        self, appointment_id: int, *, action: str | None, lock: bool = False
     ) -> Appointment:
         """The appointment, if this viewer may see it (locked for a change when `lock`), with
-        the read or change recorded as `action`."""
+        the read or change recorded as `action` (None: the caller audits what it does)."""
         statement = select(Appointment).where(Appointment.id == appointment_id)
         if lock:
             statement = statement.with_for_update()
         found = await self.session.scalar(statement)
         if found is None or not (await self.scope()).sees(found):
             raise NotFound(f"no appointment with id {appointment_id}")
-        await self.audit(action, "appointment", found.id, {"patient_id": found.patient_id})
+        if action is not None:
+            await self.audit(action, "appointment", found.id, {"patient_id": found.patient_id})
         return found
 
     async def patient(

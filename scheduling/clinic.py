@@ -115,7 +115,7 @@ async def staff_action(
         appointment,
         action,
         actor="staff",
-        actor_user_id=access.viewer.id,
+        actor_user_id=access.actor_user_id,
         reason=reason,
     )
     return appointment

@@ -9,6 +9,7 @@ which audits them. Services flush, never commit.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -43,6 +44,21 @@ URGENCY = (Priority.TWO_WEEK_WAIT, Priority.URGENT, Priority.ROUTINE)
 # The details a repeat from a system must match, as the API names them.
 _COMPARED = ("patient", "service_id", "priority", "see_by", "notes", "video_suitable")
 _LOOKUP_KEYS = frozenset({"nhs_number", "family_name", "date_of_birth"})
+
+
+# What closing a referral withdraws besides the referral itself: whatever a feature queued
+# for it (its invitation: `telehealth.messaging.invitations.withdraw`). This domain imports no
+# feature, so the composition root hands them in (`app.create_app`); each runs in the close's
+# own transaction and answers how much it withdrew, which the close's audit row keeps.
+Withdrawal = Callable[[AsyncSession, int], Awaitable[int]]
+_WITHDRAWALS: list[Withdrawal] = []
+
+
+def when_closed(withdrawal: Withdrawal) -> None:
+    """Run `withdrawal` (with the referral's id) in every close from now on; telling it twice
+    (a second app in one process) runs it once."""
+    if withdrawal not in _WITHDRAWALS:
+        _WITHDRAWALS.append(withdrawal)
 
 
 class ReferralMismatch(Conflict):
@@ -235,7 +251,7 @@ async def visible(access: Access) -> ColumnElement[bool]:
     if access.viewer.role != Role.CLINICIAN:
         return false()
     scope = await access.scope()
-    return (Referral.referred_by_user_id == access.viewer.id) | Referral.service_id.in_(
+    return (Referral.referred_by_user_id == access.actor_user_id) | Referral.service_id.in_(
         scope.service_ids
     )
 
@@ -290,15 +306,17 @@ async def list_referrals(
 async def close(
     session: AsyncSession, referral_id: int, *, reason: str, viewer: Viewer
 ) -> Referral:
-    """Withdraw an open referral: nothing more is sent, and nothing can be booked from it. The
-    reason is kept in the audit trail."""
+    """Withdraw an open referral: nothing more is sent (an invitation not sent yet is
+    withdrawn, `when_closed`), and nothing can be booked from it. The reason is kept in the
+    audit trail."""
     referral = await get(session, referral_id, viewer=viewer, action="referral.view", lock=True)
     if referral.status != ReferralStatus.OPEN:
         raise ReferralNotOpen(f"referral {referral.reference} is {referral.status}, not open")
     referral.status = ReferralStatus.CLOSED.value
     await session.flush()
+    withdrawn = sum([await withdraw(session, referral.id) for withdraw in _WITHDRAWALS])
     await Access(session, viewer).audit(
-        "referral.close", "referral", referral.id, {"reason": reason}
+        "referral.close", "referral", referral.id, {"reason": reason, "withdrawn": withdrawn}
     )
     return referral
 

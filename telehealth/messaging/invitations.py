@@ -6,6 +6,9 @@ crash before the commit leaves the referral to be invited again, with nothing qu
 The words are rendered here, when the invitation is queued (a referral has no appointment for
 the outbox's renderer to read), and stored with the message. Privacy: an invitation names the
 service and the see-by date, never the notes, the NHS number or the date of birth.
+
+Closing the referral withdraws an invitation not sent yet (`withdraw`, in the close's
+transaction); one already sent leads to a page saying the referral was closed.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications import outbox
-from notifications.models import Channel
+from notifications.models import Channel, OutboxMessage, OutboxStatus
 from scheduling import wording
 from scheduling.models import Patient, Service, Site
 from scheduling.referral_models import Priority, Referral, ReferralStatus
@@ -91,6 +94,10 @@ def _message_id(settings: Settings, key: str) -> str:
     return f"<{key.replace(':', '.')}.{secrets.token_hex(6)}@{domain}>"
 
 
+def _dedupe_key(referral_id: int, channel: Channel) -> str:
+    return f"referral{referral_id}:{KIND}:{channel.value}"
+
+
 def messages_for(
     referral: Referral, patient: Patient, invitation: Invitation, settings: Settings
 ) -> list[outbox.NewMessage]:
@@ -98,7 +105,7 @@ def messages_for(
     context = invitation.context()
     found = []
     for channel, address in patient_channels(patient):
-        key = f"referral{referral.id}:{KIND}:{channel.value}"
+        key = _dedupe_key(referral.id, channel)
         common: dict[str, Any] = {
             "dedupe_key": key,
             "kind": KIND,
@@ -180,6 +187,22 @@ async def invitations_from_referrals(
             continue
         done += 1
     return done
+
+
+async def withdraw(session: AsyncSession, referral_id: int) -> int:
+    """Cancel the referral's invitations still waiting to be sent; answers how many. One being
+    sent right now (PostgreSQL: row locked by a worker, so this waits for it; SQLite: leased) or
+    sent already is left as it is: its link then says the referral is closed."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.dedupe_key.in_([_dedupe_key(referral_id, c) for c in Channel]),
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+        )
+        .values(status=OutboxStatus.CANCELLED.value, last_error="the referral was closed")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def _by_id(session: AsyncSession, entity: Any, ids: set[int]) -> dict[int, Any]:

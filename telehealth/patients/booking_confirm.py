@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from scheduling.models import Appointment
 from scheduling.referral_booking import AlreadyBooked, ReferralClosed, book_from_referral
 from telehealth.kernel import timefmt
 from telehealth.kernel.config import Settings
@@ -80,7 +79,7 @@ def _detail_rows(j: Journey, details: dict[str, Any]) -> list[dict[str, Any]]:
 async def check(request: Request, session: AsyncSession, j: Journey) -> Response:
     if unanswered(j):
         return RedirectResponse(next_step(j), status_code=303)
-    await audit_view(session, j)
+    await audit_view(j)
     return render(
         request, j, "patients/book/check.html", title=CHECK, back=previous(j, "check"),
         choice=await choice_rows(session, j), details=_detail_rows(j, j.answers["details"]),
@@ -103,12 +102,13 @@ async def confirm(request: Request) -> Response:
         choice = choice_of(j)
         if choice is None or unanswered(j):
             return RedirectResponse(next_step(j), status_code=303)
-        await book_from_referral(
+        booked = await book_from_referral(
             session,
             referral_id=referral.id,
             choice=choice,
             patient_changes=changes_from(j.answers["details"]),
         )
+        await j.access.audit("patient.self.book", "appointment", booked.id)
         response = RedirectResponse(j.href("booked"), status_code=303)
         journey.forget(response, path=j.base)
         return response
@@ -150,10 +150,9 @@ async def booked(request: Request, session: AsyncSession, j: Journey) -> Respons
     if referral.appointment_id is None:
         return RedirectResponse(j.base, status_code=303)
     settings: Settings = request.app.state.settings
-    appointment = await session.get(Appointment, referral.appointment_id)
-    assert appointment is not None
+    appointment = await j.access.appointment(referral.appointment_id, action=None)
     snapshot = await content.snapshot_of(session, appointment, settings)
-    await audit_view(session, j)
+    await audit_view(j)
     return render(
         request, j, "patients/book/booked.html", title="Appointment booked",
         s=snapshot, a=appointment, when=timefmt.moment(appointment.starts_at),

@@ -95,7 +95,7 @@ async def page(
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
 ) -> Response:
-    await audit_view(session, j)
+    await audit_view(j)
     shown = values or j.answers.get("details") or on_record(j.patient)
     return render(
         request, j, "patients/book/details.html", title=TITLE, errors=errors,

@@ -1,6 +1,8 @@
 """Opening a booking link: the referral it names, or the page saying why it cannot be used
 (it does not work, has expired, or the referral is closed), or the way to its manage page once
-booked. Every booking page loads its journey here (`load`), in the request's transaction."""
+booked. Every booking page loads its journey here (`load`), in the request's transaction,
+with the patient's access through the link (`scheduling.access.LinkHolder`: the referral's
+patient and their own appointments), through which each page reads and audits."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from scheduling import wording
-from scheduling.models import Patient, Service, Site
+from scheduling.access import BOOKING_LINK, Access, LinkHolder
+from scheduling.models import Service, Site
 from scheduling.referral_models import Referral, ReferralStatus
-from telehealth.kernel import audit
 from telehealth.kernel.config import Settings
 from telehealth.kernel.web.templating import templates
 from telehealth.messaging import patient_links
@@ -62,13 +64,12 @@ async def _load(request: Request, session: AsyncSession, *, booked_ok: bool) -> 
     settings: Settings = request.app.state.settings
     token = str(request.path_params["token"])
     claim = patient_links.read_booking_token(settings, token)
-    # The referral with its service and patient in one round trip (every step reads all three).
+    # The referral the link names, with its service in one round trip (every step reads both).
     found = (
         (
             await session.execute(
-                select(Referral, Service, Patient)
+                select(Referral, Service)
                 .join(Service, Service.id == Referral.service_id)
-                .join(Patient, Patient.id == Referral.patient_id)
                 .where(Referral.id == claim.id)
             )
         ).first()
@@ -77,10 +78,25 @@ async def _load(request: Request, session: AsyncSession, *, booked_ok: bool) -> 
     )
     if claim is None or found is None:
         return link_does_not_work(request)
-    referral, service, patient = found
+    referral, service = found
     base = f"/book/{token}"
     if referral.appointment_id is not None and not booked_ok:
         return RedirectResponse(manage_path(settings, referral.appointment_id), status_code=303)
+    if referral.status == ReferralStatus.CLOSED:
+        # Said before "expired": a closed referral is the reason, however old the link.
+        phone = await service_phone(session, service)
+        return problem(
+            request,
+            title="This referral has been closed",
+            lines=[
+                f"The referral for your {wording.service_phrase(service.name)} has been "
+                "closed, so it cannot be booked online and you do not need to book it.",
+                "If you think this is wrong, or you still need the appointment, "
+                + ("phone the service." if phone else "contact the service that referred you."),
+            ],
+            phone=phone,
+            status_code=410,
+        )
     if claim.expired(journey_options.today()) and referral.appointment_id is None:
         return problem(
             request,
@@ -92,23 +108,15 @@ async def _load(request: Request, session: AsyncSession, *, booked_ok: bool) -> 
             phone=await service_phone(session, service),
             status_code=410,
         )
-    if referral.status == ReferralStatus.CLOSED:
-        return problem(
-            request,
-            title="This referral has been closed",
-            lines=[
-                "You no longer need to book this appointment, so it cannot be booked online.",
-                "If you think this is wrong, phone the service.",
-            ],
-            phone=await service_phone(session, service),
-            status_code=410,
-        )
+    access = Access(session, LinkHolder(referral.patient_id, BOOKING_LINK))
     key = f"referral:{referral.id}"
     return Journey(
         base=base,
         key=key,
         service=service,
-        patient=patient,
+        # Audited by the pages that show the record (`audit_view`), not by every step.
+        patient=await access.patient(referral.patient_id, action=None),
+        access=access,
         video_suitable=referral.video_suitable,
         answers=journey.read(request, key=key),
         start_href=base,
@@ -125,12 +133,8 @@ async def load_booked(request: Request, session: AsyncSession) -> Journey | Resp
     return await _load(request, session, booked_ok=True)
 
 
-async def audit_view(session: AsyncSession, j: Journey) -> None:
-    await audit.record(
-        session,
-        actor_user_id=None,
-        action="patient.self.view",
-        entity_type="patient",
-        entity_id=j.patient.id,
-        detail={"referral_id": j.extra["referral"].id},
+async def audit_view(j: Journey) -> None:
+    """The patient saw their record (their details, their answers, their booking)."""
+    await j.access.audit(
+        "patient.self.view", "patient", j.patient.id, {"referral_id": j.extra["referral"].id}
     )

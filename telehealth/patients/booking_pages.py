@@ -12,8 +12,9 @@ what to do; a referral already booked leads to its manage page (the booking link
 spent: `scheduling.referral_booking`). The answers between pages are in the journey's signed
 cookie (`telehealth.patients.journey` says why there).
 
-Reads of the patient's record are audited with actor None ("patient.self.view"): the patient
-named by the signed link is no staff user.
+Reads and the booking go through `scheduling.access` as the link's holder (the referral's
+patient: their record and their own appointments), audited there with no staff actor and the
+patient and link kind in the detail ("patient.self.view", "patient.self.book").
 """
 
 from __future__ import annotations

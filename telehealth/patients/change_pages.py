@@ -10,7 +10,8 @@ is no longer booked, or is inside the service's notice period, cannot be changed
 the page says whom to phone (the service, else the site). The move is booking's own
 (`scheduling.booking.reschedule` to a placement from `place`), so the database refuses a time
 taken meanwhile and the patient goes back to "Which time?" with a message, answers kept. The
-answers are in the journey's signed cookie, scoped to `/manage/{token}/change`.
+answers are in the journey's signed cookie, scoped to `/manage/{token}/change`. Every read and
+the move go through `scheduling.access` as the link's holder (that appointment only).
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from scheduling import booking, wording
-from scheduling.models import Appointment, Mode, Patient, Service, Site
+from scheduling.access import MANAGE_LINK, through_link
+from scheduling.models import Appointment, Mode, Service, Site
 from scheduling.placement import place
 from scheduling.referral_models import Referral
 from scheduling.self_service import may_change_online
-from telehealth.kernel import audit, timefmt
+from telehealth.kernel import timefmt
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import utcnow
 from telehealth.kernel.errors import InvalidInput, PatientUnavailable, SlotUnavailable
@@ -85,13 +87,16 @@ async def _load(
     settings: Settings = request.app.state.settings
     token = str(request.path_params["token"])
     claim = patient_links.read_manage_token(settings, token)
-    statement = select(Appointment).where(Appointment.id == (claim.id if claim else 0))
-    appointment = await session.scalar(statement.with_for_update() if lock else statement)
-    if claim is None or appointment is None:
+    access = (
+        await through_link(session, kind=MANAGE_LINK, appointment_id=claim.id) if claim else None
+    )
+    if claim is None or access is None:
         return _manage_does_not_work(request)
+    # Audited by each page for what it does (a view, the move), not by every step.
+    appointment = await access.appointment(claim.id, action=None, lock=lock)
+    patient = await access.patient(appointment.patient_id, action=None)
     service = await session.get(Service, appointment.service_id)
-    patient = await session.get(Patient, appointment.patient_id)
-    assert service is not None and patient is not None
+    assert service is not None
     if claim.expired(journey_options.today()):
         return problem(
             request,
@@ -122,6 +127,7 @@ async def _load(
         video_suitable=referral.video_suitable if referral else True,
         answers=journey.read(request, key=key),
         start_href=base,
+        access=access,
         extra={"appointment": appointment, "manage": f"/manage/{token}"},
     )
 
@@ -164,23 +170,11 @@ async def load_done(request: Request, session: AsyncSession) -> Journey | Respon
     return await _load(request, session, changing=False)
 
 
-async def _audit(session: AsyncSession, j: Journey, action: str) -> None:
-    appointment: Appointment = j.extra["appointment"]
-    await audit.record(
-        session,
-        actor_user_id=None,
-        action=action,
-        entity_type="appointment",
-        entity_id=appointment.id,
-        detail={"patient_id": appointment.patient_id},
-    )
-
-
 async def what(
     request: Request, session: AsyncSession, j: Journey, errors: dict[str, str] | None = None
 ) -> Response:
     appointment: Appointment = j.extra["appointment"]
-    await _audit(session, j, "patient.self.view")
+    await j.access.audit("patient.self.view", "appointment", appointment.id)
     modes = journey_options.modes_for(j.service, video_suitable=j.video_suitable)
     return render(
         request, j, "patients/change/what.html", title=WHAT, errors=errors,
@@ -244,7 +238,7 @@ async def confirm(request: Request) -> Response:
             start=choice.start,
         )
         await booking.reschedule(session, appointment=appointment, placement=placement)
-        await _audit(session, j, "patient.self.reschedule")
+        await j.access.audit("patient.self.reschedule", "appointment", appointment.id)
         response = RedirectResponse(f"{base}/done", status_code=303)
         journey.forget(response, path=base)
         return response
@@ -268,7 +262,7 @@ async def done(request: Request, session: AsyncSession, j: Journey) -> Response:
     settings: Settings = request.app.state.settings
     appointment: Appointment = j.extra["appointment"]
     snapshot = await content.snapshot_of(session, appointment, settings)
-    await _audit(session, j, "patient.self.view")
+    await j.access.audit("patient.self.view", "appointment", appointment.id)
     return render(
         request, j, "patients/change/done.html", title="Appointment changed",
         s=snapshot, a=appointment, when=timefmt.moment(appointment.starts_at),

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from scheduling.access import Access
 from scheduling.models import Mode, Patient, Service, Site
 from scheduling.referral_booking import Choice
 from telehealth.kernel import timefmt
@@ -33,6 +34,8 @@ class Journey:
     patient: Patient
     video_suitable: bool
     answers: Answers
+    # The patient's reach through the journey's link: every read and change of theirs.
+    access: Access
     start_href: str  # where the first question's back link goes
     # The answers asked after the time, in order (booking asks for contact details).
     later: tuple[str, ...] = ()

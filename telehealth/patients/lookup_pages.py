@@ -2,7 +2,9 @@
 of birth and postcode. When all three match, a fresh manage link goes to the email address or
 mobile number on record (`messaging.lost_link`); nothing on the page ever shows a contact
 detail, and the answer is the same whether or not anything matched, so the form cannot be
-used to learn who has an appointment.
+used to learn who has an appointment. Once the three match, the appointment and its patient
+are read through `scheduling.access` as the holder of those facts (that appointment only),
+which audits the lookup.
 
 Rate-limited in the database (so across every app process): per client address and per
 booking reference. Over either limit the page says to try later, still without saying whether
@@ -21,8 +23,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from notifications import outbox
+from scheduling.access import LOOKUP, through_link
 from scheduling.models import Appointment, Patient
-from telehealth.kernel import audit, rate_limits
+from telehealth.kernel import rate_limits
 from telehealth.kernel.config import Settings
 from telehealth.kernel.inputs import refuse_nul
 from telehealth.kernel.transactions import transactional
@@ -111,19 +114,23 @@ async def find_page(request: Request) -> Response:
 async def _matching(
     session: AsyncSession, reference: str, born: date, postcode: str
 ) -> tuple[Appointment, Patient] | None:
+    """The appointment and its patient when all three match. Only the facts compared are read
+    before they match; the records are then read as the holder of those facts."""
     found = (
         await session.execute(
-            select(Appointment, Patient)
+            select(Appointment.id, Patient.date_of_birth, Patient.postcode)
             .join(Patient, Patient.id == Appointment.patient_id)
             .where(Appointment.reference == reference)
         )
     ).first()
-    if found is None:
+    if found is None or found.date_of_birth != born:
         return None
-    appointment, patient = found
-    if patient.date_of_birth != born or _compact(patient.postcode or "") != postcode:
+    if _compact(found.postcode or "") != postcode:
         return None
-    return appointment, patient
+    access = await through_link(session, kind=LOOKUP, appointment_id=found.id)
+    assert access is not None  # it was found a moment ago, in this transaction
+    appointment = await access.appointment(found.id, action="patient.self.lookup")
+    return appointment, await access.patient(appointment.patient_id, action=None)
 
 
 @transactional
@@ -155,14 +162,6 @@ async def find(request: Request, session: AsyncSession) -> Response:
         appointment, patient = match
         settings: Settings = request.app.state.settings
         await outbox.enqueue(session, lost_link.messages(appointment, patient, settings))
-        await audit.record(
-            session,
-            actor_user_id=None,
-            action="patient.self.lookup",
-            entity_type="appointment",
-            entity_id=appointment.id,
-            detail={"patient_id": patient.id},
-        )
     return RedirectResponse("/find-appointment/sent", status_code=303)
 
 

@@ -2,9 +2,11 @@
 (`/manage/{token}`, the signed link in every message), and cancelling from it with a reason.
 
 No login: the signed link is the key, for one appointment, and the patient acts as the
-patient it names (audited with no staff actor). What they may do online is the service's rule
-(`scheduling.self_service.may_change_online`): inside the notice period, or once the
-appointment is past, finished or cancelled, the actions give way to the number to phone.
+patient it names, through `scheduling.access` (a `LinkHolder` whose scope is that appointment
+alone; audited with no staff actor, the patient and the link in the detail). What they may do
+online is the service's rule (`scheduling.self_service.may_change_online`): inside the notice
+period, or once the appointment is past, finished or cancelled, the actions give way to the
+number to phone.
 Changing the time or how they are seen is the change journey at `/manage/{token}/change`.
 """
 
@@ -12,16 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from scheduling import booking
+from scheduling.access import MANAGE_LINK, Access, through_link
 from scheduling.models import Appointment, Status
 from scheduling.self_service import change_deadline, may_change_online
-from telehealth.kernel import audit
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import utcnow
 from telehealth.kernel.inputs import refuse_nul
@@ -49,6 +50,7 @@ class Managed:
     token: str
     snapshot: Snapshot
     may_change: bool
+    access: Access
 
     @property
     def appointment(self) -> Appointment:
@@ -81,20 +83,10 @@ async def managed(
         return link_problem(request, expired=False)
     if claim.expired(today()):
         return link_problem(request, expired=True)
-    statement = select(Appointment).where(Appointment.id == claim.id)
-    if lock:
-        statement = statement.with_for_update()
-    a = await session.scalar(statement)
-    if a is None:
+    access = await through_link(session, kind=MANAGE_LINK, appointment_id=claim.id)
+    if access is None:
         return link_problem(request, expired=False)
-    await audit.record(
-        session,
-        actor_user_id=None,
-        action=action,
-        entity_type="appointment",
-        entity_id=a.id,
-        detail={"patient_id": a.patient_id},
-    )
+    a = await access.appointment(claim.id, action=action, lock=lock)
     s = await snapshot_of(session, a, settings)
     may = may_change_online(
         status=a.status,
@@ -102,7 +94,7 @@ async def managed(
         notice_minutes=s.service.change_notice_minutes,
         now=utcnow(),
     )
-    return Managed(token=token, snapshot=s, may_change=may)
+    return Managed(token=token, snapshot=s, may_change=may, access=access)
 
 
 def _context(m: Managed, **extra: object) -> dict[str, object]:
@@ -208,14 +200,7 @@ async def cancel(request: Request, session: AsyncSession) -> Response:
         return _cancel_form(request, m, values=form, errors=errors)
     # The database's trigger records the cancellation; the worker sends the messages.
     await booking.cancel(session, appointment=m.appointment, reason=reason, actor_user_id=None)
-    await audit.record(
-        session,
-        actor_user_id=None,
-        action="patient.self.cancel",
-        entity_type="appointment",
-        entity_id=m.appointment.id,
-        detail={"patient_id": m.appointment.patient_id},
-    )
+    await m.access.audit("patient.self.cancel", "appointment", m.appointment.id)
     return RedirectResponse(f"/manage/{m.token}/cancelled", status_code=303)
 
 

@@ -1,13 +1,21 @@
-"""The patient's booking journey in a real browser: opening the invitation's link, choosing
-video at a community hub and booking, with the mouse at desktop width and by keyboard alone at
+"""The patient's booking journey in a real browser: opening the invitation's link (one as the
+worker process delivered it, taken out of the delivered message), choosing video at a
+community hub and booking, with the mouse at desktop width and by keyboard alone at
 390 px; then changing a booked appointment from its manage link; axe-core on every page (no
 serious or critical violations); screenshots of each."""
 
 from __future__ import annotations
 
+import email
+import os
+import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, time
+from email.message import Message
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -41,8 +49,36 @@ class Journeys:
     links: dict[str, str]  # one booking link per test: a referral books once
 
 
+def _deliver_invitation(url: str, base: str, out: Path, referral_id: int) -> str:
+    """Run the worker as its own process (as `make run` does), delivering into `out` as .eml
+    files; the booking link in the referral's delivered invitation, exactly as written."""
+    env = {k: v for k, v in os.environ.items() if k != "SMTP_HOST"} | {
+        "DATABASE_URL": url,
+        "TELEHEALTH_ENV": "test",
+        "SECRET_KEY": SECRET_KEY,
+        "PUBLIC_BASE_URL": base,
+        "OUTBOX_DIR": str(out),
+    }
+    worker = subprocess.run(
+        [sys.executable, "-m", "telehealth.cli", "worker", "--once"],
+        cwd=out.parent, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert worker.returncode == 0, worker.stderr
+    [delivered] = out.glob(f"referral{referral_id}.invitation.email.*.eml")
+    message = email.message_from_bytes(delivered.read_bytes())
+    [text] = [part for part in message.walk() if part.get_content_type() == "text/plain"]
+    assert isinstance(text, Message)
+    body = text.get_payload(decode=True)
+    assert isinstance(body, bytes)
+    links: set[str] = set(re.findall(re.escape(base) + r"/book/[^\s\"'<>]+", body.decode()))
+    assert len(links) == 1, links
+    return links.pop()
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-async def journeys(request: pytest.FixtureRequest, databases: Databases) -> AsyncIterator[Journeys]:
+async def journeys(
+    request: pytest.FixtureRequest, databases: Databases, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Journeys]:
     if not databases.available(request.param):
         pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
     url = await databases.migrated(request.param)
@@ -67,9 +103,14 @@ async def journeys(request: pytest.FixtureRequest, databases: Databases) -> Asyn
         )
         token = manage_token(SETTINGS, booked.id, issued_on=date.today())
         links["change"] = f"/manage/{token}/change"
+        invited = await make_patient(session, family_name="Browser-invited")
+        await with_travel(session, clinic, invited)
+        to_invite = (await make_referral(session, clinic=clinic, patient=invited)).id
         hub = clinic.hub.name
     await engine.dispose()
     with running_servers(url, ROOT, count=1) as (base,):
+        out = tmp_path_factory.mktemp(f"delivered-{request.param}") / "outbox"
+        links["delivered"] = _deliver_invitation(url, base, out, to_invite)
         served = Served(dialect=request.param, base=base, join_path="", message_id=0, hub_id=0)
         yield Journeys(served, hub, links)
 
@@ -105,22 +146,14 @@ class Walk:
         return (await self.page.locator("h1").first.inner_text()).strip()
 
 
-async def test_book_video_at_a_hub(journey_page: Page, journeys: Journeys) -> None:
-    page, served = journey_page, journeys.served
-    walk = Walk(page, served, "book-mouse")
-    await page.goto(served.url(journeys.links["mouse"]))
-    assert (await walk.heading()).startswith("Book your")
-    await walk.check("start")
-    await page.click("text=Start now")
-    await walk.check("how")
-    await page.click("button:has-text('Continue')")  # nothing chosen: the error summary
-    assert (await page.title()).startswith("Error: How would you like to be seen?")
-    await walk.check("how-error")
+async def _book_at_the_hub(page: Page, walk: Walk, hub: str) -> None:
+    """From "How would you like to be seen?": video at `hub`, its first day and time, to the
+    confirmation."""
     await page.check("input[name=mode][value=video_site]")
     await page.click("button:has-text('Continue')")
     assert await walk.heading() == "Which community hub?"
     await walk.check("hub")
-    await page.check(f"label:has-text('{journeys.hub}')")
+    await page.check(f"label:has-text('{hub}')")
     await page.click("button:has-text('Continue')")
     await walk.check("day")
     await page.locator("input[name=day]").first.check()
@@ -137,8 +170,36 @@ async def test_book_video_at_a_hub(journey_page: Page, journeys: Journeys) -> No
     await page.click("button:has-text('Book appointment')")
     assert await page.locator(".nhsuk-panel").inner_text() != ""
     assert "Appointment booked" in await page.locator(".nhsuk-panel").inner_text()
-    assert journeys.hub in await page.content()
+    assert hub in await page.content()
     await walk.check("booked")
+
+
+async def test_book_from_the_delivered_invitation(journey_page: Page, journeys: Journeys) -> None:
+    """The link as the worker process wrote it into the delivered email, opened as it is."""
+    page, served = journey_page, journeys.served
+    walk = Walk(page, served, "book-delivered")
+    await page.goto(journeys.links["delivered"])
+    assert (await walk.heading()).startswith("Book your")
+    await walk.check("start")
+    await page.click("text=Start now")
+    assert await walk.heading() == "How would you like to be seen?"
+    await walk.check("how")
+    await _book_at_the_hub(page, walk, journeys.hub)
+    assert walk.problems == []
+
+
+async def test_book_video_at_a_hub(journey_page: Page, journeys: Journeys) -> None:
+    page, served = journey_page, journeys.served
+    walk = Walk(page, served, "book-mouse")
+    await page.goto(served.url(journeys.links["mouse"]))
+    assert (await walk.heading()).startswith("Book your")
+    await walk.check("start")
+    await page.click("text=Start now")
+    await walk.check("how")
+    await page.click("button:has-text('Continue')")  # nothing chosen: the error summary
+    assert (await page.title()).startswith("Error: How would you like to be seen?")
+    await walk.check("how-error")
+    await _book_at_the_hub(page, walk, journeys.hub)
     # Refreshing the confirmation, or going back and booking again, books nothing more.
     await page.go_back()
     await page.reload()

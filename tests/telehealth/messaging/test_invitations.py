@@ -6,17 +6,22 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifications import outbox
 from notifications.models import OutboxMessage
+from scheduling import referrals
 from scheduling.referral_models import Referral
+from telehealth.kernel.audit import AuditEvent
 from telehealth.kernel.config import Settings
 from telehealth.messaging import invitations
 from telehealth.messaging.patient_links import read_booking_token
-from tests.builders import make_patient, make_service
+from tests.builders import make_patient, make_service, make_user
 from tests.builders_referrals import make_referral
+from tests.telehealth.video.test_clinic_pages import sign_in
 
 
 async def _messages(session: AsyncSession) -> list[OutboxMessage]:
@@ -113,3 +118,67 @@ async def test_a_rolled_back_batch_queues_nothing_and_invites_again(
         assert len(await _messages(session)) == 1
         referral = await session.get(Referral, referral_id)
         assert referral is not None and referral.invited_at is not None
+
+
+def _facts(referral: Referral) -> dict[str, object]:
+    return {"kind": "invitation", "referral_id": referral.id}
+
+
+async def _invited(session: AsyncSession, settings: Settings) -> tuple[Referral, Referral]:
+    """Two referrals, each invited by email and text message (both still waiting to go)."""
+    made = []
+    for _ in range(2):
+        patient = await make_patient(session)
+        patient.mobile, patient.contact_preference = "+447700900982", "both"
+        made.append(await make_referral(session, patient=patient))
+    await session.flush()
+    assert await invitations.invitations_from_referrals(session, settings) == 2
+    return made[0], made[1]
+
+
+async def _statuses(session: AsyncSession, referral: Referral) -> list[str]:
+    """Read as columns: the withdrawal is an UPDATE round the ORM's loaded rows."""
+    return list(
+        await session.scalars(
+            select(OutboxMessage.status)
+            .where(OutboxMessage.dedupe_key.like(f"referral{referral.id}:invitation:%"))
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+async def test_closing_a_referral_withdraws_its_invitation_not_yet_sent(
+    session: AsyncSession, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Wired as create_app wires it, for this test only (the page test below needs the app's).
+    monkeypatch.setattr(referrals, "_WITHDRAWALS", [])
+    referrals.when_closed(invitations.withdraw)
+    referrals.when_closed(invitations.withdraw)  # told twice, run once
+    closing, other = await _invited(session, settings)
+    navigator, _ = await make_user(session, role="navigator")
+    await referrals.close(session, closing.id, reason="Seen at A&E", viewer=navigator)
+    assert await _statuses(session, closing) == ["cancelled", "cancelled"]
+    assert await _statuses(session, other) == ["pending", "pending"]
+    audited = await session.scalar(
+        select(AuditEvent.detail).where(
+            AuditEvent.action == "referral.close", AuditEvent.entity_id == closing.id
+        )
+    )
+    assert audited == {"reason": "Seen at A&E", "withdrawn": 2}
+    # One already sent cannot be unsent: it stays as it was (its link says "closed").
+    [email, _] = [m for m in await _messages(session) if m.facts == _facts(other)]
+    await outbox.mark_sent(session, email.id)
+    assert await invitations.withdraw(session, other.id) == 1
+    assert sorted(await _statuses(session, other)) == ["cancelled", "sent"]
+
+
+async def test_the_navigators_close_button_withdraws_the_invitation_in_its_transaction(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    closing, other = await _invited(session, settings)
+    navigator, _ = await make_user(session, role="navigator")
+    csrf = await sign_in(client, navigator.email)
+    path = f"/staff/referrals/{closing.id}/close"
+    assert (await client.post(path, data={"csrf": csrf, "reason": "Moved away"})).status_code == 303
+    assert await _statuses(session, closing) == ["cancelled", "cancelled"]
+    assert await _statuses(session, other) == ["pending", "pending"]

@@ -18,7 +18,7 @@ from telehealth.kernel.audit import AuditEvent
 from telehealth.kernel.config import Settings
 from telehealth.messaging.patient_links import read_manage_token
 from telehealth.patients.journey_flow import parse_slot
-from tests.builders import Clinic, make_clinic, make_patient, next_weekday
+from tests.builders import Clinic, make_clinic, make_patient, make_user, next_weekday
 from tests.builders_journey import add_thursdays, booking_path, with_travel
 from tests.builders_referrals import make_referral
 
@@ -141,6 +141,12 @@ async def test_the_whole_journey_books_video_at_a_hub(
         .where(AuditEvent.action == "patient.self.view", AuditEvent.actor_user_id.is_(None))
     )
     assert viewed and viewed >= 2
+    booked_by = await session.scalar(
+        select(AuditEvent.detail).where(
+            AuditEvent.action == "patient.self.book", AuditEvent.actor_user_id.is_(None)
+        )
+    )
+    assert booked_by == {"patient_id": patient.id, "link": "booking"}
 
     # A refresh of the POST, or a second tab's submit: the confirmation, no second booking.
     again = await client.post(path + "/check")
@@ -231,6 +237,27 @@ async def test_bad_expired_and_closed_links(
     await session.flush()
     page = await client.get(good + "/how")
     assert page.status_code == 410 and "This referral has been closed" in page.text
+
+
+async def test_a_referral_closed_mid_journey_books_nothing_and_says_whom_to_phone(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    clinic, referral, patient = await _ready(session)
+    clinic.service.phone = "01524 65944"
+    path = booking_path(settings, referral)
+    await _to_check(client, path, clinic)
+    _, headers = await make_user(session, role="navigator")
+    closed = await client.post(
+        f"/api/v1/referrals/{referral.id}/close", json={"reason": "Seen at A&E"}, headers=headers
+    )
+    assert closed.status_code == 200
+    for page in (await client.post(path + "/check"), await client.get(path)):
+        assert page.status_code == 410 and "This referral has been closed" in page.text
+        assert clinic.service.name.lower() in page.text.lower() and "01524 65944" in page.text
+    assert await _count(session, patient.id) == 0
+    # Closed is the reason even when the link is old too.
+    old = booking_path(settings, referral, issued_on=date.today() - timedelta(days=40))
+    assert "This referral has been closed" in (await client.get(old)).text
 
 
 async def test_errors_keep_what_was_typed_and_link_to_the_field(

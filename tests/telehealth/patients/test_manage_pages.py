@@ -55,7 +55,8 @@ async def test_the_page_shows_a_home_video_appointment_with_its_link_and_actions
             )
         )
     ).one()
-    assert audit.actor_user_id is None and audit.detail == {"patient_id": a.patient_id}
+    assert audit.actor_user_id is None
+    assert audit.detail == {"patient_id": a.patient_id, "link": "manage"}
 
 
 async def test_a_hub_appointment_says_where_to_go_and_in_person_names_the_site(
