@@ -5,8 +5,8 @@ the question to ask (again), so a stale link or a time taken meanwhile asks that
 a message rather than booking something nobody chose.
 
 What is offered is what the patient's own journey offers (`telehealth.patients.
-journey_options`): the service's ways of being seen, the hubs with free time, the days with a
-free time, a day's free times.
+journey_options`): the service's ways of being seen (in person only when the referrer judged
+video unsuitable), the hubs with free time, the days with a free time, a day's free times.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling import slots
 from scheduling.models import Mode, Patient, Service
 from scheduling.referral_booking import Choice
+from scheduling.referral_models import Referral, ReferralStatus
 from telehealth.patients import journey_options
 from telehealth.patients.journey_flow import parse_slot
 
@@ -91,6 +92,20 @@ async def active_services(session: AsyncSession) -> list[Service]:
     return list(await session.scalars(select(Service).where(Service.active).order_by(Service.name)))
 
 
+async def modes_for(session: AsyncSession, patient: Patient, service: Service) -> list[str]:
+    """The service's ways of being seen, as the patient's own journey offers them: in person
+    only while an open referral of theirs to the service says video is unsuitable."""
+    unsuitable = await session.scalar(
+        select(Referral.id).where(
+            Referral.patient_id == patient.id,
+            Referral.service_id == service.id,
+            Referral.status == ReferralStatus.OPEN.value,
+            Referral.video_suitable.is_(False),
+        )
+    )
+    return journey_options.modes_for(service, video_suitable=unsuitable is None)
+
+
 def _number(text: str) -> int | None:
     return int(text) if text.isdigit() and 1 <= int(text) <= 2**31 - 1 else None
 
@@ -116,7 +131,7 @@ async def reach(session: AsyncSession, patient: Patient, given: Mapping[str, str
     if a.service is None:
         return ask("service")
     mode = given.get("mode", "")
-    if mode not in journey_options.modes_for(a.service, video_suitable=True):
+    if mode not in await modes_for(session, patient, a.service):
         return ask("mode")
     a.mode = mode
     if mode == Mode.VIDEO_SITE:

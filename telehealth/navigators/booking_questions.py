@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling import wording
 from scheduling.models import Mode
 from telehealth.kernel import timefmt
-from telehealth.navigators.booking_answers import Answers, active_services
+from telehealth.navigators.booking_answers import Answers, active_services, modes_for
 from telehealth.navigators.travel_lines import travel_for
 from telehealth.patients import journey_options
 
@@ -64,7 +64,7 @@ async def _mode(session: AsyncSession, a: Answers, given: dict[str, str]) -> Que
     travel = await travel_for(session, a.patient, a.service)
     items = [
         _item(m, wording.how(m), travel.of_mode(m), given.get("mode", ""))
-        for m in journey_options.modes_for(a.service, video_suitable=True)
+        for m in await modes_for(session, a.patient, a.service)
     ]
     hint = (
         "Travel is worked out from their home postcode and is one way, by road."

@@ -33,6 +33,7 @@ from tests.builders import (
 )
 from tests.builders_journey import with_travel
 from tests.builders_navpatients import audited, radio_values, signed_in_as
+from tests.builders_referrals import make_referral
 from tests.telehealth.video.test_clinic_pages import sign_in
 
 
@@ -271,3 +272,19 @@ async def test_the_same_form_submitted_twice_at_once_books_once(
     async with sessions() as session:
         assert await _count(session, patient) == 1
     await engine.dispose()
+
+
+async def test_a_referral_judging_video_unsuitable_leaves_in_person_only(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    clinic, patient = await _ready(session)
+    await signed_in_as(client, session)
+    await make_referral(session, clinic=clinic, patient=patient, video_suitable=False)
+    params = {"service": clinic.service.id}
+    how = await client.get(_book(patient), params=params)
+    assert radio_values(how.text, "mode") == ["in_person"]
+    video = await client.get(_book(patient), params={**params, "mode": "video_home"})
+    assert video.status_code == 422 and 'href="#mode"' in video.text
+    other = await make_clinic(session)  # another service: the referral says nothing of it
+    how = await client.get(_book(patient), params={"service": other.service.id})
+    assert radio_values(how.text, "mode") == ["video_home", "video_site", "in_person"]
