@@ -42,6 +42,7 @@ from telehealth.navigators import (
     referral_pages,
     worklist_pages,
 )
+from telehealth.navigators import booking_pages as staff_booking
 from telehealth.patients import (
     booking_pages,
     change_pages,
@@ -122,6 +123,7 @@ def routes() -> list[BaseRoute]:
         *worklist_pages.routes(),
         *patient_pages.routes(),
         *appointment_pages.routes(),
+        *staff_booking.routes(),
         *rebook_pages.routes(),
         *travel_pages.routes(),
         *admin_sites.routes(),

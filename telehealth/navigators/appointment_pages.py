@@ -46,6 +46,7 @@ from telehealth.navigators.free_times import (
     today,
 )
 from telehealth.navigators.pages import form_of, render
+from telehealth.navigators.travel_lines import travel_for
 
 ROLES = roles_for("/staff/patients")
 BASE = "/staff/appointments/{appointment_id}"
@@ -214,6 +215,7 @@ async def _days(
     for s in free:
         counts.setdefault(slots.to_london(s.start).date(), set()).add(s.start)
     horizon = today() + timedelta(days=d.service.horizon_days)
+    travel = await _travel_lines(session, d, offered)
     return render(
         request,
         user,
@@ -222,6 +224,7 @@ async def _days(
         errors=errors,
         d=d,
         ways=offered,
+        travel=travel,
         how=how,
         days=[(day, timefmt.day(day), len(c)) for day, c in sorted(counts.items())],
         earlier=max(today(), start - timedelta(weeks=WEEKS)) if start > today() else None,
@@ -229,6 +232,21 @@ async def _days(
         start=start,
         end=end,
     )
+
+
+async def _travel_lines(
+    session: AsyncSession, d: Described, offered: dict[str, str]
+) -> dict[str, str]:
+    """Each way's travel for the patient, as their own booking journey says it."""
+    travel = await travel_for(session, d.patient, d.service)
+    lines = {}
+    for value in offered:
+        chosen = read_how(value)
+        if chosen is not None:
+            mode, site_id = chosen
+            site = await session.get(Site, site_id) if site_id is not None else None
+            lines[value] = travel.of_way(mode, site)
+    return lines
 
 
 async def _times(

@@ -5,6 +5,7 @@ with a message, and refused to clinicians, reception and analysts."""
 from __future__ import annotations
 
 import html
+import re
 from datetime import timedelta
 
 import httpx
@@ -15,6 +16,7 @@ from scheduling.models import Appointment
 from scheduling.slots import to_london
 from telehealth.kernel.db import utcnow
 from tests.builders import book_via_service, make_appointment, make_patient, tuesday_at
+from tests.builders_journey import with_travel
 from tests.builders_navpatients import audited, make_booked, radio_values, signed_in_as
 
 
@@ -172,3 +174,28 @@ async def test_other_roles_cannot_cancel_or_move(
     assert fresh is not None
     await session.refresh(fresh)
     assert (fresh.status, fresh.starts_at) == ("booked", tuesday_at(9))
+
+
+async def test_the_move_page_says_what_each_way_means_in_travel(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    booked = await make_booked(session)
+    clinic = booked.clinic
+    await with_travel(session, clinic, booked.patient)
+    await signed_in_as(client, session)
+    days = await client.get(f"/staff/appointments/{booked.appointment.id}/move")
+    assert days.status_code == 200, days.text
+    hints = dict(
+        re.findall(
+            r'value="([^"]+)"[^>]*>\s*<label[^>]*>\s*[^<]*</label>\s*<div[^>]*>\s*([^<]+?)\s*</div>',
+            days.text,
+        )
+    )
+    assert hints["video_home"] == "No travel"
+    # The patient's own words (Barrow to Morecambe, and to Lancaster), one way by road.
+    assert re.fullmatch(
+        rf"\d+ miles to {clinic.hub.name}, about .+", hints[f"video_site:{clinic.hub.id}"]
+    )
+    assert re.fullmatch(
+        rf"\d+ miles to {clinic.hospital.name}, about .+", hints[f"in_person:{clinic.hospital.id}"]
+    )
