@@ -208,7 +208,7 @@ async def _book(session: AsyncSession, access: Access, patient: Patient, a: Answ
         site_id=placement.site_id,
     )
     booked = await booking.book(
-        session, placement=placement, patient_id=patient.id, booked_by=access.viewer.id
+        session, placement=placement, patient_id=patient.id, booked_by=access.actor_user_id
     )
     return int(booked.id)
 
