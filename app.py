@@ -37,12 +37,12 @@ from telehealth.kernel.web.templating import asset_mount
 from telehealth.messaging import invitations, invite_file, outbox_pages
 from telehealth.navigators import (
     appointment_pages,
+    new_booking_pages,
     patient_pages,
     rebook_pages,
     referral_pages,
     worklist_pages,
 )
-from telehealth.navigators import booking_pages as staff_booking
 from telehealth.patients import (
     booking_pages,
     change_pages,
@@ -123,7 +123,7 @@ def routes() -> list[BaseRoute]:
         *worklist_pages.routes(),
         *patient_pages.routes(),
         *appointment_pages.routes(),
-        *staff_booking.routes(),
+        *new_booking_pages.routes(),
         *rebook_pages.routes(),
         *travel_pages.routes(),
         *admin_sites.routes(),

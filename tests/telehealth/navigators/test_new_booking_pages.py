@@ -21,7 +21,7 @@ from app import create_app
 from scheduling.models import Appointment, Patient
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import create_engine, make_sessionmaker
-from telehealth.navigators import booking_pages
+from telehealth.navigators import new_booking_pages as booking_pages
 from telehealth.patients.journey_flow import parse_slot
 from tests.builders import (
     Clinic,
