@@ -23,7 +23,7 @@ NAVIGATOR = [
 ALL = [*NAVIGATOR, "Sites", "Services", "Clinicians", "Users"]
 LINKS = {
     "clinician": ["Clinic", "Availability"],
-    "reception": ["Reception"],
+    "reception": ["Reception", "Messages"],
     "navigator": NAVIGATOR,
     "admin": ALL,
     "analyst": ["Travel report"],

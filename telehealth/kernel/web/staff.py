@@ -39,7 +39,7 @@ STAFF_PAGES = (
     StaffPage("/staff/clinic", "Clinic", (Role.CLINICIAN, Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/availability", "Availability", (Role.CLINICIAN, Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/reception", "Reception", (Role.RECEPTION, Role.NAVIGATOR, Role.ADMIN)),
-    StaffPage("/staff/outbox", "Messages", (Role.NAVIGATOR, Role.ADMIN)),
+    StaffPage("/staff/outbox", "Messages", (Role.RECEPTION, Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/reports/travel", "Travel report", (Role.ANALYST, Role.NAVIGATOR, Role.ADMIN)),
     StaffPage("/staff/admin/sites", "Sites", (Role.ADMIN,)),
     StaffPage("/staff/admin/services", "Services", (Role.ADMIN,)),

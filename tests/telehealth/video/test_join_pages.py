@@ -162,8 +162,9 @@ async def test_an_old_link_after_a_move_says_what_changed_once(
     await session.flush()
     page = (await client.get(old_link)).text
     assert "<h1>Your appointment has been moved</h1>" in page
-    assert re.search(r"<dt[^>]*>Was</dt>\s*<dd[^>]*>" + re.escape(_when(old_start)), page)
-    assert re.search(r"<dt[^>]*>Now</dt>\s*<dd[^>]*>" + re.escape(_when(moved.starts_at)), page)
+    row = r"<dt[^>]*>\s*{}\s*</dt>\s*<dd[^>]*>\s*{}"
+    assert re.search(row.format("Was", re.escape(_when(old_start))), page)
+    assert re.search(row.format("Now", re.escape(_when(moved.starts_at))), page)
     assert page.count(_when(moved.starts_at)) == 1 and page.count(_when(old_start)) == 1
     assert "for the old time" not in page and "Check in and wait" not in page
     assert "Video call from home" in page

@@ -112,7 +112,7 @@ async def test_telephone_instead_reaches_the_waiting_room_at_once(
             waiting = await browser.get(f"/join/{token}/wait")
             # The page holds the number before anything is switched; the stream never does.
             assert "on the number ending 789" in waiting.text
-            assert re.search(r'id="by-phone" hidden', waiting.text)
+            assert re.search(r'id="by-phone"\s+hidden', waiting.text)
             async with browser.stream("GET", f"/join/{token}/events") as stream:
                 lines = stream.aiter_lines()
                 first = await asyncio.wait_for(_next_event(lines, "state"), timeout=10)
@@ -133,7 +133,7 @@ async def test_telephone_instead_reaches_the_waiting_room_at_once(
             assert "789" not in without_times
             after = await browser.get(f"/join/{token}/wait")
     assert "on the number ending 789" in after.text
-    assert not re.search(r'id="by-phone" hidden', after.text)
+    assert not re.search(r'id="by-phone"\s+hidden', after.text)
     assert "data.live === 'by_phone'" in after.text  # what the open page does with the event
 
 

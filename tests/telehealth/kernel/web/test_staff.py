@@ -27,7 +27,7 @@ def _summary(html: str) -> list[tuple[str, str]]:
     summary = html.split('class="nhsuk-error-summary"', 1)[1].split("</ul>", 1)[0]
     return [
         (href, unescape(text))
-        for href, text in re.findall(r'<a href="([^"]+)">([^<]+)</a>', summary)
+        for href, text in re.findall(r'<a href="([^"]+)"\s*>\s*([^<]+?)\s*</a>', summary)
     ]
 
 
