@@ -3,9 +3,10 @@
     .venv/bin/python bench/travel_accuracy.py [--write]
 
 Reads telehealth/travel/data/{bay_places,road_distances,journey_times}.csv, fits the land
-estimator's road factor (median road km per land-path km over the `fit` pairs) and speed
-(estimated km over published minutes), and prints, for every pair, the road miles, the
-straight line x the default circuity, the land estimate and their errors. `--write` puts
+estimator's two factors (the pair with the least worst error over the `fit` pairs, on a grid
+of 0.01 steps) and speed (estimated km over published minutes), and prints, for every pair,
+the road miles, the straight line x the default circuity, the land estimate and their
+errors. `--write` puts
 the table into docs/TRAVEL.md between its two `travel-accuracy` markers.
 """
 
@@ -68,12 +69,28 @@ def pairs(grid: land.LandGrid, where: dict[str, Point]) -> list[Pair]:
     return found
 
 
-def fitted_speed(grid: land.LandGrid, where: dict[str, Point], factor: float) -> float:
+def fitted_factors(found: list[Pair]) -> tuple[float, float, float]:
+    """(worst fit error, straight factor, detour factor) with the least worst fit error."""
+    fit = [p for p in found if p.use == "fit"]
+    best: tuple[float, float, float] | None = None
+    for a in range(100, 151):
+        for b in range(100, 251):
+            worst = max(
+                abs((a * p.crow_km + b * (p.path_km - p.crow_km)) / 100 / p.road_km - 1)
+                for p in fit
+            )
+            if best is None or worst < best[0]:
+                best = (worst, a / 100, b / 100)
+    assert best is not None
+    return best
+
+
+def fitted_speed(grid: land.LandGrid, where: dict[str, Point]) -> float:
     km = minutes = 0.0
     for row in _rows("journey_times.csv"):
-        path = land.land_path_km(grid, where[row["origin"]], where[row["destination"]])
-        assert path is not None
-        km += path * factor
+        estimate = land.road_km(grid, where[row["origin"]], where[row["destination"]])
+        assert estimate is not None
+        km += estimate
         minutes += float(row["minutes"])
     return km / minutes * 60
 
@@ -82,13 +99,13 @@ def _error(estimate: float, road: float) -> str:
     return f"{(estimate / road - 1) * 100:+.0f}%"
 
 
-def table(found: list[Pair], factor: float) -> str:
+def table(found: list[Pair]) -> str:
     lines = [
         "| Pair | Road miles | Straight x 1.3 | Error | Land | Error | Used to |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for p in found:
-        straight, estimate = p.crow_km * CIRCUITY, p.path_km * factor
+        straight, estimate = p.crow_km * CIRCUITY, land.road_km_from(p.path_km, p.crow_km)
         lines.append(
             f"| {p.origin} to {p.destination} | {p.road_km / MILE_KM:.1f} |"
             f" {straight / MILE_KM:.1f} | {_error(straight, p.road_km)} |"
@@ -98,13 +115,21 @@ def table(found: list[Pair], factor: float) -> str:
     return "\n".join(lines)
 
 
-def summary(found: list[Pair], factor: float) -> str:
+def summary(found: list[Pair]) -> str:
     out = []
     for use in ("fit", "held_out"):
         chosen = [p for p in found if p.use == use]
-        for name, scale in (("straight x 1.3", None), ("land", factor)):
+        for name in ("straight x 1.3", "land"):
             errors = [
-                abs((p.crow_km * CIRCUITY if scale is None else p.path_km * scale) / p.road_km - 1)
+                abs(
+                    (
+                        p.crow_km * CIRCUITY
+                        if name != "land"
+                        else land.road_km_from(p.path_km, p.crow_km)
+                    )
+                    / p.road_km
+                    - 1
+                )
                 for p in chosen
             ]
             within = sum(e <= 0.10 for e in errors)
@@ -122,14 +147,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     grid, where = land.bay_grid(), places()
     found = pairs(grid, where)
-    factor = statistics.median(p.road_km / p.path_km for p in found if p.use == "fit")
-    speed = fitted_speed(grid, where, land.ROAD_FACTOR)
+    worst, straight, detour = fitted_factors(found)
+    speed = fitted_speed(grid, where)
     report = "\n\n".join(
         [
-            f"Fitted road factor {factor:.3f} (land.py uses {land.ROAD_FACTOR});"
-            f" fitted speed {speed:.1f} km/h (land.py uses {land.SPEED_KMH}).",
-            table(found, land.ROAD_FACTOR),
-            summary(found, land.ROAD_FACTOR),
+            f"Fitted: straight factor {straight:.2f}, detour factor {detour:.2f} (worst fit"
+            f" error {worst * 100:.1f}%); land.py uses {land.STRAIGHT_FACTOR} and"
+            f" {land.DETOUR_FACTOR}. Fitted speed {speed:.1f} km/h; land.py uses"
+            f" {land.SPEED_KMH}.",
+            table(found),
+            summary(found),
         ]
     )
     print(report)

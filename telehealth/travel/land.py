@@ -4,9 +4,9 @@ A road goes where people live: a grid cell that holds a postcode is *held* land,
 beside one is *near* land, and the Bay's sands and estuaries, which hold none, are water.
 The cheapest path over land (near cells cost NEAR_COST times their length, so a path keeps
 to settled cells and crosses open ground only where going round would cost more) has a
-length; times a small road factor that is a road-like distance which goes round the Kent,
-Leven and Duddon estuaries instead of over them, where the straight line crosses them and
-so understates exactly the journeys across the Bay.
+length, and from it and the straight line (see STRAIGHT_FACTOR) a road-like distance that
+goes round the Kent, Leven and Duddon estuaries instead of over them, where the straight
+line crosses them and so understates exactly the journeys across the Bay.
 
 Pure: the grid is read once from a small file committed beside this module (built by
 `bench/land_grid.py` from OS Code-Point Open), and every answer is a function of the grid
@@ -31,11 +31,14 @@ from telehealth.travel.maths import Point, straight_line_km
 GRID_FILE = Path(__file__).with_name("data") / "bay_land.grid"
 MAGIC = b"bay-land-grid 1\n"
 
-# Fitted by bench/travel_accuracy.py (docs/TRAVEL.md): ROAD_FACTOR is the median road km per
-# km of land path over the "fit" pairs of data/road_distances.csv, SPEED_KMH the estimated km
-# over the published minutes of data/journey_times.csv.
-ROAD_FACTOR = 1.143
-SPEED_KMH = 51.0
+# Road km = STRAIGHT_FACTOR x the straight line + DETOUR_FACTOR x what the land path adds to
+# it: roads that go round an estuary wind more than the land path does, while roads inland
+# (the M6, the A65) run close to the line. Both fitted by bench/travel_accuracy.py on the "fit"
+# pairs of data/road_distances.csv (the least worst error), and SPEED_KMH as the estimated km
+# over the published minutes of data/journey_times.csv; docs/TRAVEL.md has the table.
+STRAIGHT_FACTOR = 1.0
+DETOUR_FACTOR = 1.3
+SPEED_KMH = 52.3
 # Cell values: water (no postcode near), near (beside a cell with a postcode), held (has one).
 WATER, NEAR, HELD = 0, 1, 2
 # Crossing a near cell costs this many metres per metre: a gap between settled cells is
@@ -87,7 +90,11 @@ class LandGrid:
         )
 
     def nearest_land(self, point: Point, limit_m: int = SNAP_LIMIT_M) -> int | None:
-        """The land cell nearest `point` (ties: lowest index), within `limit_m`; else None."""
+        """The cell holding `point` if it is land, else the land cell whose centre is nearest
+        (ties: lowest index) within `limit_m`; None when there is none."""
+        own = self.cell_of(point)
+        if own is not None and self.land[own]:
+            return own  # nearly every postcode: its own cell holds it
         col = (point.easting - self.origin_easting) // self.cell_m
         row = (point.northing - self.origin_northing) // self.cell_m
         reach = limit_m // self.cell_m + 1
@@ -184,6 +191,20 @@ def land_path_km(grid: LandGrid, origin: Point, destination: Point) -> float | N
     metres += straight_line_km(origin, grid.centre(start)) * 1000
     metres += straight_line_km(grid.centre(end), destination) * 1000
     return max(metres / 1000, straight_line_km(origin, destination))
+
+
+def road_km(grid: LandGrid, origin: Point, destination: Point) -> float | None:
+    """The road-like one-way km from `origin` to `destination` (None: off the land)."""
+    path = land_path_km(grid, origin, destination)
+    if path is None:
+        return None
+    crow = straight_line_km(origin, destination)
+    return road_km_from(path, crow)
+
+
+def road_km_from(path_km: float, crow_km: float) -> float:
+    """Never less than the straight line: both factors are at least 1 and path >= crow."""
+    return STRAIGHT_FACTOR * crow_km + DETOUR_FACTOR * (path_km - crow_km)
 
 
 def build_grid(

@@ -95,10 +95,15 @@ def test_bay_pairs_go_round_the_water(grid: land.LandGrid, a: Point, b: Point) -
 
 
 def test_barrow_to_lancaster_is_near_the_published_50_miles(grid: land.LandGrid) -> None:
-    path = land.land_path_km(grid, FURNESS_GENERAL, LANCASTER_INFIRMARY)
-    assert path is not None
-    miles = path * land.ROAD_FACTOR / 1.609344
-    assert 45 <= miles <= 55
+    km = land.road_km(grid, FURNESS_GENERAL, LANCASTER_INFIRMARY)
+    assert km is not None
+    assert 45 <= km / 1.609344 <= 55
+
+
+def test_road_km_is_never_under_the_straight_line_either() -> None:
+    assert land.road_km_from(10.0, 10.0) == pytest.approx(10.0 * land.STRAIGHT_FACTOR)
+    assert land.road_km_from(30.0, 10.0) > 30.0
+    assert land.STRAIGHT_FACTOR >= 1 and land.DETOUR_FACTOR >= 1
 
 
 @pytest.mark.parametrize(("a", "b"), [*BAY_PAIRS, (WESTMORLAND_GENERAL, LANCASTER_INFIRMARY)])
