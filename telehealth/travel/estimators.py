@@ -10,6 +10,7 @@ If none answers, the leg is `NO_ESTIMATE` (method and confidence "none").
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -226,6 +227,11 @@ class LandEstimator:
 
     async def leg(self, journey: Journey) -> Leg | None:
         grid = self.grid if self.grid is not None else land.bay_grid()
+        site = grid.nearest_land(journey.destination)
+        if site is not None and not grid.has_field(site):
+            # A site's first journey works out its field (up to a second of pure Python): in
+            # a thread, so that a booking page waiting for it does not hold up the others.
+            await asyncio.to_thread(grid.field_to, site)
         found = land.road_km(grid, journey.origin, journey.destination)
         if found is None:
             return None

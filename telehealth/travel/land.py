@@ -109,6 +109,9 @@ class LandGrid:
                     best = (gap, index)
         return None if best is None else best[1]
 
+    def has_field(self, target: int) -> bool:
+        return target in self._fields
+
     def field_to(self, target: int) -> array[float]:
         """Path metres from every cell to land cell `target` (inf where unreachable).
 

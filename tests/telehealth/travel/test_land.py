@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from telehealth.travel import land
+from telehealth.travel import codepoint, land
 from telehealth.travel.maths import Point, straight_line_km
 
 FURNESS_GENERAL = Point(321179, 471847)  # LA14 4LF
@@ -44,6 +44,28 @@ def test_the_committed_grid_is_the_bay_with_its_attribution(grid: land.LandGrid)
         cell = grid.cell_of(place)
         assert cell is not None and grid.land[cell] != land.WATER
     assert grid.cell_of(Point(0, 0)) is None
+
+
+def test_the_committed_grid_is_what_the_build_script_makes() -> None:
+    from bench import land_grid
+
+    points = [Point(e, n) for area in land_grid.AREAS for _, _, e, n in codepoint.read_area(area)]
+    built = land.build_grid(
+        points, cell_m=land_grid.CELL_M, reach=land_grid.REACH, attribution=codepoint.ATTRIBUTION
+    )
+    assert land.encode(built) == land.GRID_FILE.read_bytes()
+
+
+def test_the_factors_in_use_are_the_fitted_ones() -> None:
+    from bench import travel_accuracy
+
+    found = travel_accuracy.pairs(land.bay_grid(), travel_accuracy.places())
+    assert len(found) >= 15 and {p.use for p in found} == {"fit", "held_out"}
+    worst, straight, detour = travel_accuracy.fitted_factors(found)
+    assert (straight, detour) == (land.STRAIGHT_FACTOR, land.DETOUR_FACTOR)
+    assert worst < 0.10  # every fit pair within 10% of its published road distance
+    speed = travel_accuracy.fitted_speed(land.bay_grid(), travel_accuracy.places())
+    assert round(speed, 1) == land.SPEED_KMH
 
 
 def test_encoding_round_trips() -> None:
