@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from telehealth.travel import codepoint, land
 from telehealth.travel.maths import Point, straight_line_km
@@ -136,6 +138,17 @@ def test_symmetric_and_never_under_the_straight_line(
     assert there is not None and back is not None
     assert there == pytest.approx(back, abs=1e-9)
     assert there >= straight_line_km(a, b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(300000, 370000), st.integers(450000, 510000))
+def test_never_under_the_straight_line_from_anywhere(easting: int, northing: int) -> None:
+    grid, home = land.bay_grid(), Point(easting, northing)
+    crow = straight_line_km(home, FURNESS_GENERAL)
+    path = land.land_path_km(grid, home, FURNESS_GENERAL)
+    km = land.road_km(grid, home, FURNESS_GENERAL)
+    assert (path is None) == (km is None)
+    assert path is None or (km is not None and crow <= path and crow <= km)
 
 
 def test_the_same_point_is_no_distance(grid: land.LandGrid) -> None:
