@@ -1,13 +1,16 @@
 """Estimating one road leg from a patient's postcode to a site, best source first.
 
 `estimate` walks a chain of estimators: a routing engine (OSRM over HTTP, "high"), an
-analyst's district-to-site matrix ("medium"), then straight line times circuity ("low").
+analyst's district-to-site matrix ("medium"), the path over land round the Bay's water
+(telehealth/travel/land.py, "medium"), then straight line times circuity ("low");
+`offline_chain` is that chain without the routing engine.
 Each may answer None ("I don't know"); an exception is logged and the next one is asked.
 If none answers, the leg is `NO_ESTIMATE` (method and confidence "none").
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -21,6 +24,7 @@ from typing import Protocol
 import httpx
 
 from telehealth.kernel.identifiers import parse_postcode
+from telehealth.travel import land
 from telehealth.travel.maths import (
     NO_ESTIMATE,
     FactorSet,
@@ -208,3 +212,34 @@ class StraightLineEstimator:
         km = (crow * self.factors.circuity(journey.site_id)).quantize(_METRE, ROUND_HALF_UP)
         minutes = (km * 60 / self.factors.average_speed_kmh).quantize(_CENTIMINUTE, ROUND_HALF_UP)
         return Leg(km, minutes, "straight_line", "low")
+
+
+class LandEstimator:
+    """The road-like distance round the water (land.py), at the speed fitted with it.
+
+    Unknown (None) when either end is off the grid's land: a postcode outside the Bay's
+    areas falls through to the straight line. The first journey to a site works out its
+    distance field (a fraction of a second); every later one is a look-up.
+    """
+
+    def __init__(self, grid: land.LandGrid | None = None) -> None:
+        self.grid = grid
+
+    async def leg(self, journey: Journey) -> Leg | None:
+        grid = self.grid if self.grid is not None else land.bay_grid()
+        site = grid.nearest_land(journey.destination)
+        if site is not None and not grid.has_field(site):
+            # A site's first journey works out its field (up to a second of pure Python): in
+            # a thread, so that a booking page waiting for it does not hold up the others.
+            await asyncio.to_thread(grid.field_to, site)
+        found = land.road_km(grid, journey.origin, journey.destination)
+        if found is None:
+            return None
+        km = Decimal(f"{found:.3f}")
+        minutes = (km * 60 / Decimal(str(land.SPEED_KMH))).quantize(_CENTIMINUTE, ROUND_HALF_UP)
+        return Leg(km, minutes, "land", "medium")
+
+
+def offline_chain(matrix: MatrixEstimator, factors: FactorSet) -> list[Estimator]:
+    """The estimators that need no network, best first: matrix, land, straight line."""
+    return [matrix, LandEstimator(), StraightLineEstimator(factors)]

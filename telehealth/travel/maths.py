@@ -16,7 +16,7 @@ from types import MappingProxyType
 KM_PER_MILE = Decimal("1.609344")  # the international mile, exact by definition
 
 # Weakest first: a record is only as good as the weakest leg it was built from.
-METHODS = ("none", "straight_line", "matrix", "osrm")
+METHODS = ("none", "straight_line", "land", "matrix", "osrm")
 CONFIDENCES = ("none", "low", "medium", "high")
 MODES = ("video_home", "video_site", "in_person")
 
@@ -115,7 +115,7 @@ class Leg:
 
     km: Decimal
     minutes: Decimal
-    method: str  # "osrm" | "matrix" | "straight_line" | "none"
+    method: str  # "osrm" | "matrix" | "land" | "straight_line" | "none"
     confidence: str  # "high" | "medium" | "low" | "none"
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.models import Service, Site, SiteKind
 from telehealth.kernel.errors import InvalidInput
 from telehealth.travel import records
-from telehealth.travel.estimators import Estimator, StraightLineEstimator, estimate
+from telehealth.travel.estimators import estimate, offline_chain
 from telehealth.travel.maths import Leg, Point
 from telehealth.travel.records import point_of
 
@@ -29,10 +29,7 @@ async def legs_to_sites(
     """One-way legs from `home` to the service's usual site and every active hub, with the
     estimators that need no network; sites whose postcode is not known are left out."""
     factors = await records.factors_on(session, date.today())
-    chain: list[Estimator] = [
-        await records.matrix_for(session, postcode),
-        StraightLineEstimator(factors),
-    ]
+    chain = offline_chain(await records.matrix_for(session, postcode), factors)
     sites = await session.scalars(
         select(Site).where(
             Site.active.is_(True),

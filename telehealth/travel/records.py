@@ -23,9 +23,9 @@ from telehealth.kernel.errors import InvalidInput
 from telehealth.travel.estimators import (
     Estimator,
     MatrixEstimator,
-    StraightLineEstimator,
     district,
     estimate,
+    offline_chain,
 )
 from telehealth.travel.maths import (
     NO_ESTIMATE,
@@ -140,8 +140,7 @@ async def estimate_record(
     else:
         chain: list[Estimator] = [
             *extra,
-            MatrixEstimator(inputs.matrix),
-            StraightLineEstimator(inputs.factors),
+            *offline_chain(MatrixEstimator(inputs.matrix), inputs.factors),
         ]
         assert inputs.usual_site is not None
         baseline, note = await _leg_to(inputs.home, inputs.postcode, inputs.usual_site, chain)
@@ -165,7 +164,7 @@ async def _leg_to(
 
 async def compute(session: AsyncSession, appointment_id: int) -> Outcome:
     """(Re)compute one appointment's record in the caller's transaction, with the estimators
-    that need no network (the analyst's matrix, then the straight line)."""
+    that need no network (the analyst's matrix, the land path, then the straight line)."""
     record, note = await estimate_record(await inputs_of(session, appointment_id))
     return await store(session, appointment_id, record, note)
 

@@ -15,15 +15,25 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from telehealth.travel import land
 from telehealth.travel.estimators import (
     Journey,
+    LandEstimator,
     MatrixEstimator,
     OsrmEstimator,
     StraightLineEstimator,
     district,
     estimate,
+    offline_chain,
 )
-from telehealth.travel.maths import FACTORS_2025, NO_ESTIMATE, Leg, Point, bng_to_wgs84
+from telehealth.travel.maths import (
+    FACTORS_2025,
+    NO_ESTIMATE,
+    Leg,
+    Point,
+    bng_to_wgs84,
+    straight_line_km,
+)
 
 D = Decimal
 FURNESS_SITE = 2
@@ -199,6 +209,33 @@ async def test_straight_line_uses_the_default_circuity_elsewhere() -> None:
     assert await StraightLineEstimator(FACTORS).leg(journey) == Leg(
         D("6.500"), D("8.13"), "straight_line", "low"
     )
+
+
+async def test_the_offline_chain_is_matrix_then_land_then_straight_line() -> None:
+    chain = offline_chain(MatrixEstimator.from_csv(MATRIX_CSV), FACTORS)
+    assert [type(e) for e in chain] == [MatrixEstimator, LandEstimator, StraightLineEstimator]
+    assert (await to_furness(chain)).method == "matrix"  # LA1 has a matrix row
+    ulverston = await estimate(
+        Point(328686, 478225), "LA12 7AA", FURNESS_SITE, FURNESS_GENERAL, chain=chain
+    )
+    assert ulverston.method == "land" and ulverston.confidence == "medium"
+    # Off the grid's land (a London postcode): the land estimator does not know.
+    london = await estimate(
+        Point(531000, 181000), "EC1A 1BB", FURNESS_SITE, FURNESS_GENERAL, chain=chain
+    )
+    assert london.method == "straight_line"
+
+
+async def test_land_goes_round_the_bay_at_the_fitted_speed() -> None:
+    journey = Journey(PATIENT, "LA1 1AA", FURNESS_SITE, FURNESS_GENERAL)
+    leg = await LandEstimator().leg(journey)
+    assert leg is not None and leg.method == "land"
+    crow = straight_line_km(PATIENT, FURNESS_GENERAL)
+    # About 29 km over the water, about 75 km round it: well past the 1.3 circuity's 38 km.
+    assert 65 < leg.km < 85 and leg.km > 2 * D(f"{crow:.3f}")
+    assert leg.minutes == (leg.km * 60 / D(str(land.SPEED_KMH))).quantize(D("0.01"))
+    again = await LandEstimator(land.bay_grid()).leg(journey)
+    assert again == leg  # deterministic, and the same with the grid passed in
 
 
 async def test_matrix_reads_an_analysts_csv() -> None:

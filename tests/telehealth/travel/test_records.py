@@ -15,20 +15,24 @@ from scheduling import clinic
 from scheduling.models import Patient
 from scheduling.slots import to_london
 from scheduling.transitions import Action
-from telehealth.travel import postcodes, records
-from telehealth.travel.maths import Point, straight_line_km
+from telehealth.travel import land, postcodes, records
+from telehealth.travel.maths import Point
 from telehealth.travel.models import AppointmentTravel, TravelQueue
 from tests.builders import Clinic, make_appointment, make_clinic, make_patient, make_user
 
 HOSPITAL = ("LA1 4RP", 347761, 461046)  # Royal Lancaster Infirmary (REFERENCE.md)
-HUB = ("LA4 5RJ", 343600, 464400)
+# A hub on the patient's side of the Bay: once journeys go round the water, a Morecambe hub
+# (LA4) is no nearer to Barrow than the Lancaster hospital is.
+HUB = ("LA12 7AA", 328686, 478225)  # Ulverston
 HOME = ("LA14 1HA", 319800, 469400)
 START = datetime(2030, 6, 4, 9, tzinfo=UTC)
 
 
 def _round_trip_km(a: tuple[str, int, int], b: tuple[str, int, int]) -> Decimal:
-    one_way = Decimal(str(round(straight_line_km(Point(a[1], a[2]), Point(b[1], b[2])), 3)))
-    return (2 * (one_way * Decimal("1.3")).quantize(Decimal("0.001"))).quantize(Decimal("0.01"))
+    """What the land estimator (the first in the offline chain to know) makes of a to b."""
+    one_way = land.road_km(land.bay_grid(), Point(a[1], a[2]), Point(b[1], b[2]))
+    assert one_way is not None
+    return (2 * Decimal(f"{one_way:.3f}")).quantize(Decimal("0.01"))
 
 
 async def _setup(session: AsyncSession) -> tuple[Clinic, Patient]:
@@ -36,6 +40,7 @@ async def _setup(session: AsyncSession) -> tuple[Clinic, Patient]:
         session, [(p, 10, e, n) for p, e, n in (HOSPITAL, HUB, HOME)], source="test"
     )
     c = await make_clinic(session)
+    c.hub.postcode = HUB[0]
     patient = await make_patient(session)
     patient.postcode = HOME[0]
     await session.flush()
@@ -59,8 +64,8 @@ async def test_each_mode_records_what_it_avoided(session: AsyncSession) -> None:
     assert made["in_person"].avoided_km == 0
     for record in made.values():
         assert (record.method, record.confidence, record.factor_version) == (
-            "straight_line",
-            "low",
+            "land",
+            "medium",
             "2026.1",
         )
         assert record.avoided_cost_gbp == (record.avoided_miles * Decimal("0.55")).quantize(

@@ -16,7 +16,9 @@ from tests.builders import make_appointment, make_clinic, make_patient, make_use
 from tests.telehealth.video.test_clinic_pages import sign_in
 
 HOSPITAL = ("LA1 4RP", 347761, 461046)
-HUB = ("LA4 5RJ", 343600, 464400)
+# A hub on the patient's side of the Bay: once journeys go round the water, a Morecambe hub
+# (LA4) is no nearer to Barrow than the Lancaster hospital is.
+HUB = ("LA12 7AA", 328686, 478225)  # Ulverston
 HOME = ("LA14 1HA", 319800, 469400)
 START = datetime(2030, 6, 4, 9, tzinfo=UTC)
 QUERY = "start=2030-05-01&end=2030-07-31"
@@ -28,6 +30,7 @@ async def _appointments(session: AsyncSession) -> None:
         session, [(p, 10, e, n) for p, e, n in (HOSPITAL, HUB, HOME)], source="test"
     )
     c = await make_clinic(session)
+    c.hub.postcode = HUB[0]
     c.hub.icc = "Bay & <Coast>"
     patient = await make_patient(session)
     patient.postcode = HOME[0]
