@@ -35,6 +35,7 @@ __all__ = [
     "Choice",
     "ReferralClosed",
     "book_from_referral",
+    "meet_open_referral",
     "open_referral",
     "request_help",
 ]
@@ -136,6 +137,56 @@ async def book_from_referral(
         detail={"appointment_id": booked.id, "patient_id": referral.patient_id},
     )
     return booked
+
+
+async def meet_open_referral(
+    session: AsyncSession,
+    *,
+    patient_id: int,
+    service_id: int,
+    appointment_id: int,
+    actor_user_id: int | None,
+) -> int | None:
+    """An appointment booked for a patient some other way than from their referral (a
+    navigator's booking on their behalf) meets the patient's oldest open referral to the same
+    service: marked booked by it, so the worklist stops chasing it and its invitation's link
+    leads to "manage" instead of booking a second appointment. Returns the referral's id, or
+    None when there is none open (or the patient's own link booked it meanwhile)."""
+    oldest = (
+        select(Referral.id)
+        .where(
+            Referral.patient_id == patient_id,
+            Referral.service_id == service_id,
+            Referral.status == ReferralStatus.OPEN.value,
+            Referral.appointment_id.is_(None),
+        )
+        .order_by(Referral.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    referral_id = await session.scalar(
+        update(Referral)
+        .where(
+            Referral.id == oldest,
+            Referral.status == ReferralStatus.OPEN.value,
+            Referral.appointment_id.is_(None),
+        )
+        .values(
+            appointment_id=appointment_id, status=ReferralStatus.BOOKED.value, updated_at=utcnow()
+        )
+        .returning(Referral.id)
+        .execution_options(synchronize_session=False)
+    )
+    if referral_id is not None:
+        await audit.record(
+            session,
+            actor_user_id=actor_user_id,
+            action="referral.book",
+            entity_type="referral",
+            entity_id=referral_id,
+            detail={"appointment_id": appointment_id, "patient_id": patient_id},
+        )
+    return referral_id
 
 
 async def request_help(session: AsyncSession, referral_id: int, reason: str) -> Referral:

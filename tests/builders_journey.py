@@ -15,7 +15,7 @@ from tests.builders import Clinic, make_session
 
 # Real Code-Point Open positions (tests/telehealth/travel/test_records.py uses the same).
 HOSPITAL = ("LA1 4RP", 347761, 461046)  # Royal Lancaster Infirmary
-HUB = ("LA4 5RJ", 343600, 464400)  # Morecambe
+HUB = ("LA12 7AA", 328686, 478225)  # Ulverston: on the patient's side of the Bay
 HOME = ("LA14 1HA", 319800, 469400)  # Barrow-in-Furness
 
 

@@ -29,6 +29,7 @@ from scheduling import booking, wording
 from scheduling.access import Access
 from scheduling.models import Patient, Site
 from scheduling.placement import place
+from scheduling.referral_booking import meet_open_referral
 from telehealth.kernel import idempotency, timefmt
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.db import table_of, violated_constraint
@@ -209,6 +210,13 @@ async def _book(session: AsyncSession, access: Access, patient: Patient, a: Answ
     )
     booked = await booking.book(
         session, placement=placement, patient_id=patient.id, booked_by=access.actor_user_id
+    )
+    await meet_open_referral(
+        session,
+        patient_id=patient.id,
+        service_id=placement.service_id,
+        appointment_id=booked.id,
+        actor_user_id=access.actor_user_id,
     )
     return int(booked.id)
 

@@ -288,3 +288,29 @@ async def test_a_referral_judging_video_unsuitable_leaves_in_person_only(
     other = await make_clinic(session)  # another service: the referral says nothing of it
     how = await client.get(_book(patient), params={"service": other.service.id})
     assert radio_values(how.text, "mode") == ["video_home", "video_site", "in_person"]
+
+
+async def test_booking_on_behalf_meets_the_patients_open_referral(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # Else the worklist would go on chasing it and its invitation could book a second time.
+    clinic, patient = await _ready(session)
+    await signed_in_as(client, session)
+    older = await make_referral(session, clinic=clinic, patient=patient)
+    newer = await make_referral(session, clinic=clinic, patient=patient)
+    elsewhere = await make_referral(session, patient=patient)  # another service's
+    await session.commit()
+    form = _hidden(
+        (await client.get(_book(patient), params=await _to_check(client, patient, clinic))).text
+    )
+    booked = await client.post(_book(patient), data=form)
+    assert booked.status_code == 303, booked.text
+    appointment = await session.scalar(
+        select(Appointment).where(Appointment.patient_id == patient.id)
+    )
+    assert appointment is not None
+    for referral in (older, newer, elsewhere):
+        await session.refresh(referral)
+    assert (older.status, older.appointment_id) == ("booked", appointment.id)
+    assert (newer.status, newer.appointment_id) == ("open", None)
+    assert (elsewhere.status, elsewhere.appointment_id) == ("open", None)
