@@ -64,14 +64,14 @@ async def _form(
     request: Request,
     session: AsyncSession,
     user: StaffUser,
-    *,
     editing: Clinician | None,
     values: dict[str, Any],
-    errors: dict[str, str],
+    errors: dict[str, str] | None = None,
+    *,
     affected: list[ToRebook] | None = None,
     status: int = 200,
 ) -> Response:
-    organisations = await directory.list_organisations(session)
+    """The form for `editing`, or for a new clinician when None."""
     return forms.render(
         request,
         user,
@@ -82,10 +82,7 @@ async def _form(
         editing=editing,
         form=values,
         affected=affected,
-        organisation_items=[
-            {"value": str(o.id), "text": o.name, "selected": values["organisation_id"] == str(o.id)}
-            for o in organisations
-        ],
+        organisation_items=await forms.organisation_choices(session, values["organisation_id"]),
     )
 
 
@@ -104,33 +101,27 @@ BLANK = {"organisation_id": "", "name": "", "profession": "", "email": "", "acti
 @transactional
 async def new_form(request: Request, session: AsyncSession) -> Response:
     user = await signed_in(request, session, ROLES)
-    return await _form(request, session, user, editing=None, values=dict(BLANK), errors={})
+    return await _form(request, session, user, None, dict(BLANK))
 
 
 @transactional
 async def create(request: Request, session: AsyncSession) -> Response:
     form, user = await forms.posted(request, session, ROLES)
     values = _typed(form)
+    if not values["organisation_id"].isdigit():
+        errors = {"organisation_id": "Choose the clinician's organisation"}
+        return await _form(request, session, user, None, values, errors, status=422)
     try:
         data = ClinicianIn(
-            organisation_id=int(values["organisation_id"])
-            if values["organisation_id"].isdigit()
-            else 0,
+            organisation_id=int(values["organisation_id"]),
             name=values["name"],
             profession=values["profession"],
             email=values["email"],
         )
         await directory.create_clinician(session, data)
     except (pydantic.ValidationError, InvalidInput, Conflict) as exc:
-        return await _form(
-            request,
-            session,
-            user,
-            editing=None,
-            values=values,
-            errors=_errors(exc),
-            status=forms.status_of(exc),
-        )
+        status = forms.status_of(exc)
+        return await _form(request, session, user, None, values, _errors(exc), status=status)
     return RedirectResponse(f"{PATH}?done=created", status_code=303)
 
 
@@ -148,9 +139,7 @@ def _values(c: Clinician) -> dict[str, Any]:
 async def edit_form(request: Request, session: AsyncSession) -> Response:
     user = await signed_in(request, session, ROLES)
     clinician = await directory.get_clinician(session, path_id(request, "clinician_id"))
-    return await _form(
-        request, session, user, editing=clinician, values=_values(clinician), errors={}
-    )
+    return await _form(request, session, user, clinician, _values(clinician))
 
 
 @transactional
@@ -169,33 +158,15 @@ async def change(request: Request, session: AsyncSession) -> Response:
             session, clinician.id, forms.changed(clinician, wanted), actor_user_id=user.id
         )
     except (InvalidInput, Conflict) as exc:
-        return await _form(
-            request,
-            session,
-            user,
-            editing=clinician,
-            values=values,
-            errors=_errors(exc),
-            status=forms.status_of(exc),
-        )
+        status = forms.status_of(exc)
+        return await _form(request, session, user, clinician, values, _errors(exc), status=status)
     if affected:
-        return await _form(
-            request,
-            session,
-            user,
-            editing=clinician,
-            values=_values(clinician),
-            errors={},
-            affected=affected,
-        )
+        shown = _values(clinician)
+        return await _form(request, session, user, clinician, shown, affected=affected)
     return RedirectResponse(f"{PATH}?done=updated", status_code=303)
 
 
 def routes() -> list[Route]:
-    return [
-        Route(PATH, clinicians_page, methods=["GET"]),
-        Route(f"{PATH}/new", new_form, methods=["GET"]),
-        Route(f"{PATH}/new", create, methods=["POST"]),
-        Route(f"{PATH}/{{clinician_id}}", edit_form, methods=["GET"]),
-        Route(f"{PATH}/{{clinician_id}}", change, methods=["POST"]),
-    ]
+    return forms.directory_routes(
+        PATH, clinicians_page, new=(new_form, create), one=("clinician_id", edit_form, change)
+    )

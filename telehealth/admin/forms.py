@@ -10,7 +10,7 @@ every admin page: "Postcode is not a valid UK postcode", linking to the postcode
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pydantic
@@ -18,7 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
+from scheduling import directory
+from telehealth.kernel import audit
 from telehealth.kernel.auth.models import Role, StaffUser
 from telehealth.kernel.errors import Conflict, InvalidInput, NotFound
 from telehealth.kernel.inputs import path_id, refuse_nul
@@ -69,6 +72,37 @@ def changed(row: object, wanted: Mapping[str, Any]) -> dict[str, Any]:
         return list(value) if isinstance(wanted[name], list) else value
 
     return {name: value for name, value in wanted.items() if now(name) != value}
+
+
+async def audited(
+    session: AsyncSession,
+    user: StaffUser,
+    action: str,
+    entity: tuple[str, int],
+    detail: dict[str, Any],
+) -> None:
+    """Audit what the admin did to `entity` (its type and id): the services audit changes
+    themselves, creations and rooms are audited by the pages."""
+    entity_type, entity_id = entity
+    await audit.record(
+        session,
+        actor_user_id=user.id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        detail=detail,
+    )
+
+
+def choices(rows: Iterable[Any], chosen: str) -> list[dict[str, Any]]:
+    """Rows with an id and a name (organisations, sites) as a select's items, `chosen` (an id
+    as typed) selected."""
+    return [{"value": str(r.id), "text": r.name, "selected": str(r.id) == chosen} for r in rows]
+
+
+async def organisation_choices(session: AsyncSession, chosen: str) -> list[dict[str, Any]]:
+    """Every organisation as a select's items, for a new site, service or clinician."""
+    return choices(await directory.list_organisations(session), chosen)
 
 
 def status_of(refusal: Refusal) -> int:
@@ -131,3 +165,26 @@ def render(
         ),
         status_code=status,
     )
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def directory_routes(
+    path: str,
+    listing: Endpoint,
+    *,
+    new: tuple[Endpoint, Endpoint],
+    one: tuple[str, Endpoint, Endpoint],
+) -> list[Route]:
+    """The routes every admin page set has: the list, a new one (its form, then posted) and
+    one of them (the path's id name; shown, then changed). "new" comes before "{id}", which
+    would take it for an id."""
+    (new_form, create), (id_name, page, change) = new, one
+    return [
+        Route(path, listing, methods=["GET"]),
+        Route(f"{path}/new", new_form, methods=["GET"]),
+        Route(f"{path}/new", create, methods=["POST"]),
+        Route(f"{path}/{{{id_name}}}", page, methods=["GET"]),
+        Route(f"{path}/{{{id_name}}}", change, methods=["POST"]),
+    ]

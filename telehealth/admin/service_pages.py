@@ -8,8 +8,6 @@ rebook. Reading the form is `service_form`."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pydantic
 from markupsafe import Markup
 from sqlalchemy import select
@@ -32,7 +30,6 @@ from telehealth.admin.service_form import (
     form_of,
     new_service_from,
 )
-from telehealth.kernel import audit
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.errors import Conflict, InvalidInput
 from telehealth.kernel.transactions import transactional
@@ -82,7 +79,8 @@ async def _form_page(
 ) -> Response:
     """The form for `service`, or for a new one (with its organisation) when None."""
     sites = await directory.list_sites(session)
-    organisations = await directory.list_organisations(session) if service is None else []
+    # Asked of a new service only (a service keeps its organisation).
+    organisations = await forms.organisation_choices(session, form.values["organisation_id"])
     return forms.render(
         request,
         user,
@@ -92,18 +90,14 @@ async def _form_page(
         status=status,
         service=service,
         form=form,
-        organisation_items=_choices(organisations, form.values["organisation_id"]),
+        organisation_items=organisations,
         mode_items=[
             {"value": m.value, "text": MODE_LABELS[m.value], "checked": m in form.values["modes"]}
             for m in Mode
         ],
-        site_items=_choices(sites, form.values["usual_site_id"]),
+        site_items=forms.choices(sites, form.values["usual_site_id"]),
         affected=affected,
     )
-
-
-def _choices(rows: list[Any], chosen: str) -> list[dict[str, Any]]:
-    return [{"value": str(r.id), "text": r.name, "selected": str(r.id) == chosen} for r in rows]
 
 
 @transactional
@@ -123,14 +117,8 @@ async def create_service(request: Request, session: AsyncSession) -> Response:
     except (pydantic.ValidationError, InvalidInput, Conflict) as exc:
         shown.errors.update(errors_from(exc))
         return await _form_page(request, session, user, None, shown, status=forms.status_of(exc))
-    await audit.record(
-        session,
-        actor_user_id=user.id,
-        action="service.create",
-        entity_type="service",
-        entity_id=service.id,
-        detail={"service": service.model_dump()},
-    )
+    entity = ("service", service.id)
+    await forms.audited(session, user, "service.create", entity, service.model_dump())
     return RedirectResponse(f"{PATH}?created={service.id}", status_code=303)
 
 
@@ -164,11 +152,9 @@ async def change_service(request: Request, session: AsyncSession) -> Response:
 
 
 def routes() -> list[Route]:
-    return [
-        Route(PATH, services_page, methods=["GET"]),
-        # Before "{service_id}", which would take "new" for an id.
-        Route(f"{PATH}/new", new_service_form, methods=["GET"]),
-        Route(f"{PATH}/new", create_service, methods=["POST"]),
-        Route(f"{PATH}/{{service_id}}", service_page, methods=["GET"]),
-        Route(f"{PATH}/{{service_id}}", change_service, methods=["POST"]),
-    ]
+    return forms.directory_routes(
+        PATH,
+        services_page,
+        new=(new_service_form, create_service),
+        one=("service_id", service_page, change_service),
+    )

@@ -24,7 +24,6 @@ from scheduling import directory, directory_changes, rooms, slots
 from scheduling.directory_schemas import SiteIn
 from scheduling.models import Site, SiteKind
 from telehealth.admin import forms
-from telehealth.kernel import audit
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.db import utcnow
 from telehealth.kernel.errors import Conflict, InvalidInput
@@ -189,7 +188,6 @@ async def _new_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    organisations = await directory.list_organisations(session)
     return forms.render(
         request,
         user,
@@ -198,10 +196,7 @@ async def _new_page(
         errors=errors,
         status=status,
         form=values,
-        organisation_items=[
-            {"value": str(o.id), "text": o.name, "selected": values["organisation_id"] == str(o.id)}
-            for o in organisations
-        ],
+        organisation_items=await forms.organisation_choices(session, values["organisation_id"]),
         kind_items=[
             {"value": kind.value, "text": text, "checked": values["kind"] == kind.value}
             for kind, text in KINDS.items()
@@ -265,14 +260,7 @@ async def create_site(request: Request, session: AsyncSession) -> Response:
     except (pydantic.ValidationError, InvalidInput, Conflict) as exc:
         errors = forms.field_errors(exc, LABELS, fallback="name")
         return await _new_page(request, session, user, values, errors, forms.status_of(exc))
-    await audit.record(
-        session,
-        actor_user_id=user.id,
-        action="site.create",
-        entity_type="site",
-        entity_id=site.id,
-        detail={"site": site.model_dump()},
-    )
+    await forms.audited(session, user, "site.create", ("site", site.id), site.model_dump())
     return RedirectResponse(f"{PATH}/{site.id}?done=created", status_code=303)
 
 
@@ -286,14 +274,7 @@ async def add_room(request: Request, session: AsyncSession) -> Response:
     if site.kind != SiteKind.COMMUNITY_HUB:
         raise InvalidInput.field("site", "only community hubs have video rooms")
     room = await rooms.add_room(session, site.id)
-    await audit.record(
-        session,
-        actor_user_id=user.id,
-        action="room.add",
-        entity_type="site",
-        entity_id=site.id,
-        detail={"room_id": room.id},
-    )
+    await forms.audited(session, user, "room.add", ("site", site.id), {"room_id": room.id})
     return RedirectResponse(f"{PATH}/{site.id}?done=room", status_code=303)
 
 
@@ -352,29 +333,17 @@ async def close_room(request: Request, session: AsyncSession) -> Response:
             carried={k: str(v) for k, v in form.items() if k not in ("csrf", "confirm")},
         )
     await savepoint.commit()
-    await audit.record(
-        session,
-        actor_user_id=user.id,
-        action="room.close",
-        entity_type="site",
-        entity_id=site.id,
-        detail={
-            "room_id": room.id,
-            "closure_id": closure.id,
-            "appointments_affected": len(affected),
-        },
-    )
+    detail = {"room_id": room.id, "closure_id": closure.id, "appointments_affected": len(affected)}
+    await forms.audited(session, user, "room.close", ("site", site.id), detail)
     return RedirectResponse(f"{PATH}/{site.id}?done=closed", status_code=303)
 
 
 def routes() -> list[Route]:
+    pages = forms.directory_routes(
+        PATH, sites_page, new=(new_site_form, create_site), one=("site_id", site_page, change_site)
+    )
     return [
-        Route(PATH, sites_page, methods=["GET"]),
-        # Before "{site_id}", which would take "new" for an id.
-        Route(f"{PATH}/new", new_site_form, methods=["GET"]),
-        Route(f"{PATH}/new", create_site, methods=["POST"]),
-        Route(f"{PATH}/{{site_id}}", site_page, methods=["GET"]),
-        Route(f"{PATH}/{{site_id}}", change_site, methods=["POST"]),
+        *pages,
         Route(f"{PATH}/{{site_id}}/rooms", add_room, methods=["POST"]),
         Route(f"{PATH}/{{site_id}}/closures", close_room, methods=["POST"]),
     ]

@@ -94,13 +94,14 @@ async def _form(
     request: Request,
     session: AsyncSession,
     admin: StaffUser,
-    *,
     editing: StaffUser | None,
     values: dict[str, Any],
-    errors: dict[str, str],
+    errors: dict[str, str] | None = None,
+    *,
     status: int = 200,
     password: str | None = None,
 ) -> Response:
+    """The form for `editing`, or for a new login when None."""
     return forms.render(
         request,
         admin,
@@ -202,7 +203,7 @@ async def _link(
 @transactional
 async def new_user_form(request: Request, session: AsyncSession) -> Response:
     admin = await signed_in(request, session, ROLES)
-    return await _form(request, session, admin, editing=None, values=dict(BLANK), errors={})
+    return await _form(request, session, admin, None, dict(BLANK))
 
 
 @transactional
@@ -211,9 +212,7 @@ async def create_user(request: Request, session: AsyncSession) -> Response:
     values = _typed(form)
     errors = _missing(values, new=True)
     if errors:
-        return await _form(
-            request, session, admin, editing=None, values=values, errors=errors, status=422
-        )
+        return await _form(request, session, admin, None, values, errors, status=422)
     try:
         async with session.begin_nested():
             user = await auth.create_user(
@@ -226,15 +225,8 @@ async def create_user(request: Request, session: AsyncSession) -> Response:
             )
             await _link(session, admin, user, values)
     except (InvalidInput, Conflict) as exc:
-        return await _form(
-            request,
-            session,
-            admin,
-            editing=None,
-            values=values,
-            errors=_field_errors(exc, "email"),
-            status=forms.status_of(exc),
-        )
+        errors, status = _field_errors(exc, "email"), forms.status_of(exc)
+        return await _form(request, session, admin, None, values, errors, status=status)
     return RedirectResponse(f"{PATH}?done=created", status_code=303)
 
 
@@ -256,9 +248,7 @@ async def _values_of(session: AsyncSession, user: StaffUser) -> dict[str, Any]:
 async def user_form(request: Request, session: AsyncSession) -> Response:
     admin = await signed_in(request, session, ROLES)
     user = await auth.get_user(session, path_id(request, "user_id"))
-    return await _form(
-        request, session, admin, editing=user, values=await _values_of(session, user), errors={}
-    )
+    return await _form(request, session, admin, user, await _values_of(session, user))
 
 
 @transactional
@@ -268,9 +258,7 @@ async def change_user(request: Request, session: AsyncSession) -> Response:
     values = _typed(form) | {"email": user.email}
     errors = _missing(values, new=False)
     if errors:
-        return await _form(
-            request, session, admin, editing=user, values=values, errors=errors, status=422
-        )
+        return await _form(request, session, admin, user, values, errors, status=422)
     try:
         async with session.begin_nested():
             await _unlink_unless(session, admin, user, _wanted_clinician(values))
@@ -285,15 +273,8 @@ async def change_user(request: Request, session: AsyncSession) -> Response:
             )
             await _link(session, admin, user, values)
     except (InvalidInput, Conflict) as exc:
-        return await _form(
-            request,
-            session,
-            admin,
-            editing=user,
-            values=values,
-            errors=_field_errors(exc, "role"),
-            status=forms.status_of(exc),
-        )
+        errors, status = _field_errors(exc, "role"), forms.status_of(exc)
+        return await _form(request, session, admin, user, values, errors, status=status)
     return RedirectResponse(f"{PATH}?done=updated", status_code=303)
 
 
@@ -302,23 +283,12 @@ async def reset_password(request: Request, session: AsyncSession) -> Response:
     _, admin = await forms.posted(request, session, ROLES)
     user = await auth.get_user(session, path_id(request, "user_id"))
     generated = await auth.set_password(session, user, password=None, actor_user_id=admin.id)
-    return await _form(
-        request,
-        session,
-        admin,
-        editing=user,
-        values=await _values_of(session, user),
-        errors={},
-        password=generated,
-    )
+    values = await _values_of(session, user)
+    return await _form(request, session, admin, user, values, password=generated)
 
 
 def routes() -> list[Route]:
-    return [
-        Route(PATH, users_page, methods=["GET"]),
-        Route(f"{PATH}/new", new_user_form, methods=["GET"]),
-        Route(f"{PATH}/new", create_user, methods=["POST"]),
-        Route(f"{PATH}/{{user_id}}", user_form, methods=["GET"]),
-        Route(f"{PATH}/{{user_id}}", change_user, methods=["POST"]),
-        Route(f"{PATH}/{{user_id}}/password", reset_password, methods=["POST"]),
-    ]
+    pages = forms.directory_routes(
+        PATH, users_page, new=(new_user_form, create_user), one=("user_id", user_form, change_user)
+    )
+    return [*pages, Route(f"{PATH}/{{user_id}}/password", reset_password, methods=["POST"])]
