@@ -20,6 +20,7 @@ from tests.builders import (
     make_user,
     next_weekday,
 )
+from tests.telehealth.admin.test_site_pages import signed_in_admin
 from tests.telehealth.video.test_clinic_pages import sign_in
 
 
@@ -163,9 +164,7 @@ def _new(clinic: Clinic, csrf: str, **changes: object) -> dict[str, object]:
 async def test_an_admin_adds_a_service_and_the_creation_is_audited(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    clinic = await make_clinic(session)
-    admin, _ = await make_user(session, role="admin")
-    csrf = await sign_in(client, admin.email)
+    clinic, (admin, csrf) = await make_clinic(session), await signed_in_admin(session, client)
     listing = await client.get("/staff/admin/services")
     assert 'href="/staff/admin/services/new"' in listing.text
     blank = await client.get("/staff/admin/services/new")
@@ -183,12 +182,9 @@ async def test_an_admin_adds_a_service_and_the_creation_is_audited(
         clinic.organisation.id,
         clinic.hospital.id,
     )
-    audited = await session.scalar(
-        select(AuditEvent).where(
-            AuditEvent.action == "service.create", AuditEvent.entity_id == service.id
-        )
-    )
-    assert audited is not None and audited.actor_user_id == admin.id
+    by = AuditEvent.actor_user_id
+    created = (AuditEvent.action == "service.create", AuditEvent.entity_id == service.id)
+    assert await session.scalar(select(by).where(*created)) == admin.id
     shown = await client.get(added.headers["location"])
     assert "The service is added." in shown.text and "Heart failure review" in shown.text
 
@@ -197,7 +193,7 @@ async def test_a_new_services_bad_values_are_named_and_kept(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     clinic = await make_clinic(session)
-    csrf = await sign_in(client, (await make_user(session, role="admin"))[0].email)
+    _, csrf = await signed_in_admin(session, client)
     path = "/staff/admin/services/new"
     empty = await client.post(path, data={"csrf": csrf})
     assert empty.status_code == 422 and "<title>Error: Add a service" in empty.text
@@ -225,7 +221,7 @@ async def test_a_new_service_needs_an_open_usual_site(
     clinic = await make_clinic(session)
     clinic.hospital.active = False
     await session.flush()
-    csrf = await sign_in(client, (await make_user(session, role="admin"))[0].email)
+    _, csrf = await signed_in_admin(session, client)
     closed = await client.post("/staff/admin/services/new", data=_new(clinic, csrf))
     assert closed.status_code == 422 and 'href="#usual_site_id"' in closed.text
     assert "Usual site no active site with id" in closed.text

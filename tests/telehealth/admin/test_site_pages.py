@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.models import RoomClosure, Site, VideoRoom
 from scheduling.slots import london_datetime
 from telehealth.kernel.audit import AuditEvent
+from telehealth.kernel.auth.models import StaffUser
 from telehealth.travel.models import Postcode
 from tests.builders import (
     make_appointment,
@@ -50,8 +51,15 @@ def _details(site: Site, csrf: str, **changes: str) -> dict[str, str]:
 
 
 async def _signed_in_admin(session: AsyncSession, client: httpx.AsyncClient) -> str:
+    return (await signed_in_admin(session, client))[1]
+
+
+async def signed_in_admin(
+    session: AsyncSession, client: httpx.AsyncClient
+) -> tuple[StaffUser, str]:
+    """An admin, signed in: them and the form's CSRF token (the service pages' tests too)."""
     admin, _ = await make_user(session, role="admin")
-    return await sign_in(client, admin.email)
+    return admin, await sign_in(client, admin.email)
 
 
 async def test_an_admin_changes_a_hubs_directions_and_a_bad_postcode_is_named(
@@ -175,13 +183,15 @@ def _new_site(organisation_id: int, csrf: str, **changes: str) -> dict[str, str]
 async def test_an_admin_adds_a_hub_with_its_rooms_and_the_creation_is_audited(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    organisation = await make_organisation(session)
-    admin, _ = await make_user(session, role="admin")
-    csrf = await sign_in(client, admin.email)
+    organisation, (admin, csrf) = (
+        await make_organisation(session),
+        await signed_in_admin(session, client),
+    )
     listing = await client.get(PATH)
     assert f'href="{PATH}/new"' in listing.text and "Add a site" in listing.text
     blank = await client.get(f"{PATH}/new")
     assert blank.status_code == 200 and "<title>Add a site" in blank.text
+    assert "Back to sites" in blank.text and "There is a problem" not in blank.text
     added = await client.post(f"{PATH}/new", data=_new_site(organisation.id, csrf))
     assert added.status_code == 303, added.text
     site = await session.scalar(select(Site).where(Site.name == "Heysham Community Hub"))
@@ -192,12 +202,9 @@ async def test_an_admin_adds_a_hub_with_its_rooms_and_the_creation_is_audited(
         select(func.count()).select_from(VideoRoom).where(VideoRoom.site_id == site.id)
     )
     assert rooms == 2
-    audited = await session.scalar(
-        select(AuditEvent).where(
-            AuditEvent.action == "site.create", AuditEvent.entity_id == site.id
-        )
-    )
-    assert audited is not None and audited.actor_user_id == admin.id
+    by = AuditEvent.actor_user_id
+    created = (AuditEvent.action == "site.create", AuditEvent.entity_id == site.id)
+    assert await session.scalar(select(by).where(*created)) == admin.id
     page = await client.get(added.headers["location"])
     assert "The site is added." in page.text and "Change Heysham Community Hub" in page.text
     # No postcode table rows in the test database: the page says travel cannot be estimated.
