@@ -1,5 +1,6 @@
-"""The admin's service pages: a change is saved and audited as the API's PATCH is, a bad value
-re-renders the form naming the field and keeps what was typed, and only admins may use them."""
+"""The admin's service pages: a new service added and audited as the API's POST makes it, a
+change saved and audited as the API's PATCH is, a bad value re-rendering the form naming the
+field and keeping what was typed, and only admins using them."""
 
 from __future__ import annotations
 
