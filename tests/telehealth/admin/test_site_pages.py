@@ -1,7 +1,8 @@
 """The admin's site pages: a new site added through the API's own create (audited, its rooms
 made, each bad value named and kept, a duplicate name a conflict), details saved through the
-API's own rules (a bad postcode named on the form), a hub given another video room, and a room closed for a period, the bookings it
-falls over shown first and the closure saved only when confirmed."""
+API's own rules (a bad postcode named on the form), a hub given another video room, and a
+room closed for a period, the bookings it falls over shown first and the closure saved only
+when confirmed."""
 
 from __future__ import annotations
 
