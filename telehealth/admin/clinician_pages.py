@@ -19,13 +19,12 @@ from scheduling import directory, directory_changes
 from scheduling.directory_schemas import ClinicianIn
 from scheduling.models import Clinician
 from scheduling.rebooking import ToRebook
+from telehealth.admin import forms
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.errors import Conflict, InvalidInput
 from telehealth.kernel.inputs import path_id
 from telehealth.kernel.transactions import transactional
-from telehealth.kernel.validation import validation_fields
-from telehealth.kernel.web.staff import check_csrf, page_context, roles_for, signed_in
-from telehealth.kernel.web.templating import templates
+from telehealth.kernel.web.staff import roles_for, signed_in
 
 PATH = "/staff/admin/clinicians"
 ROLES = roles_for(PATH)
@@ -57,71 +56,43 @@ async def clinicians_page(request: Request, session: AsyncSession) -> Response:
         ]
         for c in await session.scalars(select(Clinician).order_by(Clinician.name))
     ]
-    return templates.TemplateResponse(
-        request,
-        "admin/clinicians.html",
-        page_context(
-            request,
-            user,
-            title="Clinicians",
-            rows=rows,
-            notice=NOTICES.get(request.query_params.get("done", "")),
-        ),
-    )
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    return forms.render(request, user, "clinicians.html", "Clinicians", rows=rows, notice=notice)
 
 
 async def _form(
     request: Request,
     session: AsyncSession,
     user: StaffUser,
-    *,
     editing: Clinician | None,
     values: dict[str, Any],
-    errors: dict[str, str],
+    errors: dict[str, str] | None = None,
+    *,
     affected: list[ToRebook] | None = None,
     status: int = 200,
 ) -> Response:
-    heading = f"Change {editing.name}" if editing else "Add a clinician"
-    organisations = await directory.list_organisations(session)
-    return templates.TemplateResponse(
+    """The form for `editing`, or for a new clinician when None."""
+    return forms.render(
         request,
-        "admin/clinician_form.html",
-        page_context(
-            request,
-            user,
-            title=f"Error: {heading}" if errors else heading,
-            heading=heading,
-            editing=editing,
-            form=values,
-            errors=errors,
-            affected=affected,
-            organisation_items=[
-                {
-                    "value": str(o.id),
-                    "text": o.name,
-                    "selected": values["organisation_id"] == str(o.id),
-                }
-                for o in organisations
-            ],
-        ),
-        status_code=status,
+        user,
+        "clinician_form.html",
+        f"Change {editing.name}" if editing else "Add a clinician",
+        errors=errors,
+        status=status,
+        editing=editing,
+        form=values,
+        affected=affected,
+        organisation_items=await forms.organisation_choices(session, values["organisation_id"]),
     )
 
 
 def _typed(form: FormData) -> dict[str, Any]:
-    values = {name: str(form.get(name, "")).strip() for name in FIELDS}
-    return values | {"active": str(form.get("active", "yes"))}
+    return forms.texts(form, FIELDS) | {"active": str(form.get("active", "yes"))}
 
 
-def _errors(exc: InvalidInput | Conflict | pydantic.ValidationError) -> dict[str, str]:
-    fields = validation_fields(exc) if isinstance(exc, pydantic.ValidationError) else exc.fields
-    found = {}
-    for name, message in fields.items():
-        said = f"{LABELS.get(name, name)} {message}"
-        found[name if name in LABELS else "name"] = said
-    if not found and not isinstance(exc, pydantic.ValidationError):
-        found["email"] = exc.message[0].upper() + exc.message[1:]
-    return found
+def _errors(exc: forms.Refusal) -> dict[str, str]:
+    # A refusal naming no field is a duplicate: another clinician has that email address.
+    return forms.field_errors(exc, LABELS, fallback="email")
 
 
 BLANK = {"organisation_id": "", "name": "", "profession": "", "email": "", "active": "yes"}
@@ -130,30 +101,27 @@ BLANK = {"organisation_id": "", "name": "", "profession": "", "email": "", "acti
 @transactional
 async def new_form(request: Request, session: AsyncSession) -> Response:
     user = await signed_in(request, session, ROLES)
-    return await _form(request, session, user, editing=None, values=dict(BLANK), errors={})
+    return await _form(request, session, user, None, dict(BLANK))
 
 
 @transactional
 async def create(request: Request, session: AsyncSession) -> Response:
-    form = await request.form()
-    await check_csrf(request)
-    user = await signed_in(request, session, ROLES)
+    form, user = await forms.posted(request, session, ROLES)
     values = _typed(form)
+    if not values["organisation_id"].isdigit():
+        errors = {"organisation_id": "Choose the clinician's organisation"}
+        return await _form(request, session, user, None, values, errors, status=422)
     try:
         data = ClinicianIn(
-            organisation_id=int(values["organisation_id"])
-            if values["organisation_id"].isdigit()
-            else 0,
+            organisation_id=int(values["organisation_id"]),
             name=values["name"],
             profession=values["profession"],
             email=values["email"],
         )
         await directory.create_clinician(session, data)
     except (pydantic.ValidationError, InvalidInput, Conflict) as exc:
-        status = 409 if isinstance(exc, Conflict) else 422
-        return await _form(
-            request, session, user, editing=None, values=values, errors=_errors(exc), status=status
-        )
+        status = forms.status_of(exc)
+        return await _form(request, session, user, None, values, _errors(exc), status=status)
     return RedirectResponse(f"{PATH}?done=created", status_code=303)
 
 
@@ -171,16 +139,12 @@ def _values(c: Clinician) -> dict[str, Any]:
 async def edit_form(request: Request, session: AsyncSession) -> Response:
     user = await signed_in(request, session, ROLES)
     clinician = await directory.get_clinician(session, path_id(request, "clinician_id"))
-    return await _form(
-        request, session, user, editing=clinician, values=_values(clinician), errors={}
-    )
+    return await _form(request, session, user, clinician, _values(clinician))
 
 
 @transactional
 async def change(request: Request, session: AsyncSession) -> Response:
-    form = await request.form()
-    await check_csrf(request)
-    user = await signed_in(request, session, ROLES)
+    form, user = await forms.posted(request, session, ROLES)
     clinician = await directory.get_clinician(session, path_id(request, "clinician_id"))
     values = _typed(form) | {"organisation_id": str(clinician.organisation_id)}
     wanted = {
@@ -189,40 +153,20 @@ async def change(request: Request, session: AsyncSession) -> Response:
         "email": values["email"].lower(),
         "active": values["active"] == "yes",
     }
-    wanted = {k: v for k, v in wanted.items() if getattr(clinician, k) != v}
     try:
         _, affected = await directory_changes.update_clinician(
-            session, clinician.id, wanted, actor_user_id=user.id
+            session, clinician.id, forms.changed(clinician, wanted), actor_user_id=user.id
         )
     except (InvalidInput, Conflict) as exc:
-        status = 409 if isinstance(exc, Conflict) else 422
-        return await _form(
-            request,
-            session,
-            user,
-            editing=clinician,
-            values=values,
-            errors=_errors(exc),
-            status=status,
-        )
+        status = forms.status_of(exc)
+        return await _form(request, session, user, clinician, values, _errors(exc), status=status)
     if affected:
-        return await _form(
-            request,
-            session,
-            user,
-            editing=clinician,
-            values=_values(clinician),
-            errors={},
-            affected=affected,
-        )
+        shown = _values(clinician)
+        return await _form(request, session, user, clinician, shown, affected=affected)
     return RedirectResponse(f"{PATH}?done=updated", status_code=303)
 
 
 def routes() -> list[Route]:
-    return [
-        Route(PATH, clinicians_page, methods=["GET"]),
-        Route(f"{PATH}/new", new_form, methods=["GET"]),
-        Route(f"{PATH}/new", create, methods=["POST"]),
-        Route(f"{PATH}/{{clinician_id}}", edit_form, methods=["GET"]),
-        Route(f"{PATH}/{{clinician_id}}", change, methods=["POST"]),
-    ]
+    return forms.directory_routes(
+        PATH, clinicians_page, new=(new_form, create), one=("clinician_id", edit_form, change)
+    )

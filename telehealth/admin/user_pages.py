@@ -17,14 +17,14 @@ from starlette.routing import Route
 
 from scheduling import access, directory, directory_changes
 from scheduling.models import Clinician, Site, SiteKind, StaffSite
+from telehealth.admin import forms
 from telehealth.kernel.auth import service as auth
 from telehealth.kernel.auth.models import ROLE_VALUES, Role, StaffUser
 from telehealth.kernel.auth.passwords import MIN_PASSWORD_LENGTH
 from telehealth.kernel.errors import Conflict, InvalidInput
 from telehealth.kernel.inputs import path_id
 from telehealth.kernel.transactions import transactional
-from telehealth.kernel.web.staff import check_csrf, page_context, roles_for, signed_in
-from telehealth.kernel.web.templating import templates
+from telehealth.kernel.web.staff import roles_for, signed_in
 from telehealth.users.service import clinician_links
 
 PATH = "/staff/admin/users"
@@ -60,17 +60,8 @@ async def users_page(request: Request, session: AsyncSession) -> Response:
         ]
         for u in users
     ]
-    return templates.TemplateResponse(
-        request,
-        "admin/users.html",
-        page_context(
-            request,
-            user,
-            title="Users",
-            rows=rows,
-            notice=NOTICES.get(request.query_params.get("done", "")),
-        ),
-    )
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    return forms.render(request, user, "users.html", "Users", rows=rows, notice=notice)
 
 
 async def _choices(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
@@ -103,30 +94,26 @@ async def _form(
     request: Request,
     session: AsyncSession,
     admin: StaffUser,
-    *,
     editing: StaffUser | None,
     values: dict[str, Any],
-    errors: dict[str, str],
+    errors: dict[str, str] | None = None,
+    *,
     status: int = 200,
     password: str | None = None,
 ) -> Response:
-    heading = f"Change {editing.name}" if editing else "Add a user"
-    return templates.TemplateResponse(
+    """The form for `editing`, or for a new login when None."""
+    return forms.render(
         request,
-        "admin/user_form.html",
-        page_context(
-            request,
-            admin,
-            title=f"Error: {heading}" if errors else heading,
-            heading=heading,
-            editing=editing,
-            form=values,
-            errors=errors,
-            password=password,
-            min_password=MIN_PASSWORD_LENGTH,
-            **await _choices(session, values),
-        ),
-        status_code=status,
+        admin,
+        "user_form.html",
+        f"Change {editing.name}" if editing else "Add a user",
+        errors=errors,
+        status=status,
+        editing=editing,
+        form=values,
+        password=password,
+        min_password=MIN_PASSWORD_LENGTH,
+        **await _choices(session, values),
     )
 
 
@@ -142,9 +129,7 @@ BLANK: dict[str, Any] = {
 
 
 def _typed(form: FormData) -> dict[str, Any]:
-    return {
-        "name": str(form.get("name", "")).strip(),
-        "email": str(form.get("email", "")).strip(),
+    return forms.texts(form, ("name", "email")) | {
         "role": str(form.get("role", "")),
         "password": str(form.get("password", "")),
         "active": str(form.get("active", "yes")),
@@ -168,16 +153,22 @@ def _missing(values: dict[str, Any], *, new: bool) -> dict[str, str]:
     return errors
 
 
-def _field_errors(exc: InvalidInput | Conflict, default: str) -> dict[str, str]:
-    """The service's refusal as the form's errors ("Password must be at least 10 ...")."""
-    labels = {"name": "Name", "email": "Email address", "role": "Role", "password": "Password"}
-    found = {}
-    for name, message in exc.fields.items():
-        said = (
-            message if message.lower().startswith(name) else f"{labels.get(name, name)} {message}"
-        )
-        found["hub_ids-1" if name == "site" else name] = said[0].upper() + said[1:]
-    return found or {default: exc.message[0].upper() + exc.message[1:]}
+LABELS = {
+    "name": "Name",
+    "email": "Email address",
+    "password": "Password",
+    "role": "Role",
+    "clinician_id": "Clinician record",
+    "hub_ids-1": "Hubs",
+}
+
+
+def _field_errors(exc: InvalidInput | Conflict, fallback: str) -> dict[str, str]:
+    """The service's refusal as the form's errors ("Password must be at least 10 ..."): what
+    the services call a hub ("site") and a login ("user_id", on a clinician record) are asked
+    here as the hubs' checkboxes and the clinician record's choice."""
+    rename = {"site": "hub_ids-1", "user_id": "clinician_id"}
+    return forms.field_errors(exc, LABELS, fallback=fallback, rename=rename)
 
 
 def _wanted_clinician(values: dict[str, Any]) -> int | None:
@@ -212,20 +203,16 @@ async def _link(
 @transactional
 async def new_user_form(request: Request, session: AsyncSession) -> Response:
     admin = await signed_in(request, session, ROLES)
-    return await _form(request, session, admin, editing=None, values=dict(BLANK), errors={})
+    return await _form(request, session, admin, None, dict(BLANK))
 
 
 @transactional
 async def create_user(request: Request, session: AsyncSession) -> Response:
-    form = await request.form()
-    await check_csrf(request)
-    admin = await signed_in(request, session, ROLES)
+    form, admin = await forms.posted(request, session, ROLES)
     values = _typed(form)
     errors = _missing(values, new=True)
     if errors:
-        return await _form(
-            request, session, admin, editing=None, values=values, errors=errors, status=422
-        )
+        return await _form(request, session, admin, None, values, errors, status=422)
     try:
         async with session.begin_nested():
             user = await auth.create_user(
@@ -238,15 +225,8 @@ async def create_user(request: Request, session: AsyncSession) -> Response:
             )
             await _link(session, admin, user, values)
     except (InvalidInput, Conflict) as exc:
-        return await _form(
-            request,
-            session,
-            admin,
-            editing=None,
-            values=values,
-            errors=_field_errors(exc, "email"),
-            status=422 if isinstance(exc, InvalidInput) else 409,
-        )
+        errors, status = _field_errors(exc, "email"), forms.status_of(exc)
+        return await _form(request, session, admin, None, values, errors, status=status)
     return RedirectResponse(f"{PATH}?done=created", status_code=303)
 
 
@@ -268,23 +248,17 @@ async def _values_of(session: AsyncSession, user: StaffUser) -> dict[str, Any]:
 async def user_form(request: Request, session: AsyncSession) -> Response:
     admin = await signed_in(request, session, ROLES)
     user = await auth.get_user(session, path_id(request, "user_id"))
-    return await _form(
-        request, session, admin, editing=user, values=await _values_of(session, user), errors={}
-    )
+    return await _form(request, session, admin, user, await _values_of(session, user))
 
 
 @transactional
 async def change_user(request: Request, session: AsyncSession) -> Response:
-    form = await request.form()
-    await check_csrf(request)
-    admin = await signed_in(request, session, ROLES)
+    form, admin = await forms.posted(request, session, ROLES)
     user = await auth.get_user(session, path_id(request, "user_id"))
     values = _typed(form) | {"email": user.email}
     errors = _missing(values, new=False)
     if errors:
-        return await _form(
-            request, session, admin, editing=user, values=values, errors=errors, status=422
-        )
+        return await _form(request, session, admin, user, values, errors, status=422)
     try:
         async with session.begin_nested():
             await _unlink_unless(session, admin, user, _wanted_clinician(values))
@@ -299,41 +273,22 @@ async def change_user(request: Request, session: AsyncSession) -> Response:
             )
             await _link(session, admin, user, values)
     except (InvalidInput, Conflict) as exc:
-        return await _form(
-            request,
-            session,
-            admin,
-            editing=user,
-            values=values,
-            errors=_field_errors(exc, "role"),
-            status=422 if isinstance(exc, InvalidInput) else 409,
-        )
+        errors, status = _field_errors(exc, "role"), forms.status_of(exc)
+        return await _form(request, session, admin, user, values, errors, status=status)
     return RedirectResponse(f"{PATH}?done=updated", status_code=303)
 
 
 @transactional
 async def reset_password(request: Request, session: AsyncSession) -> Response:
-    await check_csrf(request)
-    admin = await signed_in(request, session, ROLES)
+    _, admin = await forms.posted(request, session, ROLES)
     user = await auth.get_user(session, path_id(request, "user_id"))
     generated = await auth.set_password(session, user, password=None, actor_user_id=admin.id)
-    return await _form(
-        request,
-        session,
-        admin,
-        editing=user,
-        values=await _values_of(session, user),
-        errors={},
-        password=generated,
-    )
+    values = await _values_of(session, user)
+    return await _form(request, session, admin, user, values, password=generated)
 
 
 def routes() -> list[Route]:
-    return [
-        Route(PATH, users_page, methods=["GET"]),
-        Route(f"{PATH}/new", new_user_form, methods=["GET"]),
-        Route(f"{PATH}/new", create_user, methods=["POST"]),
-        Route(f"{PATH}/{{user_id}}", user_form, methods=["GET"]),
-        Route(f"{PATH}/{{user_id}}", change_user, methods=["POST"]),
-        Route(f"{PATH}/{{user_id}}/password", reset_password, methods=["POST"]),
-    ]
+    pages = forms.directory_routes(
+        PATH, users_page, new=(new_user_form, create_user), one=("user_id", user_form, change_user)
+    )
+    return [*pages, Route(f"{PATH}/{{user_id}}/password", reset_password, methods=["POST"])]
