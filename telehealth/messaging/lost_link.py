@@ -15,8 +15,9 @@ from notifications.models import Channel
 from notifications.outbox import Rendering
 from scheduling.models import Appointment, Patient
 from telehealth.kernel.config import Settings
+from telehealth.messaging import queue
 from telehealth.messaging.content import Snapshot, html_template, text_template
-from telehealth.messaging.queue import facts_of, message_id_for, patient_channels
+from telehealth.messaging.queue import facts_of
 
 KIND = "lost_link"
 SUBJECT = "Your link to manage your appointment"
@@ -25,22 +26,14 @@ SUBJECT = "Your link to manage your appointment"
 def messages(a: Appointment, p: Patient, settings: Settings) -> list[outbox.NewMessage]:
     """One message per channel the patient is contacted by. Each request is its own message
     (a patient may ask twice); the lookup page's rate limits bound how many."""
-    found = []
-    for channel, address in patient_channels(p):
-        key = f"appt{a.id}:{KIND}:{secrets.token_hex(8)}:{channel.value}:patient"
-        found.append(
-            outbox.NewMessage(
-                dedupe_key=key,
-                kind=KIND,
-                channel=channel.value,
-                recipient=address,
-                recipient_name=f"{p.given_name} {p.family_name}",
-                message_id=message_id_for(settings, key),
-                facts=facts_of(a, kind=KIND, audience="patient"),
-                appointment_id=a.id,
-            )
-        )
-    return found
+    return queue.to_patient(
+        p,
+        settings,
+        key=f"appt{a.id}:{KIND}:{secrets.token_hex(8)}",
+        kind=KIND,
+        facts=facts_of(a, kind=KIND, audience="patient"),
+        appointment_id=a.id,
+    )
 
 
 def rendering(s: Snapshot, channel: str) -> Rendering:

@@ -67,19 +67,42 @@ def for_patient(
     not_before: datetime | None = None,
     tag: str = "",
 ) -> list[outbox.NewMessage]:
+    return to_patient(
+        p,
+        settings,
+        key=f"appt{a.appointment_id}:seq{a.sequence}:{kind}{tag}",
+        kind=kind,
+        facts=facts_of(a, kind=kind, audience="patient"),
+        appointment_id=a.appointment_id,
+        not_before=not_before,
+    )
+
+
+def to_patient(
+    p: Patient,
+    settings: Settings,
+    *,
+    key: str,
+    kind: str,
+    facts: dict[str, Any],
+    appointment_id: int,
+    not_before: datetime | None = None,
+) -> list[outbox.NewMessage]:
+    """One message per channel the patient is contacted by, each deduplicated by `key` and
+    its channel."""
     messages = []
     for channel, address in patient_channels(p):
-        key = f"appt{a.appointment_id}:seq{a.sequence}:{kind}{tag}:{channel.value}:patient"
+        dedupe_key = f"{key}:{channel.value}:patient"
         messages.append(
             outbox.NewMessage(
-                dedupe_key=key,
+                dedupe_key=dedupe_key,
                 kind=kind,
                 channel=channel.value,
                 recipient=address,
                 recipient_name=f"{p.given_name} {p.family_name}",
-                message_id=message_id_for(settings, key),
-                facts=facts_of(a, kind=kind, audience="patient"),
-                appointment_id=a.appointment_id,
+                message_id=message_id_for(settings, dedupe_key),
+                facts=facts,
+                appointment_id=appointment_id,
                 not_before=not_before,
             )
         )

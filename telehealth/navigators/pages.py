@@ -4,6 +4,7 @@ the navigator may see, the search audited)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,9 +15,9 @@ from scheduling import patients
 from scheduling.access import Access
 from scheduling.models import Patient
 from scheduling.schemas import PatientQuery
-from telehealth.kernel.auth.models import StaffUser
+from telehealth.kernel.auth.models import Role, StaffUser
 from telehealth.kernel.inputs import refuse_nul
-from telehealth.kernel.web.staff import check_csrf, page_context
+from telehealth.kernel.web.staff import check_csrf, page_context, signed_in
 from telehealth.kernel.web.templating import templates
 from telehealth.navigators import referral_form as rf
 
@@ -68,3 +69,27 @@ async def find_patients(
     found = await patients.search_patients(session, query, among=await access.patients_where())
     await access.audit("patient.search", "patient", None, {"ids": [p.id for p in found]})
     return found
+
+
+async def patient_search(
+    request: Request,
+    session: AsyncSession,
+    roles: Sequence[Role],
+    *,
+    template: str,
+    title: str,
+    limit: int,
+    found_title: str | None = None,
+    **found_extra: Any,
+) -> Response:
+    """A posted patient search on `template`: its errors, else the matches (titled
+    `found_title` where the page then asks something else of them)."""
+    form = await form_of(request)
+    user = await signed_in(request, session, roles)
+    search = rf.read_search(form)
+    if search.errors:
+        return render(request, user, template, title, errors=search.errors, form=form)
+    found = await find_patients(session, user, search, limit=limit)
+    return render(
+        request, user, template, found_title or title, form=form, found=found, **found_extra
+    )

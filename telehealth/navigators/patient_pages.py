@@ -31,7 +31,7 @@ from telehealth.kernel.inputs import path_id
 from telehealth.kernel.transactions import run_in_transaction, transactional
 from telehealth.kernel.web.staff import roles_for, signed_in
 from telehealth.navigators import referral_form as rf
-from telehealth.navigators.pages import find_patients, form_of, render
+from telehealth.navigators.pages import form_of, patient_search, render
 
 PATH = "/staff/patients"
 ROLES = roles_for(PATH)
@@ -60,15 +60,9 @@ async def find_page(request: Request, session: AsyncSession) -> Response:
 
 @transactional
 async def find(request: Request, session: AsyncSession) -> Response:
-    form = await form_of(request)
-    user = await signed_in(request, session, ROLES)
-    search = rf.read_search(form)
-    if search.errors:
-        return render(
-            request, user, "patients.html", "Find a patient", errors=search.errors, form=form
-        )
-    found = await find_patients(session, user, search, limit=50)
-    return render(request, user, "patients.html", "Find a patient", form=form, found=found)
+    return await patient_search(
+        request, session, ROLES, template="patients.html", title="Find a patient", limit=50
+    )
 
 
 async def appointments_of(session: AsyncSession, access: Access, patient: Patient) -> list[Any]:

@@ -27,7 +27,7 @@ from telehealth.kernel.inputs import path_id
 from telehealth.kernel.transactions import run_in_transaction, transactional
 from telehealth.kernel.web.staff import roles_for, signed_in
 from telehealth.navigators import referral_form as rf
-from telehealth.navigators.pages import find_patients, form_of, render
+from telehealth.navigators.pages import form_of, patient_search, render
 
 ROLES = roles_for("/staff/worklist")
 NEW = "/staff/referrals/new"
@@ -41,16 +41,15 @@ async def find_page(request: Request, session: AsyncSession) -> Response:
 
 @transactional
 async def find(request: Request, session: AsyncSession) -> Response:
-    form = await form_of(request)
-    user = await signed_in(request, session, ROLES)
-    search = rf.read_search(form)
-    if search.errors:
-        return render(
-            request, user, "find.html", "Find the patient", errors=search.errors, form=form
-        )
-    found = await find_patients(session, user, search, limit=20)
-    return render(
-        request, user, "find.html", "Choose the patient", form=form, found=found, chosen=True
+    return await patient_search(
+        request,
+        session,
+        ROLES,
+        template="find.html",
+        title="Find the patient",
+        limit=20,
+        found_title="Choose the patient",
+        chosen=True,
     )
 
 
