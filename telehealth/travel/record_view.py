@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.access import Access, Viewer
@@ -52,7 +52,9 @@ class TravelAvoided(BaseModel):
 
 
 class TravelFactorSet(BaseModel):
-    """The dated factor set the record was computed with."""
+    """The dated factor set the record was computed with (read from its row as it is)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     version: str
     valid_from: date
@@ -98,20 +100,6 @@ async def _trip(
     )
 
 
-def _factors(row: TravelFactors) -> TravelFactorSet:
-    return TravelFactorSet(
-        version=row.version,
-        valid_from=row.valid_from,
-        co2e_kg_per_km=row.co2e_kg_per_km,
-        co2e_source=row.co2e_source,
-        cost_per_mile=row.cost_per_mile,
-        cost_source=row.cost_source,
-        average_speed_kmh=row.average_speed_kmh,
-        default_circuity=row.default_circuity,
-        site_circuity={k: Decimal(v) for k, v in (row.site_circuity or {}).items()},
-    )
-
-
 async def view_of(session: AsyncSession, appointment: Appointment) -> TravelRecordOut | None:
     """The record of an appointment the caller has already reached through `Access`; None
     while the worker has not yet computed it."""
@@ -142,7 +130,7 @@ async def view_of(session: AsyncSession, appointment: Appointment) -> TravelReco
         method=row.method,
         confidence=row.confidence,
         note=row.note,
-        factors=_factors(factors),
+        factors=TravelFactorSet.model_validate(factors),
         computed_at=row.computed_at,
     )
 
