@@ -50,14 +50,23 @@ from telehealth.patients import (
     lookup_pages,
     manage_pages,
 )
+from telehealth.travel import export as travel_export
 from telehealth.travel import pages as travel_pages
 from telehealth.travel.endpoints import router as travel_router
+from telehealth.travel.record_endpoints import router as travel_records_router
 from telehealth.users import endpoints as staff_users
 from telehealth.video import clinic_pages
 from telehealth.video import pages as join_pages
 from telehealth.video.endpoints import router as video_router
 
-ROUTERS = [scheduling_router, video_router, calendar_router, travel_router, staff_users.router]
+ROUTERS = [
+    scheduling_router,
+    video_router,
+    calendar_router,
+    travel_router,
+    travel_records_router,
+    staff_users.router,
+]
 
 
 async def health(request: Request) -> Response:
@@ -126,6 +135,7 @@ def routes() -> list[BaseRoute]:
         *new_booking_pages.routes(),
         *rebook_pages.routes(),
         *travel_pages.routes(),
+        *travel_export.routes(),
         *admin_sites.routes(),
         *admin_services.routes(),
         *admin_clinicians.routes(),

@@ -47,6 +47,7 @@ from telehealth.navigators.free_times import (
 )
 from telehealth.navigators.pages import form_of, render
 from telehealth.navigators.travel_lines import travel_for
+from telehealth.travel.record_view import TravelRecordOut, view_of
 
 ROLES = roles_for("/staff/patients")
 BASE = "/staff/appointments/{appointment_id}"
@@ -71,6 +72,7 @@ class Described:
     service: Service
     when: str
     how: str
+    travel: TravelRecordOut | None = None
 
 
 async def describe(session: AsyncSession, appointment: Appointment) -> Described:
@@ -84,6 +86,7 @@ async def describe(session: AsyncSession, appointment: Appointment) -> Described
         service=service,
         when=timefmt.moment(appointment.starts_at),
         how=wording.how(appointment.mode, place=site.name if site else None),
+        travel=await view_of(session, appointment),
     )
 
 

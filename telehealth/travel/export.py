@@ -1,0 +1,145 @@
+"""Travel records one row per appointment, as CSV for analysts:
+
+    GET /api/v1/travel/records.csv?start=&end=[&basis=attended|booked&...the report's filters]
+    (`record_endpoints`)
+
+The rows are exactly those the report (`reports.travel_report`) sums for the same filter
+(the same WHERE), so a column's total is the report's figure to the penny. Attended
+appointments by default: the figures analysts quote are for journeys actually avoided.
+
+No identities: no name, NHS number, date of birth or address; the patient's home only as
+its postcode district, from the patient's postcode now (after a move of house, perhaps not
+the one an older record was computed from). The appointment reference stays, so one row can be
+followed to its record (`GET /api/v1/appointments/{id}/travel`). The patient's home
+Integrated Care Community is not a column yet: `appointment_travel` does not record it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from scheduling.access import Access, Viewer
+from scheduling.models import Appointment, Patient, Service, Site
+from telehealth.kernel.api import parse_input
+from telehealth.kernel.transactions import run_in_transaction
+from telehealth.kernel.web.staff import signed_in
+from telehealth.travel.endpoints import ReportParams
+from telehealth.travel.estimators import district
+from telehealth.travel.models import AppointmentTravel as T
+from telehealth.travel.pages import ROLES as REPORT_ROLES
+from telehealth.travel.reports import ReportQuery
+from telehealth.travel.reports import _where as report_where  # the report's own filter
+
+
+class RecordParams(ReportParams):
+    basis: Literal["booked", "attended"] = "attended"
+
+
+_KM, _MINUTES, _KG = Decimal("0.01"), Decimal("0.1"), Decimal("0.001")
+# Column name -> (selected expression, decimal places of a figure or None for text).
+COLUMNS: dict[str, tuple[Any, Decimal | None]] = {
+    "reference": (Appointment.reference, None),
+    "date": (T.local_date, None),
+    "service": (Service.name, None),
+    "mode": (T.mode, None),
+    "site": (Site.name, None),
+    "icc": (T.icc, None),
+    "home_district": (Patient.postcode, None),
+    "status": (T.status, None),
+    "method": (T.method, None),
+    "confidence": (T.confidence, None),
+    "factor_version": (T.factor_version, None),
+    "baseline_km": (T.baseline_km, _KM),
+    "baseline_minutes": (T.baseline_minutes, _MINUTES),
+    "actual_km": (T.actual_km, _KM),
+    "actual_minutes": (T.actual_minutes, _MINUTES),
+    "avoided_km": (T.avoided_km, _KM),
+    "avoided_miles": (T.avoided_miles, _KM),
+    "avoided_minutes": (T.avoided_minutes, _MINUTES),
+    "avoided_co2e_kg": (T.avoided_co2e_kg, _KG),
+    "avoided_cost_gbp": (T.avoided_cost_gbp, _KM),
+}
+# A spreadsheet takes a text cell starting with one of these for a formula.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def statement(q: ReportQuery) -> Select[Any]:
+    rows = (
+        select(*(column for column, _ in COLUMNS.values()))
+        .join(Appointment, Appointment.id == T.appointment_id)
+        .join(Service, Service.id == T.service_id)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .outerjoin(Site, Site.id == T.site_id)
+    )
+    return report_where(rows, q).order_by(T.local_date, Appointment.reference)
+
+
+def _cell(name: str, value: Any, places: Decimal | None) -> str:
+    if value is None:
+        return ""
+    if places is not None:
+        return str(Decimal(value).quantize(places))
+    if name == "home_district":
+        return _district(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def _district(postcode: str) -> str:
+    """Only the outward code ever leaves; a postcode stored malformed gives none at all."""
+    try:
+        return district(postcode)
+    except ValueError:
+        return ""
+
+
+def csv_of(rows: Iterable[Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    places = [p for _, p in COLUMNS.values()]
+    for row in rows:
+        writer.writerow(
+            _cell(name, value, p) for name, value, p in zip(COLUMNS, row, places, strict=True)
+        )
+    return out.getvalue()
+
+
+async def download(session: AsyncSession, viewer: Viewer, q: ReportQuery) -> Response:
+    """The CSV as a file to save, its export audited (with the query and the row count)."""
+    rows = list(await session.execute(statement(q)))
+    detail = {"start": q.start.isoformat(), "end": q.end.isoformat(), "basis": q.basis}
+    await Access(session, viewer).audit(
+        "travel.records_csv", "travel_record", None, detail | {"rows": len(rows)}
+    )
+    name = f"travel-records-{q.start}-{q.end}-{q.basis}.csv"
+    return Response(
+        csv_of(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def staff_download(request: Request) -> Response:
+    """The same CSV for a browser signed in to the staff pages (the travel report links it)."""
+
+    async def read(session: AsyncSession) -> Response:
+        user = await signed_in(request, session, REPORT_ROLES)
+        raw = {k: v for k, v in request.query_params.items() if v.strip()}
+        return await download(session, user, parse_input(RecordParams, raw).query())
+
+    return await run_in_transaction(request, read)
+
+
+def routes() -> list[Route]:
+    return [Route("/staff/reports/travel-records.csv", staff_download, methods=["GET"])]

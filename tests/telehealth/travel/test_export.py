@@ -1,0 +1,147 @@
+"""Travel records as a row-level CSV for analysts: no identities, and the same figures as the
+report to the penny (both databases)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduling.models import Patient
+from telehealth.travel import export, records
+from tests.builders import make_appointment, make_clinic, make_patient, make_user
+from tests.builders_journey import HOME, with_travel
+from tests.builders_navpatients import audited, signed_in_as
+
+START = datetime(2030, 6, 4, 9, tzinfo=UTC)
+QUERY = "start=2030-06-01&end=2030-06-30"
+SUMMED = ("avoided_km", "avoided_miles", "avoided_co2e_kg", "avoided_cost_gbp")
+
+
+async def _month(session: AsyncSession) -> Patient:
+    """June 2030: attended and booked appointments in every mode, one cancelled, one in July."""
+    c = await make_clinic(session)
+    patient = await make_patient(session, nhs_number="9434765919")
+    await with_travel(session, c, patient)
+    no_postcode = await make_patient(session, family_name="Nopostcode")
+    no_postcode.postcode = None
+    made = [
+        await make_appointment(
+            session, c, start=START + timedelta(hours=n), mode=mode, patient=p, status=status
+        )
+        for n, (mode, p, status) in enumerate(
+            [
+                ("video_home", patient, "fulfilled"),
+                ("video_site", patient, "fulfilled"),
+                ("in_person", patient, "fulfilled"),
+                ("video_site", patient, "booked"),
+                ("video_home", no_postcode, "fulfilled"),
+                ("video_home", patient, "cancelled"),
+            ]
+        )
+    ]
+    made.append(await make_appointment(session, c, start=START + timedelta(days=30)))
+    for a in made:
+        await records.compute(session, a.id)
+    return patient
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+async def test_the_csv_sums_to_the_report_to_the_penny(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await _month(session)
+    _, headers = await make_user(session, role="analyst")
+    for basis, count in (("attended", 4), ("booked", 5)):
+        got = await client.get(f"/api/v1/travel/records.csv?{QUERY}&basis={basis}", headers=headers)
+        assert got.status_code == 200, got.text
+        assert got.headers["content-type"].startswith("text/csv")
+        rows = _rows(got.text)
+        report = (
+            await client.get(f"/api/v1/reports/travel?{QUERY}&basis={basis}", headers=headers)
+        ).json()["headline"]
+        assert len(rows) == report["appointments"] == count
+        for column in SUMMED:
+            assert sum(Decimal(r[column]) for r in rows) == Decimal(report[column]), column
+        hours = sum((Decimal(r["avoided_minutes"]) for r in rows), Decimal(0)) / 60
+        assert hours.quantize(Decimal("0.1")) == Decimal(report["avoided_hours"])
+        assert sum(Decimal(r["avoided_km"]) for r in rows) > 0  # not a sum of nothing
+    default = await client.get(f"/api/v1/travel/records.csv?{QUERY}", headers=headers)
+    assert {r["status"] for r in _rows(default.text)} == {"fulfilled"}  # attended by default
+
+
+async def test_the_csv_has_no_identities_and_the_home_as_its_district(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    patient = await _month(session)
+    _, headers = await make_user(session, role="admin")
+    got = await client.get(f"/api/v1/travel/records.csv?{QUERY}&basis=booked", headers=headers)
+    rows = _rows(got.text)
+    assert list(rows[0]) == list(export.COLUMNS)
+    for identity in (
+        patient.given_name,
+        patient.family_name,
+        "Nopostcode",
+        "9434765919",
+        patient.date_of_birth.isoformat(),
+        patient.date_of_birth.strftime("%d/%m/%Y"),
+        HOME[0],
+        HOME[0].split(" ")[1],
+        "@example.com",
+    ):
+        assert identity not in got.text, identity
+    assert {r["home_district"] for r in rows} == {"LA14", ""}
+    first = rows[0]
+    assert (first["date"], first["mode"], first["method"], first["factor_version"]) == (
+        "2030-06-04",
+        "video_home",
+        "land",
+        "2026.1",
+    )
+    assert first["site"] == "" and first["service"] and first["reference"]
+
+
+async def test_only_analysts_and_admins_export(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, headers = await make_user(session, role="navigator")
+    got = await client.get(f"/api/v1/travel/records.csv?{QUERY}", headers=headers)
+    assert got.status_code == 403
+    _, headers = await make_user(session, role="analyst")
+    bad = await client.get(
+        "/api/v1/travel/records.csv?start=2030-06-30&end=2030-06-01", headers=headers
+    )
+    assert bad.status_code == 422 and "end" in bad.json()["error"]["fields"]
+
+
+async def test_the_report_page_links_the_csv_for_its_filter(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await _month(session)
+    analyst, _ = await signed_in_as(client, session, "analyst")
+    page = await client.get(f"/staff/reports/travel?{QUERY}&basis=attended")
+    assert page.status_code == 200
+    link = QUERY.replace("&", "&amp;") + "&amp;basis=attended"
+    assert f'href="/staff/reports/travel-records.csv?{link}"' in page.text
+    got = await client.get(f"/staff/reports/travel-records.csv?{QUERY}&basis=attended")
+    assert got.status_code == 200
+    assert "attachment" in got.headers["content-disposition"]
+    assert len(_rows(got.text)) == 4
+    events = await audited(session, analyst, "travel.records_csv")
+    assert [e.detail["rows"] for e in events] == [4]
+
+
+def test_a_text_cell_is_never_taken_for_a_formula() -> None:
+    row = ["=HYPERLINK(1)", *([None] * (len(export.COLUMNS) - 1))]
+    text = export.csv_of([row])
+    assert _rows(text)[0]["reference"] == "'=HYPERLINK(1)"
+    malformed = ["A1", "2030-06-04", "S", "m", "", "", "not a postcode"]
+    text = export.csv_of([malformed + [None] * (len(export.COLUMNS) - len(malformed))])
+    assert _rows(text)[0]["home_district"] == ""  # only a district ever leaves, or nothing
