@@ -72,8 +72,9 @@ def last_full_months(today: date, months: int = 12) -> tuple[date, date]:
 
 
 def rounded(measure: str, value: Any) -> Decimal:
-    """`value` of `measure` as a person reads it (half up, as people round)."""
-    return Decimal(value).quantize(ROUNDED[measure], rounding=ROUND_HALF_UP)
+    """`value` of `measure` as a person reads it (half up, as people round; never "-0")."""
+    found = Decimal(value).quantize(ROUNDED[measure], rounding=ROUND_HALF_UP)
+    return found if found else abs(found)
 
 
 def shown(measure: str, value: Any) -> str:

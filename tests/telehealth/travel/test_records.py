@@ -263,3 +263,18 @@ async def test_new_factors_change_nothing_until_recompute_says_what_changed(
     assert stored.avoided_cost_gbp == (stored.avoided_miles * Decimal("0.60")).quantize(
         Decimal("0.01")
     )
+
+
+async def test_the_record_keeps_the_home_community_and_no_more_of_the_postcode(
+    session: AsyncSession,
+) -> None:
+    c, patient = await _setup(session)  # LA14 1HA, seen for a Lancaster service
+    a = await make_appointment(session, c, start=START, patient=patient)
+    record = (await records.compute(session, a.id)).record
+    assert (record.home_icc, record.icc) == ("Barrow", "Lancaster")
+    assert record.starts_at == START
+    kept = [str(getattr(record, column.key)) for column in AppointmentTravel.__table__.columns]
+    assert not any("LA14" in value for value in kept)
+    patient.postcode = None
+    await session.flush()
+    assert (await records.compute(session, a.id)).record.home_icc == "Unknown"

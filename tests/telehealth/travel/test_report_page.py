@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from html import unescape
 
 import httpx
@@ -251,3 +252,14 @@ async def test_out_of_range_dates_ids_and_nul_are_errors_naming_the_field(
         assert f'data-field="{field}"' in page.text, query
         csv = await client.get(f"/staff/reports/travel.csv?{query}")
         assert csv.status_code == 422, (query, csv.text)
+
+
+def test_figures_are_rounded_as_people_read_them() -> None:
+    assert pages.shown("avoided_miles", Decimal("1234.50")) == "1,235"
+    assert pages.shown("avoided_km", Decimal("-0.49")) == "0"
+    assert pages.shown("avoided_km", Decimal("-0.5")) == "-1"
+    assert pages.shown("avoided_hours", Decimal("2.449")) == "2.4"
+    assert pages.shown("avoided_hours", Decimal("2.450")) == "2.5"
+    assert pages.shown("avoided_co2e_kg", Decimal("10.049")) == "10.0"
+    assert pages.shown("avoided_cost_gbp", Decimal("1234.5")) == "1,234.50"
+    assert pages.shown("appointments", 1200) == "1,200"
