@@ -121,8 +121,8 @@ async def test_page_shows_the_api_figures_rounded_as_people_read_them(
     assert _keys(page.text, "forecast_month") == ["2030-07"]
     assert sorted(_keys(page.text, "icc")) == sorted(r["key"] for r in report["by_icc"])
     assert _keys(page.text, "home_icc") == ["Barrow", "Morecambe"]  # LA14, LA4
-    assert "Travel avoided by Place of appointment (ICC)" in unescape(page.text)
-    assert "Travel avoided by Patient's home community (ICC)" in unescape(page.text)
+    assert "Travel avoided by place of appointment (ICC)" in unescape(page.text)
+    assert "Forecast by patient's home community (ICC)" in unescape(page.text)
     viewed = await session.scalar(
         select(AuditEvent).where(
             AuditEvent.action == "report.travel.view", AuditEvent.actor_user_id == analyst.id
