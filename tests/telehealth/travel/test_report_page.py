@@ -119,6 +119,7 @@ async def test_page_shows_the_api_figures_rounded_as_people_read_them(
     )
     assert _keys(page.text, "month") == ["2030-06", "2030-07"]
     assert _keys(page.text, "forecast_month") == ["2030-07"]
+    assert "Travel it would avoid" in page.text
     assert sorted(_keys(page.text, "icc")) == sorted(r["key"] for r in report["by_icc"])
     assert _keys(page.text, "home_icc") == ["Barrow", "Morecambe"]  # LA14, LA4
     assert "Travel avoided by place of appointment (ICC)" in unescape(page.text)
