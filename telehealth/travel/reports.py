@@ -63,6 +63,15 @@ BREAKDOWNS: dict[str, tuple[Any, ...]] = {
     "quality": (T.method, T.confidence, T.factor_version),
 }
 ROWS = ("by_mode", "by_month", "by_icc", "by_home_icc")
+# Said in the JSON itself, so a figure read from it is not taken for the other community.
+DEFINITIONS = {
+    "headline": "travel avoided by attended appointments (telephone consultations included)",
+    "forecast": "what booked appointments still to come would avoid, if attended as booked; "
+    "not in the avoided figures",
+    "by_icc": "Integrated Care Community of the place of appointment (the site seen at, or "
+    "for video from home the service's usual site)",
+    "by_home_icc": "Integrated Care Community of the patient's home (their postcode district)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +228,7 @@ async def travel_report(
         "query": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(q).items()},
         **attended,
         "forecast": forecast,
+        "definitions": DEFINITIONS,
         "methodology": {
             "quality": quality,
             "estimated_share": round(estimated / total, 4) if total else 0,

@@ -120,6 +120,8 @@ async def test_home_community_and_place_of_appointment_are_reported_apart(
     report = await travel_report(session, JUNE, now=NOW)
     assert _keys(report["by_icc"]) == {"Lancaster": 2, "Ulverston": 1}  # where they were seen
     assert _keys(report["by_home_icc"]) == {"Barrow": 2, "Morecambe": 1}  # where they live
+    assert "place of appointment" in report["definitions"]["by_icc"]
+    assert "patient's home" in report["definitions"]["by_home_icc"]
     narrowed = await travel_report(
         session, ReportQuery(JUNE.start, JUNE.end, icc="Lancaster"), now=NOW
     )
