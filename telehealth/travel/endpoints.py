@@ -17,7 +17,7 @@ from telehealth.kernel.validation import FieldError
 from telehealth.travel import options as travel_options
 from telehealth.travel.maths import KM_PER_MILE, Leg
 from telehealth.travel.records import point_of
-from telehealth.travel.reports import ReportQuery, csv_text, travel_report
+from telehealth.travel.reports import Basis, ReportQuery, csv_text, travel_report
 
 router = ApiRouter()
 ANALYSTS = (Role.ANALYST, Role.ADMIN)
@@ -29,7 +29,6 @@ class ReportParams(BaseModel):
 
     start: Date
     end: Date
-    basis: Literal["booked", "attended"] = "booked"
     organisation_id: Id | None = None
     icc: Annotated[str, Field(max_length=100)] | None = None
     site_id: Id | None = None
@@ -46,11 +45,17 @@ class ReportParams(BaseModel):
         return self
 
     def query(self) -> ReportQuery:
-        return ReportQuery(**self.model_dump(exclude={"by"}))
+        return ReportQuery(**self.model_dump(exclude={"by", "basis"}))
 
 
 class CsvParams(ReportParams):
-    by: Literal["headline", "mode", "month", "icc"] = "month"
+    by: Literal["headline", "mode", "month", "icc", "home_icc"] = "month"
+    # attended: travel avoided; forecast: booked appointments still to come.
+    basis: Basis = "attended"
+
+    def filename(self) -> str:
+        part = "travel-avoided" if self.basis == "attended" else "travel-forecast"
+        return f"{part}-{self.start}-{self.end}-by-{self.by}.csv"
 
 
 @router.operation(
@@ -62,8 +67,11 @@ class CsvParams(ReportParams):
     query=ReportParams,
 )
 async def report(ctx: Context, params: ReportParams) -> dict[str, Any]:
-    """Headline figures, by mode, by month and by Integrated Care Community, with the
-    methodology behind them. Money and distances are decimal strings, exact to the penny."""
+    """Travel avoided by attended appointments (telephone included): headline figures, by
+    mode, by month, by Integrated Care Community of the place of appointment (`by_icc`) and
+    of the patient's home (`by_home_icc`), with the methodology behind them; `forecast` holds
+    the same for booked appointments still to come, never added to the avoided figures.
+    Values are exact decimal strings (each total the sum of its rows)."""
     return await travel_report(ctx.session, params.query())
 
 
@@ -76,13 +84,12 @@ async def report(ctx: Context, params: ReportParams) -> dict[str, Any]:
     query=CsvParams,
 )
 async def report_csv(ctx: Context, params: CsvParams) -> Response:
-    """The same figures as the JSON report, one breakdown per file (`by`)."""
+    """The same figures as the JSON report, one breakdown of one part (`basis`) per file."""
     found = await travel_report(ctx.session, params.query())
-    name = f"travel-avoided-{params.start}-{params.end}-by-{params.by}.csv"
     return Response(
-        csv_text(found, params.by),
+        csv_text(found, params.by, params.basis),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": f'attachment; filename="{params.filename()}"'},
     )
 
 

@@ -86,7 +86,12 @@ class AppointmentTravel(Base):
     service_id: Mapped[int] = mapped_column(Integer)
     clinician_id: Mapped[int] = mapped_column(Integer)
     site_id: Mapped[int | None] = mapped_column(Integer)
-    icc: Mapped[str] = mapped_column(String(100))
+    icc: Mapped[str] = mapped_column(String(100))  # of the place of the appointment
+    # The Integrated Care Community of the patient's postcode district (home_communities.py):
+    # the district-level community only, no more of the postcode. NULL until recomputed.
+    home_icc: Mapped[str | None] = mapped_column(String(100))
+    # When it starts, so the report can tell a forecast (booked, still to come) from the past.
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     baseline_km: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     baseline_minutes: Mapped[Decimal] = mapped_column(Numeric(10, 1))
     actual_km: Mapped[Decimal] = mapped_column(Numeric(10, 2))

@@ -1,14 +1,16 @@
 """The analysts' travel-avoided report page, and its CSV downloads for a signed-in browser.
 
 The page shows exactly what `GET /api/v1/reports/travel` returns (the same `travel_report`),
-so the page, the JSON and the CSV agree to the penny. Tables sort on the server (`sort_mode`,
-`sort_month`, `sort_icc`: a column name, `-` first for descending), so sorting needs no script.
+so the page, the JSON and the CSV agree. The JSON and CSV keep the exact values; the page
+rounds them as people read them (`shown`: whole miles and km, kg and hours to one decimal,
+pounds to the penny). Tables sort on the server (`sort_<table>`: a column name, `-` first for
+descending), so sorting needs no script.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,11 +30,29 @@ from telehealth.kernel.web.staff import page_context, roles_for, signed_in
 from telehealth.kernel.web.templating import templates
 from telehealth.travel.charts import bar_chart, column_chart, number
 from telehealth.travel.endpoints import CsvParams, ReportParams
-from telehealth.travel.reports import MEASURES, csv_text, filter_choices
+from telehealth.travel.reports import BASES, MEASURES, csv_text, filter_choices
 from telehealth.travel.reports import travel_report as build_report
 
-TABLES = {"mode": "Mode", "month": "Month", "icc": "Integrated Care Community"}
-COLUMNS = ("key", *MEASURES)
+TABLES = {
+    "mode": "Mode",
+    "month": "Month",
+    "icc": "Place of appointment (ICC)",
+    "home_icc": "Patient's home community (ICC)",
+}
+# The page shows hours, not the minutes they come from.
+COLUMNS = ("key", *(m for m in MEASURES if m != "avoided_minutes"))
+# How a person reads each figure: whole miles and km, kg and hours to one decimal, pounds to
+# the penny. The page only: the JSON and CSV keep the exact values.
+ROUNDED = {
+    "appointments": Decimal(1),
+    "avoided_km": Decimal(1),
+    "avoided_miles": Decimal(1),
+    "avoided_minutes": Decimal(1),
+    "avoided_hours": Decimal("0.1"),
+    "avoided_co2e_kg": Decimal("0.1"),
+    "avoided_cost_gbp": Decimal("0.01"),
+}
+FORECAST = "forecast_"  # the forecast's tables: their names, and their sort parameters
 MODES = {
     "video_home": "Video from home",
     "video_site": "Video at a community hub",
@@ -49,6 +69,17 @@ def last_full_months(today: date, months: int = 12) -> tuple[date, date]:
     year = first_this_month.year + (start_month - 1) // 12
     start = date(year, (start_month - 1) % 12 + 1, 1)
     return start, first_this_month - timedelta(days=1)
+
+
+def rounded(measure: str, value: Any) -> Decimal:
+    """`value` of `measure` as a person reads it (half up, as people round; never "-0")."""
+    found = Decimal(value).quantize(ROUNDED[measure], rounding=ROUND_HALF_UP)
+    return found if found else abs(found)
+
+
+def shown(measure: str, value: Any) -> str:
+    """A figure as the page shows it: rounded, thousands separated."""
+    return number(rounded(measure, value))
 
 
 def _raw(request: Request) -> dict[str, str]:
@@ -94,8 +125,14 @@ def _table(
                 "aria_sort": ("descending" if descending else "ascending") if active else None,
             }
         )
-    shown = [{**row, "label": _label(table, row["key"])} for row in rows]
-    return {"name": table, "headers": headers, "rows": _sorted(shown, column, descending)}
+    kind = table.removeprefix(FORECAST)
+    labelled = [{**row, "label": _label(kind, row["key"])} for row in rows]
+    return {
+        "name": table,
+        "kind": kind,
+        "headers": headers,
+        "rows": _sorted(labelled, column, descending),
+    }
 
 
 def _label(table: str, key: Any) -> str:
@@ -132,19 +169,35 @@ async def _choices(session: AsyncSession) -> dict[str, list[tuple[str, str]]]:
 def _figures_context(
     request: Request, report: dict[str, Any], filters: dict[str, str]
 ) -> dict[str, Any]:
-    months = [(_label("month", r["key"]), r["avoided_miles"]) for r in report["by_month"]]
-    iccs = [(str(r["key"]), r["avoided_miles"]) for r in report["by_icc"]]
+    def miles(rows: list[dict[str, Any]], label: str) -> list[tuple[str, Decimal]]:
+        return [
+            (_label(label, r["key"]), rounded("avoided_miles", r["avoided_miles"])) for r in rows
+        ]
+
+    forecast = report["forecast"]
     return {
         "report": report,
         "shares": _shares(report),
         "tables": [_table(request, t, report[f"by_{t}"], filters) for t in TABLES],
-        "trend_chart": column_chart(months, title="Miles avoided by month", unit="miles"),
+        "forecast_tables": [
+            _table(request, FORECAST + t, forecast[f"by_{t}"], filters) for t in TABLES
+        ],
+        "trend_chart": column_chart(
+            miles(report["by_month"], "month"), title="Miles avoided by month", unit="miles"
+        ),
         "icc_chart": bar_chart(
-            iccs, title="Miles avoided by Integrated Care Community", unit="miles"
+            miles(report["by_home_icc"], "home_icc"),
+            title="Miles avoided by patient's home community",
+            unit="miles",
         ),
         "downloads": [
-            (by, f"/staff/reports/travel.csv?{urlencode({**filters, 'by': by})}")
-            for by in ("headline", "mode", "month", "icc")
+            (
+                basis,
+                by,
+                f"/staff/reports/travel.csv?{urlencode({**filters, 'by': by, 'basis': basis})}",
+            )
+            for basis in BASES
+            for by in ("headline", *TABLES)
         ],
     }
 
@@ -152,7 +205,8 @@ def _figures_context(
 @transactional
 async def report_page(request: Request, session: AsyncSession) -> Response:
     user = await signed_in(request, session, ROLES)
-    raw = _raw(request)
+    # `basis` chooses a CSV's part; the page shows both parts, so an old link's is dropped.
+    raw = {k: v for k, v in _raw(request).items() if k != "basis"}
     context: dict[str, Any] = {"form": raw, "choices": await _choices(session)}
     try:
         params = parse_input(ReportParams, raw)
@@ -160,7 +214,7 @@ async def report_page(request: Request, session: AsyncSession) -> Response:
         context["errors"] = exc.fields
         return _render(request, user, context, status_code=422)
     report = await build_report(session, params.query())
-    filters = {k: v for k, v in raw.items() if k in ("start", "end", "basis", *FILTERS)}
+    filters = {k: v for k, v in raw.items() if k in ("start", "end", *FILTERS)}
     context |= _figures_context(request, report, filters)
     await audit.record(
         session,
@@ -186,6 +240,7 @@ def _render(
             tables_named=TABLES,
             modes=MODES,
             number=number,
+            shown=shown,
             **context,
         ),
         status_code=status_code,
@@ -205,16 +260,15 @@ async def report_csv(request: Request) -> Response:
             action="report.travel.download",
             entity_type="report",
             entity_id=None,
-            detail={**report["query"], "by": params.by},
+            detail={**report["query"], "by": params.by, "basis": params.basis},
         )
         return params, report
 
     params, report = await run_in_transaction(request, read)
-    name = f"travel-avoided-{params.start}-{params.end}-by-{params.by}.csv"
     return Response(
-        csv_text(report, params.by),
+        csv_text(report, params.by, params.basis),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": f'attachment; filename="{params.filename()}"'},
     )
 
 

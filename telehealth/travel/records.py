@@ -27,6 +27,7 @@ from telehealth.travel.estimators import (
     estimate,
     offline_chain,
 )
+from telehealth.travel.home_communities import home_icc
 from telehealth.travel.maths import (
     NO_ESTIMATE,
     FactorSet,
@@ -185,6 +186,7 @@ async def _store(
     day = to_london(a.starts_at).date()
     at = await session.get(Site, a.site_id) if a.site_id else None
     usual = await session.get(Site, service.usual_site_id)
+    patient = await session.get(Patient, a.patient_id)
     values = {
         "status": a.status,
         "organisation_id": service.organisation_id,
@@ -192,6 +194,8 @@ async def _store(
         "clinician_id": a.clinician_id,
         "site_id": a.site_id,
         "icc": (at.icc if at else None) or (usual.icc if usual else None) or "Unknown",
+        "home_icc": home_icc(patient.postcode if patient else None),
+        "starts_at": a.starts_at,
         "factor_version": record.factor_version,
         "mode": a.mode,
         "local_date": day,

@@ -1,13 +1,23 @@
 """The travel-avoided report: one set of figures, aggregated in the database, served as JSON,
 CSV and a page, so every form agrees to the penny.
 
-Which appointments count: `booked` = every appointment not cancelled or entered in error;
-`attended` = fulfilled only. The ICC of an appointment is that of the site involved: the hub
-or hospital it was at, or for video from home the service's usual site.
+Which appointments count: travel avoided is counted for attended (fulfilled) appointments,
+telephone consultations included. Booked appointments still to come (open, starting after
+`now`) are a forecast, reported apart (`forecast`), never added to the avoided figures.
+Did-not-attend, cancelled and entered-in-error appointments count nothing, and neither does
+a past appointment still open (no outcome recorded yet).
+
+Two communities: `by_icc` is the place of the appointment (the ICC of the hub or hospital it
+was at, or for video from home the service's usual site); `by_home_icc` the patient's home
+community (the ICC of their postcode district, home_communities.py).
+
+Figures are exact (the columns' own scale; hours are minutes / 60 to 0.001): each total is
+the sum of its rows. Rounding for people to read is the page's alone.
 
 The figures come from `appointment_travel` alone, which carries copies of each appointment's
-dimensions (status, service, site, ICC...) kept in step by the worker. On PostgreSQL all the
-breakdowns are one scan (GROUPING SETS); SQLite, which lacks them, runs one GROUP BY each.
+dimensions (status, start, service, site, ICCs...) kept in step by the worker. On PostgreSQL
+all the breakdowns of both parts are one scan (GROUPING SETS, each set led by the part);
+SQLite, which lacks them, runs one GROUP BY each.
 """
 
 from __future__ import annotations
@@ -15,29 +25,52 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, case, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling.models import Appointment, Clinician, Organisation, Service, Site, Status, is_active
+from scheduling.models import (
+    OPEN_STATUSES,
+    Appointment,
+    Clinician,
+    Organisation,
+    Service,
+    Site,
+    Status,
+)
 from scheduling.slots import local_day_bounds
+from telehealth.kernel.db import utcnow
 from telehealth.travel.codepoint import ATTRIBUTION
 from telehealth.travel.models import AppointmentTravel, TravelFactors, TravelQueue
 
-Basis = Literal["booked", "attended"]
-MEASURES = ("appointments", "avoided_km", "avoided_miles", "avoided_hours", "avoided_co2e_kg",
-            "avoided_cost_gbp")  # fmt: skip
-_KM, _HOURS, _KG = Decimal("0.01"), Decimal("0.1"), Decimal("0.001")
+Basis = Literal["attended", "forecast"]
+BASES: tuple[Basis, ...] = ("attended", "forecast")
+MEASURES = ("appointments", "avoided_km", "avoided_miles", "avoided_minutes", "avoided_hours",
+            "avoided_co2e_kg", "avoided_cost_gbp")  # fmt: skip
+_KM, _MINUTES, _KG = Decimal("0.01"), Decimal("0.1"), Decimal("0.001")
 T = AppointmentTravel
+# The part each record counts in (attended or forecast), NULL for one that counts nothing.
+PART = "part"
 BREAKDOWNS: dict[str, tuple[Any, ...]] = {
     "headline": (),
     "by_mode": (T.mode,),
     "by_month": (T.local_month,),
     "by_icc": (T.icc,),
+    "by_home_icc": (T.home_icc,),
     "quality": (T.method, T.confidence, T.factor_version),
+}
+ROWS = ("by_mode", "by_month", "by_icc", "by_home_icc")
+# Said in the JSON itself, so a figure read from it is not taken for the other community.
+DEFINITIONS = {
+    "headline": "travel avoided by attended appointments (telephone consultations included)",
+    "forecast": "what booked appointments still to come would avoid, if attended as booked; "
+    "not in the avoided figures",
+    "by_icc": "Integrated Care Community of the place of appointment (the site seen at, or "
+    "for video from home the service's usual site)",
+    "by_home_icc": "Integrated Care Community of the patient's home (their postcode district)",
 }
 
 
@@ -45,7 +78,6 @@ BREAKDOWNS: dict[str, tuple[Any, ...]] = {
 class ReportQuery:
     start: date
     end: date
-    basis: Basis = "booked"
     organisation_id: int | None = None
     icc: str | None = None
     site_id: int | None = None
@@ -54,12 +86,18 @@ class ReportQuery:
     mode: str | None = None
 
 
-def _where(statement: Select[Any], q: ReportQuery) -> Select[Any]:
+def _part(now: datetime) -> Any:
+    """Which part a record counts in: attended, forecast (open and still to come), or none."""
+    return case(
+        (T.status == Status.FULFILLED, literal("attended")),
+        (T.status.in_(sorted(OPEN_STATUSES)) & (T.starts_at > now), literal("forecast")),
+        else_=None,
+    ).label(PART)
+
+
+def _where(statement: Select[Any], q: ReportQuery, now: datetime) -> Select[Any]:
     statement = statement.where(T.local_date >= q.start, T.local_date <= q.end)
-    if q.basis == "attended":
-        statement = statement.where(T.status == Status.FULFILLED)
-    else:
-        statement = statement.where(is_active(T.status))
+    statement = statement.where(_part(now).is_not(None))
     filters: dict[Any, Any] = {
         T.organisation_id: q.organisation_id,
         T.icc: q.icc,
@@ -74,14 +112,10 @@ def _where(statement: Select[Any], q: ReportQuery) -> Select[Any]:
     return statement
 
 
-def _measures() -> list[Any]:
+def _measures(source: Any) -> list[Any]:
     return [
         func.count().label("appointments"),
-        func.coalesce(func.sum(T.avoided_km), 0).label("avoided_km"),
-        func.coalesce(func.sum(T.avoided_miles), 0).label("avoided_miles"),
-        func.coalesce(func.sum(T.avoided_minutes), 0).label("avoided_minutes"),
-        func.coalesce(func.sum(T.avoided_co2e_kg), 0).label("avoided_co2e_kg"),
-        func.coalesce(func.sum(T.avoided_cost_gbp), 0).label("avoided_cost_gbp"),
+        *(func.coalesce(func.sum(source.c[m]), 0).label(m) for m in _SUMMED[1:]),
     ]
 
 
@@ -95,36 +129,46 @@ def _figures(row: Any) -> dict[str, Any]:
         "appointments": int(row.appointments or 0),
         "avoided_km": Decimal(row.avoided_km or 0).quantize(_KM),
         "avoided_miles": Decimal(row.avoided_miles or 0).quantize(_KM),
-        "avoided_hours": (Decimal(row.avoided_minutes or 0) / 60).quantize(_HOURS),
+        "avoided_minutes": Decimal(row.avoided_minutes or 0).quantize(_MINUTES),
+        # Derived, not summed: the exact figure is the minutes.
+        "avoided_hours": (Decimal(row.avoided_minutes or 0) / 60).quantize(_KG),
         "avoided_co2e_kg": Decimal(row.avoided_co2e_kg or 0).quantize(_KG),
         "avoided_cost_gbp": Decimal(row.avoided_cost_gbp or 0).quantize(_KM),
     }
 
 
-async def _breakdowns(session: AsyncSession, q: ReportQuery) -> dict[str, list[Any]]:
+def _records(q: ReportQuery, now: datetime) -> Any:
+    """The records that count, each with its part and the breakdowns' keys and measures."""
     keys = [c for columns in BREAKDOWNS.values() for c in columns]
+    summed = [getattr(T, m) for m in _SUMMED[1:]]
+    return _where(select(_part(now), *keys, *summed), q, now).subquery("counted")
+
+
+async def _breakdowns(session: AsyncSession, q: ReportQuery, now: datetime) -> dict[str, list[Any]]:
+    counted = _records(q, now)
+    part = counted.c[PART]
+    keys = [counted.c[c.key] for columns in BREAKDOWNS.values() for c in columns]
     if session.get_bind().dialect.name == "postgresql":
         # Two levels: one parallel hash aggregate of the rows to the finest grouping (a few
-        # thousand groups for a year), then the grouping sets over that. One pass over the
-        # year's rows, instead of one per breakdown.
-        fine = _where(select(*keys, *_measures()), q).group_by(*keys).cte("fine")
-        fine_keys = {c.key: fine.c[c.key] for c in keys}
-        sets = [tuple_(*(fine_keys[c.key] for c in cs)) for cs in BREAKDOWNS.values()]
+        # thousand groups for a year), then the grouping sets over that, each led by the
+        # part. One pass over the year's rows, instead of one per breakdown and part.
+        fine = select(part, *keys, *_measures(counted)).group_by(part, *keys).cte("fine")
+        fine_keys = [fine.c[c.key] for c in keys]
+        sets = [tuple_(fine.c[PART], *(fine.c[c.key] for c in cs)) for cs in BREAKDOWNS.values()]
         statement = select(
-            func.grouping(*fine_keys.values()).label("sets"),
-            *fine_keys.values(),
+            func.grouping(*fine_keys).label("sets"),
+            fine.c[PART],
+            *fine_keys,
             *(func.sum(fine.c[m]).label(m) for m in _SUMMED),
         ).group_by(func.grouping_sets(*sets))
-        rows = list(await session.execute(statement))
         found: dict[str, list[Any]] = {name: [] for name in BREAKDOWNS}
-        for row in rows:
+        for row in await session.execute(statement):
             found[_which(row.sets, len(keys))].append(row)
         return found
     found = {}
     for name, columns in BREAKDOWNS.items():
-        statement = _where(select(*columns, *_measures()), q)
-        if columns:
-            statement = statement.group_by(*columns)
+        grouped = [part, *(counted.c[c.key] for c in columns)]
+        statement = select(*grouped, *_measures(counted)).group_by(*grouped)
         found[name] = list(await session.execute(statement))
     return found
 
@@ -141,22 +185,40 @@ def _which(bits: int, width: int) -> str:
 
 
 def _keyed(rows: list[Any], column: Any) -> list[dict[str, Any]]:
-    found = [{"key": getattr(row, column.key), **_figures(row)} for row in rows]
+    # A record made before home communities were kept has none until the worker redoes it.
+    found = [{"key": getattr(row, column.key) or "Unknown", **_figures(row)} for row in rows]
     return sorted(found, key=lambda r: str(r["key"]))
 
 
-async def travel_report(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
-    groups = await _breakdowns(session, q)
-    headline = _figures(groups["headline"][0]) if groups["headline"] else _figures(_EMPTY)
+def _part_of(groups: dict[str, list[Any]], basis: Basis) -> dict[str, Any]:
+    """One part's headline and breakdowns, from the rows of every part."""
+    mine = {name: [r for r in rows if getattr(r, PART) == basis] for name, rows in groups.items()}
+    headline = _figures(mine["headline"][0]) if mine["headline"] else _figures(_EMPTY)
+    return {
+        "basis": basis,
+        "headline": headline,
+        **{name: _keyed(mine[name], BREAKDOWNS[name][0]) for name in ROWS},
+        "quality": mine["quality"],
+    }
+
+
+async def travel_report(
+    session: AsyncSession, q: ReportQuery, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Travel avoided by attended appointments, and apart from it (`forecast`) what the
+    booked appointments still to come after `now` (default: this moment) would avoid."""
+    groups = await _breakdowns(session, q, now or utcnow())
+    attended, forecast = (_part_of(groups, basis) for basis in BASES)
     quality = sorted(
         (
             {"method": r.method, "confidence": r.confidence, "factor_version": r.factor_version,
              "appointments": int(r.appointments)}
-            for r in groups["quality"]
+            for r in attended.pop("quality")
         ),
         key=lambda r: (r["factor_version"], r["method"], r["confidence"]),
     )  # fmt: skip
-    total = headline["appointments"]
+    forecast.pop("quality")
+    total = attended["headline"]["appointments"]
     estimated = sum(r["appointments"] for r in quality if r["method"] != "osrm")
     versions = sorted({r["factor_version"] for r in quality})
     factors = list(
@@ -164,10 +226,9 @@ async def travel_report(session: AsyncSession, q: ReportQuery) -> dict[str, Any]
     )
     return {
         "query": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(q).items()},
-        "headline": headline,
-        "by_mode": _keyed(groups["by_mode"], T.mode),
-        "by_month": _keyed(groups["by_month"], T.local_month),
-        "by_icc": _keyed(groups["by_icc"], T.icc),
+        **attended,
+        "forecast": forecast,
+        "definitions": DEFINITIONS,
         "methodology": {
             "quality": quality,
             "estimated_share": round(estimated / total, 4) if total else 0,
@@ -210,9 +271,11 @@ async def _pending(session: AsyncSession, q: ReportQuery) -> int:
     return int(count or 0)
 
 
-def csv_text(report: dict[str, Any], by: str) -> str:
-    """One breakdown of a travel report as CSV: what the API's `travel.csv` returns."""
-    rows = [{"key": "all", **report["headline"]}] if by == "headline" else report[f"by_{by}"]
+def csv_text(report: dict[str, Any], by: str, basis: Basis = "attended") -> str:
+    """One breakdown of one part of a travel report as CSV: what the API's `travel.csv`
+    returns. The values are the JSON's, exact."""
+    part = report if basis == "attended" else report["forecast"]
+    rows = [{"key": "all", **part["headline"]}] if by == "headline" else part[f"by_{by}"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([by, *MEASURES])

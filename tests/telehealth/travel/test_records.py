@@ -108,7 +108,12 @@ async def test_report_totals_equal_the_records_and_csv_agrees(
     other.postcode = HOME[0]
     kept = [
         await make_appointment(
-            session, c, start=START + timedelta(hours=n), mode=m, patient=patient
+            session,
+            c,
+            start=START + timedelta(hours=n),
+            mode=m,
+            patient=patient,
+            status="fulfilled",
         )
         for n, m in enumerate(("video_home", "video_site", "video_home"))
     ]
@@ -134,10 +139,7 @@ async def test_report_totals_equal_the_records_and_csv_agrees(
     assert [r["key"] for r in report["by_month"]] == [day.strftime("%Y-%m")]
     assert report["methodology"]["estimated_share"] == 1.0
     assert "Crown copyright" in report["methodology"]["attribution"]
-    attended = (
-        await client.get(f"/api/v1/reports/travel?{query}&basis=attended", headers=headers)
-    ).json()
-    assert attended["headline"]["appointments"] == 0
+    assert report["forecast"]["headline"]["appointments"] == 0  # all attended, none to come
     download = await client.get(f"/api/v1/reports/travel.csv?{query}&by=mode", headers=headers)
     assert download.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(download.text)))
@@ -261,3 +263,18 @@ async def test_new_factors_change_nothing_until_recompute_says_what_changed(
     assert stored.avoided_cost_gbp == (stored.avoided_miles * Decimal("0.60")).quantize(
         Decimal("0.01")
     )
+
+
+async def test_the_record_keeps_the_home_community_and_no_more_of_the_postcode(
+    session: AsyncSession,
+) -> None:
+    c, patient = await _setup(session)  # LA14 1HA, seen for a Lancaster service
+    a = await make_appointment(session, c, start=START, patient=patient)
+    record = (await records.compute(session, a.id)).record
+    assert (record.home_icc, record.icc) == ("Barrow", "Lancaster")
+    assert record.starts_at == START
+    kept = [str(getattr(record, column.key)) for column in AppointmentTravel.__table__.columns]
+    assert not any("LA14" in value for value in kept)
+    patient.postcode = None
+    await session.flush()
+    assert (await records.compute(session, a.id)).record.home_icc == "Unknown"

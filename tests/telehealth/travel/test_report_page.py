@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from html import unescape
 
 import httpx
@@ -21,11 +24,14 @@ HOSPITAL = ("LA1 4RP", 347761, 461046)
 HUB = ("LA12 7AA", 328686, 478225)  # Ulverston
 HOME = ("LA14 1HA", 319800, 469400)
 START = datetime(2030, 6, 4, 9, tzinfo=UTC)
+FULFILLED = "fulfilled"
 QUERY = "start=2030-05-01&end=2030-07-31"
 
 
 async def _appointments(session: AsyncSession) -> None:
-    """Video from home and at a hub in June, one at the hub in July; the hub in its own ICC."""
+    """Attended: video from home and at a hub in June, the hub and in person in July; the hub
+    in its own ICC. Still booked (a forecast, as 2030 is to come): two more in July. Missed
+    and cancelled: one each in June, counting nothing."""
     await postcodes.store(
         session, [(p, 10, e, n) for p, e, n in (HOSPITAL, HUB, HOME)], source="test"
     )
@@ -36,20 +42,39 @@ async def _appointments(session: AsyncSession) -> None:
     patient.postcode = HOME[0]
     await session.flush()
     made = [
-        await make_appointment(session, c, start=START, mode="video_home", patient=patient),
         await make_appointment(
-            session, c, start=START + timedelta(hours=1), mode="video_home", patient=patient
+            session, c, start=START, mode="video_home", patient=patient, status=FULFILLED
         ),
         await make_appointment(
-            session, c, start=START + timedelta(hours=2), mode="video_site", patient=patient
+            session, c, start=START + timedelta(hours=1), mode="video_home", patient=patient,
+            status=FULFILLED,
         ),
         await make_appointment(
-            session, c, start=START + timedelta(days=30), mode="video_site", patient=patient
+            session, c, start=START + timedelta(hours=2), mode="video_site", patient=patient,
+            status=FULFILLED,
         ),
         await make_appointment(
-            session, c, start=START + timedelta(days=30, hours=1), mode="in_person"
+            session, c, start=START + timedelta(days=30), mode="video_site", patient=patient,
+            status=FULFILLED,
         ),
-    ]
+        await make_appointment(
+            session, c, start=START + timedelta(days=30, hours=1), mode="in_person",
+            status=FULFILLED,
+        ),
+        await make_appointment(
+            session, c, start=START + timedelta(days=31), mode="video_home", patient=patient
+        ),
+        await make_appointment(
+            session, c, start=START + timedelta(days=31, hours=1), mode="video_site",
+            patient=patient,
+        ),
+        await make_appointment(
+            session, c, start=START + timedelta(hours=3), patient=patient, status="noshow"
+        ),
+        await make_appointment(
+            session, c, start=START + timedelta(hours=4), patient=patient, status="cancelled"
+        ),
+    ]  # fmt: skip
     for a in made:
         await records.compute(session, a.id)
 
@@ -66,7 +91,7 @@ def _keys(page: str, table: str) -> list[str]:
     return [unescape(k) for k in re.findall(r'data-key="([^"]*)"', found.group(1))]
 
 
-async def test_page_shows_the_api_figures_to_the_penny(
+async def test_page_shows_the_api_figures_rounded_as_people_read_them(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     await _appointments(session)
@@ -76,16 +101,29 @@ async def test_page_shows_the_api_figures_to_the_penny(
     assert page.status_code == 200, page.text
     report = (await client.get(f"/api/v1/reports/travel?{QUERY}", headers=headers)).json()
     assert report["headline"]["appointments"] == 5
+    assert report["forecast"]["headline"]["appointments"] == 2
     for name, value in report["headline"].items():
-        assert _figure(page.text, name).replace(",", "") == str(value), name
+        if name != "avoided_minutes":  # the page shows hours
+            assert _figure(page.text, name) == pages.shown(name, value), name
+            forecast = report["forecast"]["headline"][name]
+            assert _figure(page.text, f"forecast_{name}") == pages.shown(name, forecast), name
+    assert "." not in _figure(page.text, "avoided_miles") + _figure(page.text, "avoided_km")
+    assert re.fullmatch(r"[\d,]+\.\d\d", _figure(page.text, "avoided_cost_gbp"))
     assert _figure(page.text, "pending") == str(report["methodology"]["pending"])
     assert report["methodology"]["attribution"] in unescape(page.text)
     assert "Bay &amp; &lt;Coast&gt;" in page.text and "<Coast>" not in page.text
     main = page.text.split('id="maincontent"', 1)[1]  # the header's NHS logo is an image too
     assert main.count('role="img"') == 2
-    assert "75 km by road" in page.text and "Booked (not cancelled)" in page.text
+    assert (
+        "75 km by road" in page.text and "Forecast: booked appointments still to come" in page.text
+    )
     assert _keys(page.text, "month") == ["2030-06", "2030-07"]
+    assert _keys(page.text, "forecast_month") == ["2030-07"]
+    assert "Travel it would avoid" in page.text
     assert sorted(_keys(page.text, "icc")) == sorted(r["key"] for r in report["by_icc"])
+    assert _keys(page.text, "home_icc") == ["Barrow", "Morecambe"]  # LA14, LA4
+    assert "Travel avoided by place of appointment (ICC)" in unescape(page.text)
+    assert "Forecast by patient's home community (ICC)" in unescape(page.text)
     viewed = await session.scalar(
         select(AuditEvent).where(
             AuditEvent.action == "report.travel.view", AuditEvent.actor_user_id == analyst.id
@@ -100,18 +138,33 @@ async def test_csv_downloads_equal_the_api_byte_for_byte(
     await _appointments(session)
     analyst, headers = await make_user(session, role="analyst")
     await sign_in(client, analyst.email)
-    page = await client.get(f"/staff/reports/travel?{QUERY}&basis=attended")
+    # An old link's basis=booked is set aside: the page shows both parts.
+    page = await client.get(f"/staff/reports/travel?{QUERY}&basis=booked&mode=video_site")
+    assert page.status_code == 200
     links = [
         unescape(h) for h in re.findall(r'href="(/staff/reports/travel\.csv\?[^"]+)"', page.text)
     ]
-    assert len(links) == 4 and all("basis=attended" in link for link in links)
-    for by in ("headline", "mode", "month", "icc"):
-        mine = await client.get(f"/staff/reports/travel.csv?{QUERY}&by={by}")
-        api = await client.get(f"/api/v1/reports/travel.csv?{QUERY}&by={by}", headers=headers)
-        assert mine.status_code == api.status_code == 200
-        assert mine.content == api.content and mine.content.count(b"\r\n") >= 2
-        assert mine.headers["content-disposition"] == api.headers["content-disposition"]
-        assert mine.headers["content-type"] == api.headers["content-type"]
+    assert len(links) == 10 and all("mode=video_site" in link for link in links)
+    assert sum("basis=forecast" in link for link in links) == 5
+    for basis in ("attended", "forecast"):
+        for by in ("headline", "mode", "month", "icc", "home_icc"):
+            query = f"{QUERY}&by={by}&basis={basis}"
+            mine = await client.get(f"/staff/reports/travel.csv?{query}")
+            api = await client.get(f"/api/v1/reports/travel.csv?{query}", headers=headers)
+            assert mine.status_code == api.status_code == 200
+            assert mine.content == api.content and mine.content.count(b"\r\n") >= 2
+            assert mine.headers["content-disposition"] == api.headers["content-disposition"]
+            assert mine.headers["content-type"] == api.headers["content-type"]
+            assert (
+                f"travel-{'avoided' if basis == 'attended' else 'forecast'}-"
+                in (mine.headers["content-disposition"])
+            )
+    report = (await client.get(f"/api/v1/reports/travel?{QUERY}", headers=headers)).json()
+    exact = await client.get(f"/api/v1/reports/travel.csv?{QUERY}&by=headline", headers=headers)
+    row = next(csv.DictReader(io.StringIO(exact.text)))
+    assert {k: row[k] for k in report["headline"]} == {
+        k: str(v) for k, v in report["headline"].items()
+    }  # the CSV keeps the exact values the JSON has
 
 
 async def test_only_analysts_navigators_and_admins_see_the_report(
@@ -200,3 +253,14 @@ async def test_out_of_range_dates_ids_and_nul_are_errors_naming_the_field(
         assert f'data-field="{field}"' in page.text, query
         csv = await client.get(f"/staff/reports/travel.csv?{query}")
         assert csv.status_code == 422, (query, csv.text)
+
+
+def test_figures_are_rounded_as_people_read_them() -> None:
+    assert pages.shown("avoided_miles", Decimal("1234.50")) == "1,235"
+    assert pages.shown("avoided_km", Decimal("-0.49")) == "0"
+    assert pages.shown("avoided_km", Decimal("-0.5")) == "-1"
+    assert pages.shown("avoided_hours", Decimal("2.449")) == "2.4"
+    assert pages.shown("avoided_hours", Decimal("2.450")) == "2.5"
+    assert pages.shown("avoided_co2e_kg", Decimal("10.049")) == "10.0"
+    assert pages.shown("avoided_cost_gbp", Decimal("1234.5")) == "1,234.50"
+    assert pages.shown("appointments", 1200) == "1,200"
