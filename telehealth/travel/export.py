@@ -1,6 +1,6 @@
 """Travel records one row per appointment, as CSV for analysts:
 
-    GET /api/v1/travel/records.csv?start=&end=[&basis=attended|booked&...the report's filters]
+    GET /api/v1/travel/records.csv?start=&end=[&basis=attended|forecast&...the report's filters]
     (`record_endpoints`)
 
 The rows are exactly those the report (`reports.travel_report`) sums for the same filter
@@ -19,8 +19,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,18 +32,18 @@ from starlette.routing import Route
 from scheduling.access import Access, Viewer
 from scheduling.models import Appointment, Patient, Service, Site
 from telehealth.kernel.api import parse_input
+from telehealth.kernel.db import utcnow
 from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web.staff import signed_in
 from telehealth.travel.endpoints import ReportParams
 from telehealth.travel.estimators import district
 from telehealth.travel.models import AppointmentTravel as T
 from telehealth.travel.pages import ROLES as REPORT_ROLES
-from telehealth.travel.reports import ReportQuery
-from telehealth.travel.reports import _where as report_where  # the report's own filter
+from telehealth.travel.reports import Basis, ReportQuery, in_part
 
 
 class RecordParams(ReportParams):
-    basis: Literal["booked", "attended"] = "attended"
+    basis: Basis = "attended"
 
 
 _KM, _MINUTES, _KG = Decimal("0.01"), Decimal("0.1"), Decimal("0.001")
@@ -53,8 +54,9 @@ COLUMNS: dict[str, tuple[Any, Decimal | None]] = {
     "service": (Service.name, None),
     "mode": (T.mode, None),
     "site": (Site.name, None),
-    "icc": (T.icc, None),
+    "site_icc": (T.icc, None),
     "home_district": (Patient.postcode, None),
+    "home_icc": (T.home_icc, None),
     "status": (T.status, None),
     "method": (T.method, None),
     "confidence": (T.confidence, None),
@@ -73,7 +75,7 @@ COLUMNS: dict[str, tuple[Any, Decimal | None]] = {
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def statement(q: ReportQuery) -> Select[Any]:
+def statement(q: ReportQuery, basis: Basis, now: datetime) -> Select[Any]:
     rows = (
         select(*(column for column, _ in COLUMNS.values()))
         .join(Appointment, Appointment.id == T.appointment_id)
@@ -81,7 +83,7 @@ def statement(q: ReportQuery) -> Select[Any]:
         .join(Patient, Patient.id == Appointment.patient_id)
         .outerjoin(Site, Site.id == T.site_id)
     )
-    return report_where(rows, q).order_by(T.local_date, Appointment.reference)
+    return in_part(rows, q, basis, now).order_by(T.local_date, Appointment.reference)
 
 
 def _cell(name: str, value: Any, places: Decimal | None) -> str:
@@ -115,14 +117,14 @@ def csv_of(rows: Iterable[Any]) -> str:
     return out.getvalue()
 
 
-async def download(session: AsyncSession, viewer: Viewer, q: ReportQuery) -> Response:
+async def download(session: AsyncSession, viewer: Viewer, q: ReportQuery, basis: Basis) -> Response:
     """The CSV as a file to save, its export audited (with the query and the row count)."""
-    rows = list(await session.execute(statement(q)))
-    detail = {"start": q.start.isoformat(), "end": q.end.isoformat(), "basis": q.basis}
+    rows = list(await session.execute(statement(q, basis, utcnow())))
+    detail = {"start": q.start.isoformat(), "end": q.end.isoformat(), "basis": basis}
     await Access(session, viewer).audit(
         "travel.records_csv", "travel_record", None, detail | {"rows": len(rows)}
     )
-    name = f"travel-records-{q.start}-{q.end}-{q.basis}.csv"
+    name = f"travel-records-{q.start}-{q.end}-{basis}.csv"
     return Response(
         csv_of(rows),
         media_type="text/csv; charset=utf-8",
@@ -136,7 +138,8 @@ async def staff_download(request: Request) -> Response:
     async def read(session: AsyncSession) -> Response:
         user = await signed_in(request, session, REPORT_ROLES)
         raw = {k: v for k, v in request.query_params.items() if v.strip()}
-        return await download(session, user, parse_input(RecordParams, raw).query())
+        params = parse_input(RecordParams, raw)
+        return await download(session, user, params.query(), params.basis)
 
     return await run_in_transaction(request, read)
 

@@ -51,7 +51,8 @@ async def travel_record(ctx: Context) -> TravelRecordOut:
     query=RecordParams,
 )
 async def travel_records_csv(ctx: Context, params: RecordParams) -> Response:
-    """Each appointment's travel record in the range (attended only unless `basis=booked`),
+    """Each appointment's travel record in the range (attended ones, or with
+    `basis=forecast` the booked ones still to come, as the report counts them),
     narrowed by the report's filters; no identities, the home as its postcode district only.
     Each figure's column sums to the report's total for the same query."""
-    return await download(ctx.session, ctx.user, params.query())
+    return await download(ctx.session, ctx.user, params.query(), params.basis)

@@ -112,6 +112,12 @@ def _where(statement: Select[Any], q: ReportQuery, now: datetime) -> Select[Any]
     return statement
 
 
+def in_part(statement: Select[Any], q: ReportQuery, basis: Basis, now: datetime) -> Select[Any]:
+    """`statement` narrowed to the report's records of one part, as its figures count them:
+    what a row-level export or the map adds up to the report's own totals."""
+    return _where(statement, q, now).where(_part(now) == basis)
+
+
 def _measures(source: Any) -> list[Any]:
     return [
         func.count().label("appointments"),

@@ -115,7 +115,7 @@ async def test_page_shows_the_api_figures_rounded_as_people_read_them(
     main = page.text.split('id="maincontent"', 1)[1]  # the header's NHS logo is an image too
     assert main.count('role="img"') == 2
     assert (
-        "75 km by road" in page.text and "Forecast: booked appointments still to come" in page.text
+        "land estimator" in page.text and "Forecast: booked appointments still to come" in page.text
     )
     assert _keys(page.text, "month") == ["2030-06", "2030-07"]
     assert _keys(page.text, "forecast_month") == ["2030-07"]
