@@ -82,7 +82,7 @@ async def test_page_shows_the_api_figures_to_the_penny(
     assert report["methodology"]["attribution"] in unescape(page.text)
     assert "Bay &amp; &lt;Coast&gt;" in page.text and "<Coast>" not in page.text
     main = page.text.split('id="maincontent"', 1)[1]  # the header's NHS logo is an image too
-    assert main.count('role="img"') == 2
+    assert main.count('role="img"') == 3  # two charts and the map
     assert "75 km by road" in page.text and "Booked (not cancelled)" in page.text
     assert _keys(page.text, "month") == ["2030-06", "2030-07"]
     assert sorted(_keys(page.text, "icc")) == sorted(r["key"] for r in report["by_icc"])
