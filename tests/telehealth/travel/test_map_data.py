@@ -134,29 +134,32 @@ def _map(page: str) -> dict[str, Decimal]:
     }
 
 
+async def _report_page(client: httpx.AsyncClient, session: AsyncSession, query: str) -> str:
+    """The report page as an analyst sees it."""
+    analyst, _ = await make_user(session, role="analyst")
+    await sign_in(client, analyst.email)
+    page = await client.get(f"/staff/reports/travel?{query}")
+    assert page.status_code == 200, page.text
+    return page.text
+
+
 async def test_the_page_map_draws_exactly_the_table_beside_it(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     await _appointments(session)
-    analyst, _ = await make_user(session, role="analyst")
-    await sign_in(client, analyst.email)
-    page = await client.get(f"/staff/reports/travel?{QUERY}")
-    assert page.status_code == 200, page.text
-    table, drawn = _table(page.text), _map(page.text)
+    page = await _report_page(client, session, QUERY)
+    table, drawn = _table(page), _map(page)
     assert set(table) == {"LA9", "LA12", "LA14", "LA99", NO_POSTCODE}
     placed = {k: v for k, v in table.items() if k not in ("LA99", NO_POSTCODE) and v}
     assert drawn == placed and len(drawn) >= 2
-    headline = re.search(r'data-figure="avoided_miles">([^<]*)<', page.text)
+    headline = re.search(r'data-figure="avoided_miles">([^<]*)<', page)
     assert headline and sum(table.values()) == Decimal(headline.group(1).replace(",", ""))
-    assert "Not on the map (no known position): LA99, No postcode." in page.text
+    assert "Not on the map (no known position): LA99, No postcode." in page
 
 
 async def test_an_empty_selection_shows_the_message_and_an_empty_table(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    analyst, _ = await make_user(session, role="analyst")
-    await sign_in(client, analyst.email)
-    page = await client.get("/staff/reports/travel?start=2031-01-01&end=2031-01-31")
-    assert page.status_code == 200, page.text
-    assert "No travel avoided to map for this selection." in page.text
-    assert _table(page.text) == {} and 'id="map-unplaced"' not in page.text
+    page = await _report_page(client, session, "start=2031-01-01&end=2031-01-31")
+    assert "No travel avoided to map for this selection." in page
+    assert _table(page) == {} and 'id="map-unplaced"' not in page
