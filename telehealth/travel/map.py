@@ -26,7 +26,7 @@ TITLE = "Miles avoided by home postcode district"
 HOSPITAL, HUB = "hospital", "hub"
 KIND_NAMES = {HOSPITAL: "Hospitals", HUB: "Community hubs"}
 WATER_FILL = "#d6e6f5"  # the sea and the sands: a pale blue
-LAND_FILL = "#f0f4f5"  # NHS pale grey
+LAND_FILL = "#ffffff"  # white: the page round the map is NHS pale grey
 HOSPITAL_FILL = "#003087"  # NHS dark blue; 13:1 against the land
 HUB_FILL = "#007f3b"  # NHS dark green; 5:1 against the land
 MAX_RADIUS = 30.0  # px, the largest district's circle
@@ -36,7 +36,8 @@ MIN_RADIUS = 2.5
 MARGIN_M = 8000  # land shown round the outermost district or site: room for its circle
 MIN_SPAN_M = 20_000  # a map of one town still shows its surroundings
 LAND_BLOCK = 2  # land drawn in blocks of 2 x 2 grid cells (800 m): see `coarse`
-LEGEND_HEIGHT = 120
+LEGEND_HEIGHT = 136  # two rows of shapes, then the size key
+LEGEND_COLUMN = 180
 CHAR_PX = 6.5  # about the width of a letter at 12px, to keep a label on the map
 NAMED = 5  # districts named in the text alternative
 
@@ -228,8 +229,13 @@ def travel_map(
         land = land_path(coarse(grid, LAND_BLOCK), frame)
         parts.append(f'<path d="{land}" fill="{LAND_FILL}" class="bt-map__land"/>')
     largest = max(abs(d.miles) for d in drawn)
-    parts.extend(_circle(frame, d, largest) for d in sorted(drawn, key=_biggest_first))
+    marks = [(frame.x(m.point.easting), frame.y(m.point.northing)) for m in landmarks]
+    parts.extend(_circle(frame, d, largest, marks) for d in sorted(drawn, key=_biggest_first))
     parts.extend(_landmark(frame, m) for m in sorted(landmarks, key=lambda m: (m.kind, m.name)))
+    parts.append(  # the map's edge, over the land that runs up to it
+        f'<rect x="0.5" y="0.5" width="{width - 1}" height="{frame.height - 1}" fill="none" '
+        f'stroke="{TEXT}"/>'
+    )
     parts.append(_legend(frame.height, largest, any(d.miles < 0 for d in drawn)))
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -240,7 +246,9 @@ def _biggest_first(d: District) -> tuple[Decimal, str]:
     return -abs(d.miles), d.name
 
 
-def _circle(frame: Frame, d: District, largest: Decimal) -> str:
+def _circle(
+    frame: Frame, d: District, largest: Decimal, marks: Sequence[tuple[float, float]]
+) -> str:
     colour = BLUE if d.miles > 0 else RED
     r = radius(d.miles, largest)
     x, y = frame.x(d.point.easting), frame.y(d.point.northing)
@@ -252,7 +260,9 @@ def _circle(frame: Frame, d: District, largest: Decimal) -> str:
     )
     if r < 12:  # too small to hold its name legibly: the title and the table name it
         return circle
-    return circle + _label(x, y + 4, d.name, anchor="middle")
+    # A site's marker and name inside the circle: the district's name goes under the circle.
+    covered = any(math.hypot(x - mx, y - my) < r for mx, my in marks)
+    return circle + _label(x, y + (r + 14 if covered else 4), d.name, anchor="middle")
 
 
 def _label(x: float, y: float, text: str, *, anchor: str = "start") -> str:
@@ -296,28 +306,22 @@ def _key_value(largest: Decimal) -> Decimal:
 
 
 def _legend(top: int, largest: Decimal, extra: bool) -> str:
-    """What the shapes and colours mean, and two circles to read sizes against."""
-    y = top + 20
+    """What the shapes and colours mean (two columns, so it fits a half-width map), and two
+    circles to read sizes against."""
+    blue = f'<circle cx="14" cy="0" r="7" fill="{BLUE}" fill-opacity="0.45" stroke="{BLUE}"/>'
+    red = f'<circle cx="14" cy="0" r="7" fill="{RED}" fill-opacity="0.45" stroke="{RED}"/>'
     items = [
-        (_marker(14, y, HOSPITAL), "Hospital"),
-        (_marker(14, y, HUB), "Community hub"),
-        (
-            f'<circle cx="14" cy="{y}" r="7" fill="{BLUE}" fill-opacity="0.45" stroke="{BLUE}"/>',
-            "Miles avoided",
-        ),
+        (_marker(14, 0, HOSPITAL), "Hospital"),
+        (_marker(14, 0, HUB), "Community hub"),
+        (blue, "Miles avoided"),
+        *([(red, "Extra travel")] if extra else []),
     ]
-    if extra:
-        items.append(
-            (
-                f'<circle cx="14" cy="{y}" r="7" fill="{RED}" fill-opacity="0.45" stroke="{RED}"/>',
-                "Extra travel",
-            )
-        )
     parts = ['<g class="bt-map__legend">']
     for n, (shape, words) in enumerate(items):
-        parts.append(f'<g transform="translate({n * 150} 0)">{shape}')
+        row, col = divmod(n, 2)
+        parts.append(f'<g transform="translate({col * LEGEND_COLUMN} {top + 20 + row * 26})">')
         parts.append(
-            f'<text x="28" y="{y + 5}" fill="{TEXT}" {FAMILY} font-size="14">{words}</text></g>'
+            f'{shape}<text x="28" y="5" fill="{TEXT}" {FAMILY} font-size="14">{words}</text></g>'
         )
     x, base = 8.0, top + LEGEND_HEIGHT - 8
     for value in (largest, _key_value(largest)):

@@ -126,7 +126,8 @@ async def map_context(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
     rows = await district_rows(session, q)
     placed = [District(r.label, r.point, r.avoided_miles) for r in rows if r.point is not None]
     return {
-        "travel_map": travel_map(placed, await landmarks(session), grid=bay_grid()),
+        # Drawn at the width it is shown (half the page's column), so its text is not shrunk.
+        "travel_map": travel_map(placed, await landmarks(session), grid=bay_grid(), width=460),
         "map_rows": rows,
         "map_unplaced": [r.label for r in rows if r.point is None],
     }

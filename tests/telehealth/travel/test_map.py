@@ -198,3 +198,13 @@ def test_the_bay_map_draws_its_land_and_stays_small() -> None:
     land = next(p for p in _parse(drawn).iter(f"{SVG}path") if p.get("class") == "bt-map__land")
     assert land.get("d", "").count("M") > 50
     assert len(drawn) < 40_000
+
+
+def test_a_district_name_moves_under_its_circle_when_a_site_is_inside_it() -> None:
+    root = _parse(travel_map(DISTRICTS, SITES, grid=None))
+    circles = _circles(root)
+    texts = {t.text: float(t.get("y", "nan")) for t in root.iter(f"{SVG}text")}
+    barrow, ulverston = circles["LA14"], circles["LA12"]  # the Ulverston hub is in LA12's
+    assert abs(texts["LA14"] - float(barrow.get("cy", "nan"))) < 5
+    assert texts["LA12"] > float(ulverston.get("cy", "nan")) + _r(ulverston)
+    assert "LA9" not in texts  # too small a circle to hold its name

@@ -40,7 +40,7 @@ async def _patient(session: AsyncSession, postcode: str | None) -> Patient:
     return patient
 
 
-async def _appointments(session: AsyncSession) -> Clinic:
+async def make_district_appointments(session: AsyncSession) -> Clinic:
     """Barrow (two patients), Kendal, Ulverston at the hub, an unknown postcode, and none."""
     await postcodes.store(session, [(p, 10, e, n) for p, e, n in POSITIONS], source="test")
     c = await make_clinic(session)
@@ -67,7 +67,7 @@ async def _appointments(session: AsyncSession) -> Clinic:
 
 
 async def test_districts_add_up_to_the_headline_for_every_filter(session: AsyncSession) -> None:
-    c = await _appointments(session)
+    c = await make_district_appointments(session)
     queries = [
         JUNE,
         ReportQuery(start=JUNE.start, end=JUNE.end, basis="attended"),
@@ -87,7 +87,7 @@ async def test_districts_add_up_to_the_headline_for_every_filter(session: AsyncS
 
 
 async def test_a_district_is_placed_at_the_mean_of_all_its_postcodes(session: AsyncSession) -> None:
-    await _appointments(session)
+    await make_district_appointments(session)
     rows = {r.label: r for r in await district_rows(session, JUNE)}
     assert rows["LA14"].point == Point(319900, 469600)
     assert rows["LA9"].point == Point(351800, 492300)
@@ -99,7 +99,7 @@ async def test_a_district_is_placed_at_the_mean_of_all_its_postcodes(session: As
 async def test_the_map_shows_active_hospitals_and_hubs_with_a_position(
     session: AsyncSession,
 ) -> None:
-    c = await _appointments(session)
+    c = await make_district_appointments(session)
     await make_site(session, kind="gp_practice", name="A GP practice", postcode="LA9 7RG")
     await make_site(session, name="Nowhere hospital", postcode="ZZ1 1ZZ")
     closed = await make_site(session, name="Closed hospital", postcode="LA9 7RG")
@@ -146,7 +146,7 @@ async def _report_page(client: httpx.AsyncClient, session: AsyncSession, query: 
 async def test_the_page_map_draws_exactly_the_table_beside_it(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    await _appointments(session)
+    await make_district_appointments(session)
     page = await _report_page(client, session, QUERY)
     table, drawn = _table(page), _map(page)
     assert set(table) == {"LA9", "LA12", "LA14", "LA99", NO_POSTCODE}
