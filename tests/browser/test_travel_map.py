@@ -5,10 +5,11 @@ records (the shared browser data has none in the report's range)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 
 from telehealth.kernel.auth.models import Role
 from telehealth.kernel.auth.service import create_user
@@ -16,6 +17,7 @@ from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.browser.harness import (
     DESKTOP,
     PASSWORD,
+    PHONE,
     ROOT,
     SCREENSHOTS,
     Served,
@@ -47,16 +49,30 @@ async def mapped(request: pytest.FixtureRequest, databases: Databases) -> AsyncI
         yield Served(request.param, base, join_path="", message_id=0, hub_id=clinic.hub.id)
 
 
-async def test_the_map_is_drawn_beside_its_table_and_passes_axe(
-    browser: Browser, mapped: Served
-) -> None:
-    context = await browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+MAP = 'svg.bt-chart[aria-labelledby^="chart-miles-avoided-by-home"]'
+
+
+@asynccontextmanager
+async def _report(
+    browser: Browser, mapped: Served, viewport: dict[str, int]
+) -> AsyncIterator[Page]:
+    """The report for June 2030, as an analyst sees it at this size, in a context of its own."""
+    context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
     context.set_default_timeout(10_000)
     page = await context.new_page()
     try:
         await sign_in(page, mapped, Role.ANALYST)
         await page.goto(mapped.url(f"/staff/reports/travel?{QUERY}#map"))
-        svg = page.locator('svg[aria-labelledby^="chart-miles-avoided-by-home"]')
+        yield page
+    finally:
+        await context.close()
+
+
+async def test_the_map_is_drawn_beside_its_table_and_passes_axe(
+    browser: Browser, mapped: Served
+) -> None:
+    async with _report(browser, mapped, DESKTOP) as page:
+        svg = page.locator(MAP)
         assert await svg.is_visible()
         box = await svg.bounding_box()
         assert box is not None and box["width"] > 300 and box["height"] > 300
@@ -72,5 +88,11 @@ async def test_the_map_is_drawn_beside_its_table_and_passes_axe(
         section = SCREENSHOTS / f"travel-map-section-{mapped.dialect}.png"
         await page.locator("#map + .nhsuk-grid-row").screenshot(path=str(section))
         assert await axe_violations(page, ("serious", "critical")) == []
-    finally:
-        await context.close()
+
+
+async def test_the_map_and_its_table_fit_a_phone(browser: Browser, mapped: Served) -> None:
+    async with _report(browser, mapped, PHONE) as page:
+        box = await page.locator(MAP).bounding_box()
+        assert box is not None and box["width"] <= PHONE["width"]
+        await screenshot(page, mapped, "phone-travel-map")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
