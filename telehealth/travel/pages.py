@@ -30,6 +30,7 @@ from telehealth.kernel.web.staff import page_context, roles_for, signed_in
 from telehealth.kernel.web.templating import templates
 from telehealth.travel.charts import bar_chart, column_chart, number
 from telehealth.travel.endpoints import CsvParams, ReportParams
+from telehealth.travel.map_data import map_context
 from telehealth.travel.reports import BASES, MEASURES, csv_text, filter_choices
 from telehealth.travel.reports import travel_report as build_report
 
@@ -216,6 +217,7 @@ async def report_page(request: Request, session: AsyncSession) -> Response:
     report = await build_report(session, params.query())
     filters = {k: v for k, v in raw.items() if k in ("start", "end", *FILTERS)}
     context |= _figures_context(request, report, filters)
+    context |= await map_context(session, params.query())
     await audit.record(
         session,
         actor_user_id=user.id,

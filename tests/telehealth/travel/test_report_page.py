@@ -113,7 +113,7 @@ async def test_page_shows_the_api_figures_rounded_as_people_read_them(
     assert report["methodology"]["attribution"] in unescape(page.text)
     assert "Bay &amp; &lt;Coast&gt;" in page.text and "<Coast>" not in page.text
     main = page.text.split('id="maincontent"', 1)[1]  # the header's NHS logo is an image too
-    assert main.count('role="img"') == 2
+    assert main.count('role="img"') == 3  # two charts and the map
     assert (
         "land estimator" in page.text and "Forecast: booked appointments still to come" in page.text
     )

@@ -1,0 +1,98 @@
+"""The travel report's map in a real browser: drawn, the same as its table, and free of
+serious or critical axe violations (WCAG 2.x A and AA), on a database of its own with travel
+records (the shared browser data has none in the report's range)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import pytest
+from playwright.async_api import Browser, Page
+
+from telehealth.kernel.auth.models import Role
+from telehealth.kernel.auth.service import create_user
+from telehealth.kernel.db import create_engine, make_sessionmaker
+from tests.browser.harness import (
+    DESKTOP,
+    PASSWORD,
+    PHONE,
+    ROOT,
+    SCREENSHOTS,
+    Served,
+    axe_violations,
+    screenshot,
+    sign_in,
+)
+from tests.servers import running_servers
+from tests.telehealth.travel.test_map_data import QUERY, make_district_appointments
+
+if TYPE_CHECKING:
+    from tests.conftest import Databases
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def mapped(request: pytest.FixtureRequest, databases: Databases) -> AsyncIterator[Served]:
+    if not databases.available(request.param):
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    url = await databases.migrated(request.param)
+    engine = create_engine(url)
+    async with make_sessionmaker(engine)() as session, session.begin():
+        clinic = await make_district_appointments(session)
+        await create_user(session, email=Served.email(Role.ANALYST), name="Test analyst",
+                          role=Role.ANALYST, password=PASSWORD)  # fmt: skip
+    await engine.dispose()
+    with running_servers(url, ROOT, count=1) as (base,):
+        yield Served(request.param, base, join_path="", message_id=0, hub_id=clinic.hub.id)
+
+
+MAP = 'svg.bt-chart[aria-labelledby^="chart-miles-avoided-by-home"]'
+
+
+@asynccontextmanager
+async def _report(
+    browser: Browser, mapped: Served, viewport: dict[str, int]
+) -> AsyncIterator[Page]:
+    """The report for June 2030, as an analyst sees it at this size, in a context of its own."""
+    context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    context.set_default_timeout(10_000)
+    page = await context.new_page()
+    try:
+        await sign_in(page, mapped, Role.ANALYST)
+        await page.goto(mapped.url(f"/staff/reports/travel?{QUERY}#map"))
+        yield page
+    finally:
+        await context.close()
+
+
+async def test_the_map_is_drawn_beside_its_table_and_passes_axe(
+    browser: Browser, mapped: Served
+) -> None:
+    async with _report(browser, mapped, DESKTOP) as page:
+        svg = page.locator(MAP)
+        assert await svg.is_visible()
+        box = await svg.bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 300
+        circles = await svg.locator("circle.bt-map__district").evaluate_all(
+            "cs => cs.map(c => [c.dataset.district, c.dataset.miles])"
+        )
+        rows = await page.locator("#table-district tbody tr").evaluate_all(
+            "rs => rs.map(r => [r.dataset.key, r.dataset.miles])"
+        )
+        placed = [r for r in rows if r[0] not in ("LA99", "No postcode") and float(r[1])]
+        assert sorted(circles) == sorted(placed) and len(circles) >= 2
+        await screenshot(page, mapped, "travel-map")
+        section = SCREENSHOTS / f"travel-map-section-{mapped.dialect}.png"
+        await page.locator("#map + .nhsuk-grid-row").screenshot(path=str(section))
+        assert await axe_violations(page, ("serious", "critical")) == []
+
+
+async def test_the_map_and_its_table_fit_a_phone(browser: Browser, mapped: Served) -> None:
+    async with _report(browser, mapped, PHONE) as page:
+        box = await page.locator(MAP).bounding_box()
+        assert box is not None and box["width"] <= PHONE["width"]
+        await screenshot(page, mapped, "phone-travel-map")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -1,0 +1,165 @@
+"""Miles avoided by home postcode district: the map's and the table's rows equal, and they add
+up to the report's headline (both databases)."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from html import unescape
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduling.models import Patient
+from telehealth.travel import postcodes, records
+from telehealth.travel.map import HOSPITAL, HUB, Landmark
+from telehealth.travel.map_data import NO_POSTCODE, district_rows, landmarks, map_context
+from telehealth.travel.maths import Point
+from telehealth.travel.reports import ReportQuery, travel_report
+from tests.builders import Clinic, make_appointment, make_clinic, make_patient, make_site, make_user
+from tests.telehealth.video.test_clinic_pages import sign_in
+
+# Real Code-Point Open positions, and a second Barrow postcode so LA14's centre is a mean.
+POSITIONS = [
+    ("LA1 4RP", 347761, 461046),  # Royal Lancaster Infirmary
+    ("LA12 7AA", 328686, 478225),  # Ulverston
+    ("LA14 1HA", 319800, 469400),  # Barrow-in-Furness
+    ("LA14 5QT", 320000, 469800),
+    ("LA9 7RG", 351800, 492300),  # Kendal
+]
+START = datetime(2030, 6, 4, 9, tzinfo=UTC)
+QUERY = "start=2030-06-01&end=2030-06-30"
+JUNE = ReportQuery(start=date(2030, 6, 1), end=date(2030, 6, 30))
+
+
+async def _patient(session: AsyncSession, postcode: str | None) -> Patient:
+    patient = await make_patient(session)
+    patient.postcode = postcode
+    return patient
+
+
+async def make_district_appointments(session: AsyncSession) -> Clinic:
+    """Barrow (two patients), Kendal, Ulverston at the hub, an unknown postcode, and none."""
+    await postcodes.store(session, [(p, 10, e, n) for p, e, n in POSITIONS], source="test")
+    c = await make_clinic(session)
+    c.hub.postcode = "LA12 7AA"
+    homes = ["LA14 1HA", "LA14 5QT", "LA9 7RG", "LA12 7AA", "LA99 9ZZ", None]
+    patients = [await _patient(session, home) for home in homes]
+    await session.flush()
+    made = [
+        await make_appointment(session, c, start=START + timedelta(hours=n), patient=p,
+                               status="fulfilled" if n % 2 else "booked")
+        for n, p in enumerate(patients)
+    ]  # fmt: skip
+    made.append(
+        await make_appointment(
+            session, c, start=START + timedelta(days=1), mode="video_site", patient=patients[0]
+        )
+    )
+    made.append(
+        await make_appointment(session, c, start=START, patient=patients[2], status="cancelled")
+    )
+    for a in made:
+        await records.compute(session, a.id)
+    return c
+
+
+async def test_districts_add_up_to_the_headline_for_every_filter(session: AsyncSession) -> None:
+    c = await make_district_appointments(session)
+    queries = [
+        JUNE,
+        ReportQuery(start=JUNE.start, end=JUNE.end, clinician_id=c.clinician.id),
+        ReportQuery(start=JUNE.start, end=JUNE.end, mode="video_site"),
+        ReportQuery(start=JUNE.start, end=JUNE.end, site_id=c.hub.id),
+        ReportQuery(start=date(2031, 1, 1), end=date(2031, 1, 31)),
+    ]
+    for q in queries:
+        rows = await district_rows(session, q)
+        headline = (await travel_report(session, q))["headline"]
+        assert sum(r.avoided_miles for r in rows) == headline["avoided_miles"], q
+        assert sum(r.appointments for r in rows) == headline["appointments"], q
+    everything = await district_rows(session, JUNE)
+    assert [r.label for r in everything] == ["LA9", "LA12", "LA14", "LA99", NO_POSTCODE]
+    assert [r.appointments for r in everything] == [1, 1, 3, 1, 1]  # the cancelled one is out
+    assert everything[0].avoided_miles > 0  # Kendal to Lancaster, seen from home
+
+
+async def test_a_district_is_placed_at_the_mean_of_all_its_postcodes(session: AsyncSession) -> None:
+    await make_district_appointments(session)
+    rows = {r.label: r for r in await district_rows(session, JUNE)}
+    assert rows["LA14"].point == Point(319900, 469600)
+    assert rows["LA9"].point == Point(351800, 492300)
+    assert rows["LA99"].point is None and rows[NO_POSTCODE].point is None
+    context = await map_context(session, JUNE)
+    assert context["map_unplaced"] == ["LA99", NO_POSTCODE]
+
+
+async def test_the_map_shows_active_hospitals_and_hubs_with_a_position(
+    session: AsyncSession,
+) -> None:
+    c = await make_district_appointments(session)
+    await make_site(session, kind="gp_practice", name="A GP practice", postcode="LA9 7RG")
+    await make_site(session, name="Nowhere hospital", postcode="ZZ1 1ZZ")
+    closed = await make_site(session, name="Closed hospital", postcode="LA9 7RG")
+    closed.active = False
+    await session.flush()
+    assert await landmarks(session) == sorted(
+        [
+            Landmark(c.hospital.name, HOSPITAL, Point(347761, 461046)),
+            Landmark(c.hub.name, HUB, Point(328686, 478225)),
+        ],
+        key=lambda m: m.name,
+    )
+
+
+def _table(page: str) -> dict[str, Decimal]:
+    found = re.search(r'<table class="nhsuk-table" id="table-district">(.*?)</table>', page, re.S)
+    assert found
+    rows = re.findall(r'data-key="([^"]*)" data-miles="([^"]*)"', found.group(1))
+    return {unescape(k): Decimal(v) for k, v in rows}
+
+
+def _map(page: str) -> dict[str, Decimal]:
+    found = re.search(
+        r'<svg[^>]*aria-labelledby="chart-miles-avoided-by-home-.*?</svg>', page, re.S
+    )
+    assert found
+    root = ET.fromstring(found.group(0))
+    return {
+        c.get("data-district", ""): Decimal(c.get("data-miles", "nan"))
+        for c in root.iter("{http://www.w3.org/2000/svg}circle")
+        if c.get("class") == "bt-map__district"
+    }
+
+
+async def _report_page(client: httpx.AsyncClient, session: AsyncSession, query: str) -> str:
+    """The report page as an analyst sees it."""
+    analyst, _ = await make_user(session, role="analyst")
+    await sign_in(client, analyst.email)
+    page = await client.get(f"/staff/reports/travel?{query}")
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+async def test_the_page_map_draws_exactly_the_table_beside_it(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await make_district_appointments(session)
+    page = await _report_page(client, session, QUERY)
+    table, drawn = _table(page), _map(page)
+    assert set(table) == {"LA9", "LA12", "LA14", "LA99", NO_POSTCODE}
+    placed = {k: v for k, v in table.items() if k not in ("LA99", NO_POSTCODE) and v}
+    assert drawn == placed and len(drawn) >= 2
+    headline = re.search(r'data-figure="avoided_miles">([^<]*)<', page)
+    assert headline and sum(table.values()) == Decimal(headline.group(1).replace(",", ""))
+    assert "Not on the map (no known position): LA99, No postcode." in page
+
+
+async def test_an_empty_selection_shows_the_message_and_an_empty_table(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    page = await _report_page(client, session, "start=2031-01-01&end=2031-01-31")
+    assert "No travel avoided to map for this selection." in page
+    assert _table(page) == {} and 'id="map-unplaced"' not in page
