@@ -6,6 +6,7 @@ import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import version
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from scheduling import referrals
+from scheduling import placement, referrals
 from scheduling.endpoints import router as scheduling_router
 from telehealth.admin import clinician_pages as admin_clinicians
 from telehealth.admin import service_pages as admin_services
@@ -30,6 +31,7 @@ from telehealth.kernel.auth import cache as auth_cache
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import asyncpg_dsn, create_engine, make_sessionmaker
 from telehealth.kernel.http import error_handlers
+from telehealth.kernel.notified_cache import NotifiedCache
 from telehealth.kernel.openapi import build_document
 from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web import staff
@@ -96,14 +98,21 @@ def create_app(
     settings = settings or Settings.from_environment()
     referrals.when_closed(invitations.withdraw)  # a closed referral's invitation is not sent
     token_cache = auth_cache.TokenCache()
+    clinic_days = placement.ClinicDays()
+    # Each per-process cache by the channel its tables' triggers NOTIFY on.
+    caches: dict[str, NotifiedCache[Any, Any]] = {
+        auth_cache.CHANNEL: token_cache,
+        placement.CLINIC_CHANNEL: clinic_days,
+    }
     app = Starlette(
         routes=routes(),
         middleware=middleware(settings),
         exception_handlers=error_handlers(),
-        lifespan=lifespan(settings, token_cache, owns_engine=sessionmaker is None),
+        lifespan=lifespan(settings, caches, owns_engine=sessionmaker is None),
     )
     app.state.settings = settings
     app.state.token_cache = token_cache
+    app.state.clinic_days = clinic_days
     app.state.sessionmaker = sessionmaker
     app.state.openapi = build_document(
         [op for router in ROUTERS for op in router.operations],
@@ -162,7 +171,7 @@ def middleware(settings: Settings) -> list[Middleware]:
 
 
 def lifespan(
-    settings: Settings, token_cache: auth_cache.TokenCache, *, owns_engine: bool
+    settings: Settings, caches: dict[str, NotifiedCache[Any, Any]], *, owns_engine: bool
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     """The process's resources: its engine and, on PostgreSQL, the live-updates relay."""
 
@@ -173,14 +182,15 @@ def lifespan(
             return
         engine = create_engine(settings.database_url, **settings.engine_options)
         app.state.sessionmaker = make_sessionmaker(engine)
-        relay = await _start_relay(settings, token_cache) if _is_postgres(engine) else None
+        relay = await _start_relay(settings, caches) if _is_postgres(engine) else None
         # Everything imported and built so far lives for the whole process: keep it out of the
         # garbage collector's full passes, which otherwise pause large slot searches.
         gc.freeze()
         try:
             yield
         finally:
-            token_cache.live_when(lambda: False)
+            for cache in caches.values():
+                cache.live_when(lambda: False)
             if relay is not None:
                 await relay.stop()
             await engine.dispose()
@@ -193,17 +203,22 @@ def _is_postgres(engine: AsyncEngine) -> bool:
 
 
 async def _start_relay(
-    settings: Settings, token_cache: auth_cache.TokenCache
+    settings: Settings, caches: dict[str, NotifiedCache[Any, Any]]
 ) -> live.PostgresRelay:
-    # Live updates from every process reach this one's waiting rooms and screens, and token
-    # revocations its token cache, which is used only while they can arrive.
+    # Live updates from every process reach this one's waiting rooms and screens, and each
+    # cache's invalidations the cache, which is used only while they can arrive.
+    def invalidate_all() -> None:
+        for cache in caches.values():
+            cache.invalidate()
+
     relay = live.PostgresRelay(
         asyncpg_dsn(settings.database_url),
-        also={auth_cache.CHANNEL: token_cache.invalidate},
-        on_gap=token_cache.invalidate,
+        also={channel: cache.invalidate for channel, cache in caches.items()},
+        on_gap=invalidate_all,
     )
     await relay.start()
-    token_cache.live_when(lambda: relay.listening)
+    for cache in caches.values():
+        cache.live_when(lambda: relay.listening)
     return relay
 
 

@@ -49,7 +49,14 @@ from scheduling.placement import Placement
 from scheduling.transitions import Action
 from telehealth.kernel import audit
 from telehealth.kernel.db import table_of, utcnow, violated_constraint
-from telehealth.kernel.errors import Conflict, NotFound, PatientUnavailable, SlotUnavailable
+from telehealth.kernel.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PatientUnavailable,
+    SlotUnavailable,
+    TelehealthError,
+)
 from telehealth.kernel.identifiers import new_reference
 
 __all__ = [
@@ -95,16 +102,24 @@ def conflict_from(error: IntegrityError) -> Conflict | None:
     return None
 
 
+# A patient taken on trust by `place` (its clinic day cached) whom the insert finds missing.
+_UNKNOWN_PATIENT = "fk_appointments_patient_id_patients"
+
+
 @contextmanager
-def _refused_as_conflict() -> Iterator[None]:
-    """Overlap violations raised inside become the matching 409."""
+def _refused_as_conflict(patient_id: int | None = None) -> Iterator[None]:
+    """Overlap violations raised inside become the matching 409; given the `patient_id`
+    written, a patient who is not there the 422 the patient's own look-up answers."""
     try:
         yield
     except IntegrityError as exc:
-        conflict = conflict_from(exc)
-        if conflict is None:
+        refusal: TelehealthError | None = conflict_from(exc)
+        unknown_patient = violated_constraint(exc) == _UNKNOWN_PATIENT
+        if refusal is None and unknown_patient and patient_id is not None:
+            refusal = InvalidInput.field("patient", f"no patient with id {patient_id}")
+        if refusal is None:
             raise
-        raise conflict from exc
+        raise refusal from exc
 
 
 def _insert_statement(dialect: str) -> Executable:
@@ -258,7 +273,7 @@ def _new_row(
 
 
 async def _insert(session: AsyncSession, statement: Executable, row: dict[str, Any]) -> Any:
-    with _refused_as_conflict():
+    with _refused_as_conflict(row["patient_id"]):
         if row["room_id"] is None:
             # No other room to try: a refusal ends the request, so no savepoint (a round trip).
             return (await session.execute(statement, row)).first()

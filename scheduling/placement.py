@@ -2,6 +2,11 @@
 clinic offer (422s naming the field when not: a start off the slot grid, in the past, beyond
 the horizon, a mode the service does not offer). Whether it is still free is not asked here:
 the database decides that at insert time (see `booking`).
+
+What a start is checked against (the service's terms and the clinician's clinic that day) is
+read in one round trip, and on PostgreSQL kept in a per-process `ClinicDays` cache until a
+change to a table it was read from is announced (migration 0014's triggers NOTIFY
+`CLINIC_CHANNEL`); a booking whose clinic day is cached reads nothing before its INSERT.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from scheduling.slot_inputs import (
 )
 from telehealth.kernel.db import table_of, utcnow
 from telehealth.kernel.errors import InvalidInput
+from telehealth.kernel.notified_cache import NotifiedCache
 
 # No service books further ahead (the API allows 730 days); refused before any look-up.
 FURTHEST = timedelta(days=3660)
@@ -36,8 +42,9 @@ class Placement:
 
     service_id: int
     clinician_id: int
-    # The patient asked for by id, found along with the rest (None: not asked, or not found,
-    # which the caller's own look-up then reports).
+    # The patient asked for by id, found along with the rest, or taken as asked when the
+    # clinic day came from the cache: the INSERT's foreign key then answers for it (see
+    # `booking.book`). None: not asked, or not found, which the caller's own look-up reports.
     patient_id: int | None
     mode: str
     site_id: int | None
@@ -75,6 +82,25 @@ def _parties_statement(*, with_patient: bool) -> Select[Any]:
     return statement.outerjoin(CLINIC_DAY, true()).where(_services.c.id == bindparam("service_id"))
 
 
+# What migration 0014's triggers NOTIFY on: a change to any table a clinic day is read from
+# (services, clinicians, clinician_sessions, session_services, session_hubs,
+# clinician_leave, sites, video_rooms).
+CLINIC_CHANNEL = "telehealth_clinic"
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicDay:
+    """A service's terms and a clinician's clinic for it on one local day, bookings ignored."""
+
+    service: _Terms
+    shape: slots.Availability
+
+
+class ClinicDays(NotifiedCache[tuple[int, int, date], ClinicDay]):
+    """Clinic days by (service id, clinician id, local date), kept per process (see
+    telehealth.kernel.notified_cache)."""
+
+
 _PARTIES = _parties_statement(with_patient=False)
 _PARTIES_AND_PATIENT = _parties_statement(with_patient=True)
 
@@ -107,6 +133,33 @@ async def _parties(
     return _Parties(terms, first.found_patient_id, rows)
 
 
+async def _clinic_day(
+    session: AsyncSession,
+    service_id: int,
+    clinician_id: int,
+    patient_id: int | None,
+    day: date,
+    cache: ClinicDays | None,
+) -> tuple[ClinicDay, int | None]:
+    """The clinic day, from `cache` when it holds it, and the patient asked for: found along
+    with it, or taken as asked when it came from the cache (see `Placement.patient_id`)."""
+    key = (service_id, clinician_id, day)
+    generation = 0
+    if cache is not None:
+        cached = cache.get(key)
+        if cached is not None:
+            return cached, patient_id
+        generation = cache.generation
+    parties = await _parties(session, service_id, clinician_id, patient_id, day)
+    shape = await clinic_day_from(
+        session, parties.clinic_day, service_id=service_id, clinician_id=clinician_id, day=day
+    )
+    found = ClinicDay(parties.service, shape)
+    if cache is not None:
+        cache.put(key, found, generation)
+    return found, parties.patient_id
+
+
 async def place(
     session: AsyncSession,
     *,
@@ -117,10 +170,12 @@ async def place(
     start: datetime,
     patient_id: int | None = None,
     now: datetime | None = None,
+    clinic_days: ClinicDays | None = None,
 ) -> Placement:
     """Validate a requested slot against the service and the clinician's clinic (not against
     other bookings: the database decides those). `patient_id` only saves the caller a round
-    trip: the patient comes along with the service and the clinician."""
+    trip: the patient comes along with the service and the clinician. `clinic_days`: the
+    process's cache, where the caller has one."""
     start = start.astimezone(UTC)
     now = now or utcnow()
     # Before the look-up, which needs the start's local day: a start in year 1 or 9999 has
@@ -130,24 +185,20 @@ async def place(
     if start > now + FURTHEST:
         raise InvalidInput.field("start", "is beyond any service's booking horizon")
     day = slots.to_london(start).date()
-    parties = await _parties(session, service_id, clinician_id, patient_id, day)
-    service = parties.service
+    clinic_day, patient_id = await _clinic_day(
+        session, service_id, clinician_id, patient_id, day, clinic_days
+    )
+    service = clinic_day.service
     if mode not in service.modes:
         raise InvalidInput.field("mode", f"the service offers {', '.join(service.modes)} only")
     site_id = await _check_site(session, mode, site_id)
     rules = service_rules(service)
     _check_notice(service, rules, start, now)
     wanted = slots.Slot(start, start + rules.length, clinician_id, mode, site_id)
-    await _check_offered(session, parties, rules, wanted, now)
+    _check_offered(clinic_day.shape, rules, wanted, now)
+    end = wanted.end
     return Placement(
-        service.id,
-        clinician_id,
-        parties.patient_id,
-        mode,
-        site_id,
-        start,
-        wanted.end,
-        wanted.end + rules.buffer,
+        service.id, clinician_id, patient_id, mode, site_id, start, end, end + rules.buffer
     )
 
 
@@ -164,22 +215,10 @@ def _check_notice(
         )
 
 
-async def _check_offered(
-    session: AsyncSession,
-    parties: _Parties,
-    rules: slots.ServiceRules,
-    wanted: slots.Slot,
-    now: datetime,
+def _check_offered(
+    shape: slots.Availability, rules: slots.ServiceRules, wanted: slots.Slot, now: datetime
 ) -> None:
     """Refuse a start that is not one of the slots the clinician's clinic offers that day."""
-    day = slots.to_london(wanted.start).date()
-    shape = await clinic_day_from(
-        session,
-        parties.clinic_day,
-        service_id=parties.service.id,
-        clinician_id=wanted.clinician_id,
-        day=day,
-    )
     if not slots.is_offered(shape, rules, wanted, now):
         raise InvalidInput.field(
             "start",

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -64,3 +64,11 @@ def running_servers(url: str, root: Path, count: int = 2) -> Iterator[list[str]]
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=10)
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Notifications reach the servers asynchronously: poll until `predicate()` holds."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "the change never reached the server"
+        time.sleep(0.05)

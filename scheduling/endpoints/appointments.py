@@ -11,7 +11,7 @@ from scheduling.access import Access
 from scheduling.directory import require_service
 from scheduling.endpoints import router
 from scheduling.models import Mode, Patient
-from scheduling.placement import place
+from scheduling.placement import ClinicDays, place
 from scheduling.schemas import (
     AppointmentList,
     AppointmentOut,
@@ -100,6 +100,11 @@ async def _patient_for(ctx: Context, access: Access, patient: int | dict[str, ob
     return await patients.find_or_create(ctx.session, details)
 
 
+def _clinic_days(ctx: Context) -> ClinicDays | None:
+    """The process's cache of clinic days (set by `create_app`; live on PostgreSQL only)."""
+    return getattr(ctx.request.app.state, "clinic_days", None)
+
+
 # Modes booked without a room: their booking writes nothing but the appointment's INSERT.
 _ROOMLESS = frozenset(m.value for m in Mode if m != Mode.VIDEO_SITE)
 
@@ -142,6 +147,7 @@ async def book(ctx: Context, body: BookingIn) -> AppointmentOut:
         site_id=body.site_id,
         start=body.start,
         patient_id=wanted,
+        clinic_days=_clinic_days(ctx),
     )
     await access.may_book(
         clinician_id=placement.clinician_id,
@@ -219,6 +225,7 @@ async def reschedule(ctx: Context, body: RescheduleIn) -> AppointmentOut:
         mode=mode,
         site_id=site_id,
         start=body.start,
+        clinic_days=_clinic_days(ctx),
     )
     await access.may_book(
         clinician_id=placement.clinician_id,

@@ -3,7 +3,6 @@ on PostgreSQL where revocations, deactivations and role changes arrive as notifi
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.auth.service import revoke_tokens
 from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.builders import make_user
-from tests.servers import running_servers
+from tests.servers import running_servers, wait_for
 
 ALICE = Principal(1, "alice@example.com", "Alice", "navigator")
 
@@ -72,14 +71,6 @@ def test_entries_expire_and_the_oldest_unused_go_first() -> None:
     assert cache.get("a") is None and len(cache) == 1
 
 
-def _wait_for(predicate, seconds: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    """Notifications arrive asynchronously: poll until `predicate()` holds."""
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "the change never reached the server"
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("fresh_database", ["postgresql"], indirect=True)
 async def test_revocations_reach_every_server_process(
     fresh_database: str, project_root: Path
@@ -112,7 +103,7 @@ async def test_revocations_reach_every_server_process(
         # ...and with it on, as deployed, every process hears of the next one at once.
         async with sessionmaker() as session, session.begin():
             await revoke_tokens(session, user=navigator)
-        _wait_for(lambda: all(status(base, navigator_headers) == 401 for base in bases))
+        wait_for(lambda: all(status(base, navigator_headers) == 401 for base in bases))
         assert all(status(base, other_headers) == 401 for base in bases)  # read afresh
 
         # Role changes and deactivation travel the same way (staff_users).
@@ -120,12 +111,12 @@ async def test_revocations_reach_every_server_process(
             await session.execute(
                 update(StaffUser).where(StaffUser.id == admin.id).values(role="analyst")
             )
-        _wait_for(
+        wait_for(
             lambda: all(status(b, admin_headers, "/api/v1/appointments") == 403 for b in bases)
         )
         async with sessionmaker() as session, session.begin():
             await session.execute(
                 update(StaffUser).where(StaffUser.id == admin.id).values(active=False)
             )
-        _wait_for(lambda: all(status(base, admin_headers) == 401 for base in bases))
+        wait_for(lambda: all(status(base, admin_headers) == 401 for base in bases))
     await engine.dispose()
