@@ -34,11 +34,12 @@ MAGIC = b"bay-land-grid 1\n"
 # Road km = STRAIGHT_FACTOR x the straight line + DETOUR_FACTOR x what the land path adds to
 # it: roads that go round an estuary wind more than the land path does, while roads inland
 # (the M6, the A65) run close to the line. Both fitted by bench/travel_accuracy.py on the "fit"
-# pairs of data/road_distances.csv (the least worst error), and SPEED_KMH as the estimated km
-# over the published minutes of data/journey_times.csv; docs/TRAVEL.md has the table.
+# pairs of data/road_distances.csv (least squares of the relative errors, which does better
+# left out than the least worst error), and SPEED_KMH as the estimated km over the published
+# minutes of data/journey_times.csv; docs/TRAVEL.md has the table.
 STRAIGHT_FACTOR = 1.0
-DETOUR_FACTOR = 1.3
-SPEED_KMH = 52.3
+DETOUR_FACTOR = 1.35
+SPEED_KMH = 53.6
 # Cell values: water (no postcode near), near (beside a cell with a postcode), held (has one).
 WATER, NEAR, HELD = 0, 1, 2
 # Crossing a near cell costs this many metres per metre: a gap between settled cells is
