@@ -17,6 +17,8 @@ from telehealth.kernel.db import utcnow
 from telehealth.travel import records
 from telehealth.travel.models import AppointmentTravel, TravelQueue
 from tests.builders import make_appointment, make_clinic, make_patient, make_user, tuesday_at
+from tests.builders_navpatients import signed_in_as
+from tests.telehealth.navigators.test_patient_pages import _edit_form
 
 MORECAMBE, BARROW = "LA4 5RJ", "LA14 1HA"
 
@@ -108,4 +110,15 @@ async def test_a_postcode_changed_through_the_api_queues_them_too(
         f"/api/v1/patients/{m.patient.id}", json={"postcode": BARROW}, headers=headers
     )
     assert moved.status_code == 200, moved.text
+    assert await _queued(session) == {m.coming.id}
+
+
+async def test_a_postcode_changed_on_the_navigator_s_edit_page_queues_them_too(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    m = await _moving(session)
+    _, csrf = await signed_in_as(client, session)
+    form = _edit_form(csrf, postcode=BARROW)
+    saved = await client.post(f"/staff/patients/{m.patient.id}/edit", data=form)
+    assert saved.status_code == 303, saved.text
     assert await _queued(session) == {m.coming.id}
