@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling.models import Patient
+from scheduling.models import Appointment, Patient, Status
 from scheduling.schemas import PatientIn, PatientQuery
 from telehealth.kernel import audit
+from telehealth.kernel.db import utcnow
 from telehealth.kernel.errors import Conflict, InvalidInput, NotFound
 from telehealth.kernel.partial import apply_partial, partial_of, plain
 
@@ -141,7 +142,8 @@ async def update_patient(
     actor_user_id: int | None,
 ) -> Patient:
     """Change the details sent, validated as a new patient's are. The audit row names the
-    fields changed, not their values: contact details and needs stay out of the trail."""
+    fields changed, not their values: contact details and needs stay out of the trail. A new
+    postcode requeues the travel records of the appointments still to come (`_rehome`)."""
     patient = await get_patient(session, patient_id)
     current = {name: getattr(patient, name) for name in PatientIn.model_fields}
     change = apply_partial(PatientIn, current, changes)
@@ -158,6 +160,8 @@ async def update_patient(
         raise PatientExists(
             f"NHS number {holder.nhs_number} belongs to patient {holder.id}: nothing was changed"
         ) from exc
+    if "postcode" in change.changed:
+        await _rehome(session, patient.id)
     await audit.record(
         session,
         actor_user_id=actor_user_id,
@@ -167,6 +171,27 @@ async def update_patient(
         detail={"fields": list(change.changed)},
     )
     return patient
+
+
+async def _rehome(session: AsyncSession, patient_id: int) -> None:
+    """Queue the travel records of the patient's appointments still to come (booked, not yet
+    started), in this transaction, so the worker recomputes them from the new home: their
+    trip and home community. Those already seen keep the home they were seen from.
+
+    The domain does not know the travel tables: every update of an appointment row queues its
+    record (the database's trigger, migration 0006, `Appointment`'s docstring), so each row
+    is touched with an update that changes nothing (`updated_at` set to itself; `sequence`
+    untouched, so no message is sent: migration 0007)."""
+    await session.execute(
+        update(Appointment)
+        .where(
+            Appointment.patient_id == patient_id,
+            Appointment.status == Status.BOOKED.value,
+            Appointment.starts_at > utcnow(),
+        )
+        .values(updated_at=Appointment.updated_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def get_patient(session: AsyncSession, patient_id: int) -> Patient:

@@ -23,6 +23,7 @@ from telehealth.travel.land import HELD, WATER, LandGrid
 from telehealth.travel.maths import Point
 
 TITLE = "Miles avoided by home postcode district"
+EMPTY = "No travel avoided to map for this selection."
 HOSPITAL, HUB = "hospital", "hub"
 KIND_NAMES = {HOSPITAL: "Hospitals", HUB: "Community hubs"}
 WATER_FILL = "#d6e6f5"  # the sea and the sands: a pale blue
@@ -176,12 +177,15 @@ def _runs(grid: LandGrid, row: int, first: int, last: int) -> Iterable[tuple[int
         yield start, last
 
 
-def describe(districts: Sequence[District], landmarks: Sequence[Landmark]) -> str:
-    """The text alternative: the districts with most miles, any with extra travel, the sites."""
+def describe(districts: Sequence[District], landmarks: Sequence[Landmark], note: str = "") -> str:
+    """The text alternative: the districts with most miles, any with extra travel, the sites;
+    `note` says which districts are left out, if any are."""
     ranked = sorted(districts, key=lambda d: (-d.miles, d.name))
     gained = [d for d in ranked if d.miles > 0][:NAMED]
     lost = [d for d in reversed(ranked) if d.miles < 0][:NAMED]
     words = ["Circles sized by miles avoided, one per home postcode district."]
+    if note:
+        words.append(note)
     if gained:
         words.append("Most miles avoided: " + _listed(gained) + ".")
     if lost:
@@ -198,12 +202,11 @@ def _listed(districts: Sequence[District]) -> str:
     return "; ".join(f"{d.name} {number(d.miles)} miles" for d in districts)
 
 
-def _empty(width: int) -> Markup:
-    parts = _open(TITLE, "No travel avoided to map for this selection.", width, 60)
-    parts.append(
-        f'<text x="8" y="36" fill="{TEXT}" {FAMILY} font-size="16">'
-        "No travel avoided to map for this selection.</text></svg>"
-    )
+def _empty(width: int, note: str) -> Markup:
+    # With districts left out (`note`), there may be travel avoided, just none to draw.
+    said = "No district to draw for this selection." if note else EMPTY
+    parts = _open(TITLE, f"{said} {note}".strip(), width, 60)
+    parts.append(f'<text x="8" y="36" fill="{TEXT}" {FAMILY} font-size="16">{said}</text></svg>')
     return Markup("".join(parts))
 
 
@@ -214,16 +217,18 @@ def travel_map(
     grid: LandGrid | None,
     width: int = 640,
     max_height: int = 640,
+    note: str = "",
 ) -> Markup:
-    """The map; with no district to draw (none has a position and miles), a message instead."""
+    """The map; with no district to draw (none has a position and miles), a message instead.
+    `note`, when districts were left out, says which in its text alternative."""
     drawn = [d for d in districts if d.miles]
     if not drawn:
-        return _empty(width)
+        return _empty(width, note)
     frame = frame_for(
         [d.point for d in drawn] + [m.point for m in landmarks], width=width, max_height=max_height
     )
     height = frame.height + LEGEND_HEIGHT
-    parts = _open(TITLE, describe(drawn, landmarks), width, height)
+    parts = _open(TITLE, describe(drawn, landmarks, note), width, height)
     parts.append(f'<rect width="{width}" height="{frame.height}" fill="{WATER_FILL}"/>')
     if grid is not None:
         land = land_path(coarse(grid, LAND_BLOCK), frame)

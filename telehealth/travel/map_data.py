@@ -8,12 +8,16 @@ so the map says nothing about where any patient lives beyond the district.
 
 Only sums per district leave this module, as the ICC breakdown does: no patient is read as a
 record, so it does not go through `scheduling/access.py`; the page that shows them is audited
-as a view of the report (`report.travel.view`).
+as a view of the report (`report.travel.view`). And no small number leaves it: a district with
+fewer than `SMALLEST_SHOWN` appointments is neither a point on the map nor a row of its own
+(`fold_small`), its figures are added into one "other districts" row, so the table still
+adds up to the report's total.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -31,6 +35,10 @@ from telehealth.travel.models import AppointmentTravel, Postcode
 from telehealth.travel.reports import ReportQuery, in_part
 
 NO_POSTCODE = "No postcode"
+# NHS practice on small numbers: fewer than 5 appointments from one district could point at
+# the few people behind them, so such a district is not shown on its own, nor drawn.
+SMALLEST_SHOWN = 5
+OTHER_DISTRICTS = f"Other districts (fewer than {SMALLEST_SHOWN} appointments each)"
 KINDS = {SiteKind.HOSPITAL: HOSPITAL, SiteKind.COMMUNITY_HUB: HUB}
 _PENNY = Decimal("0.01")
 T = AppointmentTravel
@@ -38,16 +46,35 @@ T = AppointmentTravel
 
 @dataclass(frozen=True, slots=True)
 class DistrictRow:
-    """One row of the table beside the map; `point` None: not on the map (no position)."""
+    """One row of the table beside the map; `point` None: not on the map (no position, or
+    the row of small districts folded together)."""
 
-    district: str | None  # None: the patient has no postcode
+    district: str | None  # None: the patient has no postcode (or `folded`)
     appointments: int
     avoided_miles: Decimal
     point: Point | None
+    folded: bool = False  # the districts with fewer than SMALLEST_SHOWN, added together
 
     @property
     def label(self) -> str:
-        return self.district or NO_POSTCODE
+        return OTHER_DISTRICTS if self.folded else self.district or NO_POSTCODE
+
+
+def fold_small(rows: Sequence[DistrictRow], smallest: int = SMALLEST_SHOWN) -> list[DistrictRow]:
+    """The rows with at least `smallest` appointments, in order, then one row adding up all
+    the others (no postcode too, when it is as few), so the rows' sums are unchanged."""
+    shown = [r for r in rows if r.appointments >= smallest]
+    small = [r for r in rows if r.appointments < smallest]
+    if not small:
+        return shown
+    other = DistrictRow(
+        district=None,
+        appointments=sum(r.appointments for r in small),
+        avoided_miles=sum((r.avoided_miles for r in small), Decimal(0)),
+        point=None,
+        folded=True,
+    )
+    return [*shown, other]
 
 
 def district_of(postcode: Any, dialect: str) -> ColumnElement[str]:
@@ -70,7 +97,8 @@ async def district_rows(
     session: AsyncSession, q: ReportQuery, now: datetime | None = None
 ) -> list[DistrictRow]:
     """Attended appointments and the miles they avoided per home postcode district, for the
-    report's query (the travel avoided: a forecast is not drawn)."""
+    report's query (the travel avoided: a forecast is not drawn), every district exact: the
+    page shows them through `fold_small`."""
     dialect = session.get_bind().dialect.name
     district = district_of(Patient.postcode, dialect)
     columns: list[Any] = [
@@ -127,12 +155,23 @@ async def landmarks(session: AsyncSession) -> list[Landmark]:
 
 async def map_context(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
     """What the report page's map partial (`staff/_travel_map.html`) draws: the map and its
-    table's rows, from the same rows, so the two cannot disagree."""
-    rows = await district_rows(session, q)
+    table's rows, from the same rows (small districts folded), so the two cannot disagree."""
+    rows = fold_small(await district_rows(session, q))
     placed = [District(r.label, r.point, r.avoided_miles) for r in rows if r.point is not None]
-    return {
+    folded = any(r.folded for r in rows)
+    drawn = travel_map(
+        placed,
+        await landmarks(session),
+        grid=bay_grid(),
         # Drawn at the width it is shown (half the page's column), so its text is not shrunk.
-        "travel_map": travel_map(placed, await landmarks(session), grid=bay_grid(), width=460),
+        width=460,
+        note=f"Districts with fewer than {SMALLEST_SHOWN} appointments are not drawn."
+        if folded
+        else "",
+    )
+    return {
+        "travel_map": drawn,
         "map_rows": rows,
-        "map_unplaced": [r.label for r in rows if r.point is None],
+        "map_unplaced": [r.label for r in rows if r.point is None and not r.folded],
+        "map_smallest": SMALLEST_SHOWN,
     }

@@ -1,7 +1,9 @@
 """Staff screens: a clinician's clinic for the day, and a community hub's reception desk.
 
 Both show the day's appointments with their live state and update as it changes: each screen
-listens to a server-sent event stream and re-fetches its table when anything happens.
+listens to a server-sent event stream and re-fetches its table when anything happens. Each
+row links to its appointment's travel record (`/staff/appointments/{id}/travel`): a page of
+its own, so the table's re-draws cannot close it while someone reads it.
 """
 
 from __future__ import annotations
@@ -11,23 +13,35 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from scheduling import clinic, rebooking
+from scheduling import clinic, rebooking, wording
 from scheduling.access import Access
 from scheduling.fit import Clash
-from scheduling.models import Appointment, Clinician, Site
+from scheduling.models import Appointment, Clinician, Patient, Service, Site
 from scheduling.transitions import Action, Live
+from telehealth.kernel import timefmt
 from telehealth.kernel.auth.models import Role, StaffUser
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import utcnow
 from telehealth.kernel.errors import Forbidden, InvalidInput, NotFound
-from telehealth.kernel.transactions import run_in_transaction
-from telehealth.kernel.web.staff import check_csrf, roles_for, signed_in
+from telehealth.kernel.transactions import run_in_transaction, transactional
+from telehealth.kernel.web.staff import (
+    HOME_FOR_ROLE,
+    check_csrf,
+    page_context,
+    roles_for,
+    signed_in,
+)
+from telehealth.kernel.web.templating import templates
+from telehealth.travel import record_view
 from telehealth.video import screen_data, screens
 from telehealth.video.providers import Participant, provider_from
 from telehealth.video.screen_query import LARGEST_ID, read_id
 
 CLINIC_ROLES = roles_for("/staff/clinic")
 RECEPTION_ROLES = roles_for("/staff/reception")
+# Whoever may open either screen may follow its rows to their travel records (which of them
+# is still `scheduling.access`'s decision, through `record_view.reach`).
+TRAVEL_ROLES = tuple(dict.fromkeys((*CLINIC_ROLES, *RECEPTION_ROLES)))
 
 # What each screen calls a live state: at reception a patient in the waiting room is checked in.
 CLINIC_LABELS = {
@@ -247,6 +261,38 @@ async def reception_events(request: Request) -> Response:
     return screens.follow(request, f"site:{site.id}")
 
 
+@transactional
+async def travel_page(request: Request, session: AsyncSession) -> Response:
+    """One appointment's travel record, as GET /api/v1/appointments/{id}/travel reads it, with
+    the appointment it belongs to and a link back to the screen it was opened from."""
+    user = await signed_in(request, session, TRAVEL_ROLES)
+    appointment = await record_view.reach(session, user, _appointment_id(request))
+    patient = await session.get(Patient, appointment.patient_id)
+    service = await session.get(Service, appointment.service_id)
+    site = await session.get(Site, appointment.site_id) if appointment.site_id else None
+    assert patient is not None and service is not None  # foreign keys
+    back = request.query_params.get("back", "")
+    return templates.TemplateResponse(
+        request,
+        "staff/appointment_travel.html",
+        page_context(
+            request,
+            user,
+            title=f"Travel record: {appointment.reference}",
+            appointment=appointment,
+            patient=f"{patient.given_name} {patient.family_name}",
+            service=service.name,
+            when=timefmt.moment(appointment.starts_at),
+            how=wording.how(
+                appointment.mode, place=site.name if site else None, medium=appointment.medium
+            ),
+            travel=await record_view.view_of(session, appointment),
+            # Back to the screen as it was (its day and filters); never to another site.
+            back=back if back.startswith("/staff/") else HOME_FOR_ROLE[Role(user.role)],
+        ),
+    )
+
+
 def routes() -> list[Route]:
     clinic_page = screens.screen("staff/clinic.html", CLINIC_ROLES, _clinic_context, full_page=True)
     clinic_table = screens.screen(
@@ -267,4 +313,5 @@ def routes() -> list[Route]:
         Route("/staff/reception/events", reception_events, methods=["GET"]),
         Route("/staff/appointments/{id:int}/action", act, methods=["POST"]),
         Route("/staff/appointments/{id:int}/message", message, methods=["POST"]),
+        Route("/staff/appointments/{id:int}/travel", travel_page),
     ]

@@ -156,6 +156,18 @@ def test_an_empty_report_draws_a_message_not_a_broken_map() -> None:
         assert "No travel avoided" in "".join(root.itertext())
 
 
+def test_districts_left_out_are_said_in_the_text_alternative() -> None:
+    note = "Districts with fewer than 5 appointments are not drawn."
+    desc = _parse(travel_map([BARROW], SITES, grid=None, note=note)).find(f"{SVG}desc")
+    assert desc is not None and desc.text and note in desc.text
+    # None left to draw: not "no travel avoided", which may not be so.
+    for districts in ([], [NOWHERE]):
+        root = _parse(travel_map(districts, SITES, grid=None, note=note))
+        desc = root.find(f"{SVG}desc")
+        assert desc is not None and desc.text == f"No district to draw for this selection. {note}"
+        assert "No travel avoided" not in "".join(root.itertext())
+
+
 def test_the_map_is_the_same_whatever_order_its_inputs_come_in() -> None:
     once = travel_map(DISTRICTS, SITES, grid=bay_grid())
     assert travel_map(DISTRICTS[::-1], SITES[::-1], grid=bay_grid()) == once
