@@ -78,14 +78,17 @@ def _booking(results: Results) -> list[str]:
         f"PostgreSQL CPU; the bare INSERT {bare_cpu[1]:.1f} ms and {bare_cpu[2]:.1f} ms. Both "
         "uvicorn workers, PostgreSQL and the load generator share two cores, so throughput is "
         "CPU-bound and the rate ratio follows the CPU ratio.",
-        "- Under uvicorn the app sends two SQL statements per booking (plus BEGIN and COMMIT, "
-        "as the bare app does) against the bare app's one INSERT; the in-process profile "
-        f"below counts {statements}, its app having no token cache. One SELECT brings the "
-        "service, the clinician, the patient and the clinician's sessions that day with any "
-        "leave (to refuse a start off the slot grid with a 422 rather than let it in), as "
-        "plain columns. One INSERT writes the appointment, skipping a clashing random "
-        "reference with ON CONFLICT and letting the exclusion constraints turn a lost race "
-        "into a 409; a data-modifying CTE in the same statement writes its audit row; "
+        "- Under uvicorn a booking is one SQL statement, sent without BEGIN or COMMIT (it "
+        "writes with that one statement, which commits itself), against the bare app's "
+        "BEGIN, INSERT and COMMIT; the in-process profile below counts "
+        f"{statements}, its app having no caches. What a start is checked against (the "
+        "service's terms and the clinician's sessions that day with any leave, to refuse a "
+        "start off the slot grid with a 422 rather than let it in) is read once per process "
+        "and clinic day and kept until a trigger on one of the tables it comes from NOTIFYs a "
+        "change; the patient asked for by id is then taken on trust, the foreign key "
+        "answering for a missing one. The INSERT writes the appointment, skipping a clashing "
+        "random reference with ON CONFLICT and letting the exclusion constraints turn a lost "
+        "race into a 409; a data-modifying CTE in the same statement writes its audit row; "
         "triggers write the travel queue row and the change-feed row from which the worker "
         "writes the messages (confirmation, clinician notice, reminders), so booking neither "
         "builds nor stores messages. The token look-up is answered from a per-process cache "
@@ -105,11 +108,15 @@ def _booking(results: Results) -> list[str]:
         "joined to the parties query, 0.47; the inserted row returned as a named tuple "
         "rather than an entity, 0.49; the parties as plain columns rather than three ORM "
         "entities, 0.55. Each round trip saved is worth about 0.3 ms of the machine (Python, "
-        "PostgreSQL and the kernel); ORM entity loading proved as dear as a round trip.",
+        "PostgreSQL and the kernel); ORM entity loading proved as dear as a round trip. "
+        "Session 8: the clinic-day cache took the parties query off all but a clinic day's "
+        "first booking, 4,373,552 to 3,523,503 instructions per booking in the app's process "
+        "(`bench/booking_cost.py --callgrind`, which a busy machine does not blur).",
         f"- What is left of the gap, per booking: the app's {app_cpu[1] + app_cpu[2]:.1f} ms of "
         f"server and PostgreSQL CPU against the bare endpoint's {bare_cpu[1] + bare_cpu[2]:.1f} "
-        "ms: one more round trip, the request's validation (pydantic), the slot-grid check "
-        "(the day's slots expanded in Python), the audit and trigger rows, and the response.",
+        "ms: the request's validation (pydantic), the slot-grid check (the day's slots "
+        "expanded in Python), the larger statement with its audit and trigger rows, and the "
+        "response.",
         (
             "- Every booking got 201, and the HTTP endpoint returned exactly the handler's slots."
             if b.app.failures == 0 and b.bare.failures == 0

@@ -3,7 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
@@ -59,7 +61,19 @@ templates.env.globals["error_list"] = error_list
 templates.env.globals["nhsuk_assets"] = NHSUK_DIST.exists()
 
 
-def asset_mount() -> list[Mount]:
+FAVICON = NHSUK_DIST / "assets" / "images" / "favicon.ico"
+
+
+async def _favicon(request: Request) -> Response:
+    return FileResponse(FAVICON, media_type="image/x-icon")
+
+
+def asset_mount() -> list[BaseRoute]:
+    """NHS.UK frontend's styles and images, and its icon where browsers look for one (pages
+    also name it), when `npm ci` has installed them."""
     if not NHSUK_DIST.exists():
         return []
-    return [Mount("/assets/nhsuk", StaticFiles(directory=Path(NHSUK_DIST)), name="nhsuk")]
+    return [
+        Mount("/assets/nhsuk", StaticFiles(directory=Path(NHSUK_DIST)), name="nhsuk"),
+        Route("/favicon.ico", _favicon),
+    ]

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, date, datetime, time
 
 import httpx
+import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +15,7 @@ from notifications import outbox
 from notifications.models import OutboxMessage
 from scheduling.slots import london_datetime
 from telehealth.kernel.config import Settings
-from telehealth.kernel.web.templating import TEMPLATES
+from telehealth.kernel.web.templating import NHSUK_DIST, TEMPLATES
 from telehealth.video.pages import join_path
 from tests.builders import make_appointment, make_clinic, make_user, next_weekday
 from tests.telehealth.travel.test_report_page import QUERY, _appointments
@@ -121,3 +122,15 @@ async def test_travel_report_dates(client: httpx.AsyncClient, session: AsyncSess
     assert "Wednesday 1 May 2030 to Wednesday 31 July 2030" in page
     assert "2030-05-01" not in page
     assert re.search(r"(Sunday|Monday) 6 April 20\d\d", page)  # the factor sets' start
+
+
+async def test_the_icon_browsers_ask_for_is_there(client: httpx.AsyncClient) -> None:
+    if not NHSUK_DIST.exists():
+        pytest.skip("NHS.UK frontend is not installed (npm ci): pages go without its assets")
+    icon = await client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
+    page = (await client.get("/")).text
+    for href in re.findall(r'<link rel="icon" href="([^"]+)"', page):
+        assert (await client.get(href)).status_code == 200, href
