@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -33,7 +33,7 @@ from telehealth.kernel.config import Settings
 from telehealth.kernel.db import utcnow
 from telehealth.kernel.timefmt import LONDON
 from telehealth.kernel.web.templating import TEMPLATES
-from telehealth.messaging.patient_links import BOOKING_LINK_DAYS, booking_url
+from telehealth.messaging.patient_links import booking_expiry, booking_url
 from telehealth.messaging.queue import patient_channels
 
 BATCH = 200
@@ -83,8 +83,8 @@ def invitation_for(
         phrase=wording.service_phrase(service.name),
         see_by=referral.see_by,
         urgent=referral.priority != Priority.ROUTINE,
-        link=booking_url(settings, referral.id, issued_on=today),
-        valid_until=today + timedelta(days=BOOKING_LINK_DAYS),
+        link=booking_url(settings, referral.id, issued_on=today, see_by=referral.see_by),
+        valid_until=booking_expiry(today, referral.see_by),
         phone=service.phone or (site.phone if site else None),
     )
 

@@ -67,18 +67,28 @@ def _loads(settings: Settings, salt: str, token: str) -> LinkClaim | None:
     return LinkClaim(id=value[0], expires_on=expires_on)
 
 
-def booking_token(settings: Settings, referral_id: int, *, issued_on: date) -> str:
-    return _dumps(
-        settings, BOOKING_SALT, referral_id, issued_on + timedelta(days=BOOKING_LINK_DAYS)
-    )
+def booking_expiry(issued_on: date, see_by: date | None = None) -> date:
+    """The last day a booking link works: BOOKING_LINK_DAYS after it is sent, and never
+    before the date the referral says the patient should be seen by (an invitation that
+    stopped working while the patient still had time to book would send them to the phone)."""
+    expires_on = issued_on + timedelta(days=BOOKING_LINK_DAYS)
+    return max(expires_on, see_by) if see_by is not None else expires_on
+
+
+def booking_token(
+    settings: Settings, referral_id: int, *, issued_on: date, see_by: date | None = None
+) -> str:
+    return _dumps(settings, BOOKING_SALT, referral_id, booking_expiry(issued_on, see_by))
 
 
 def read_booking_token(settings: Settings, token: str) -> LinkClaim | None:
     return _loads(settings, BOOKING_SALT, token)
 
 
-def booking_url(settings: Settings, referral_id: int, *, issued_on: date) -> str:
-    token = booking_token(settings, referral_id, issued_on=issued_on)
+def booking_url(
+    settings: Settings, referral_id: int, *, issued_on: date, see_by: date | None = None
+) -> str:
+    token = booking_token(settings, referral_id, issued_on=issued_on, see_by=see_by)
     return f"{settings.public_base_url}/book/{token}"
 
 

@@ -20,6 +20,15 @@ def test_a_booking_link_reads_back_with_its_expiry() -> None:
     assert claim.expired(claim.expires_on + timedelta(days=1))
 
 
+def test_a_booking_link_works_until_the_see_by_date_when_that_is_later() -> None:
+    later = TODAY + timedelta(days=links.BOOKING_LINK_DAYS + 15)
+    token = links.booking_token(TEST_SETTINGS, 42, issued_on=TODAY, see_by=later)
+    claim = links.read_booking_token(TEST_SETTINGS, token)
+    assert claim is not None and claim.expires_on == later
+    sooner = TODAY + timedelta(days=3)  # an urgent referral: the usual four weeks still
+    assert links.booking_expiry(TODAY, sooner) == TODAY + timedelta(days=links.BOOKING_LINK_DAYS)
+
+
 def test_a_link_of_one_kind_is_not_a_link_of_the_other() -> None:
     booking = links.booking_token(TEST_SETTINGS, 7, issued_on=TODAY)
     manage = links.manage_token(TEST_SETTINGS, 7, issued_on=TODAY)
