@@ -41,11 +41,10 @@ _TABLE = cast(Table, AppointmentTravel.__table__)
 NO_RECORD = "no record"
 
 
-@dataclass(frozen=True, order=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Change:
-    """One record's change in km avoided (ordered by its size, for the biggest few)."""
+    """One record's change in km avoided."""
 
-    size: Decimal
     appointment_id: int
     before_km: Decimal
     after_km: Decimal
@@ -68,7 +67,9 @@ class Recomputed:
     by_version: dict[tuple[str, str], int] = field(default_factory=dict)
     km_before: Decimal = Decimal(0)
     km_after: Decimal = Decimal(0)
-    biggest: list[Change] = field(default_factory=list)  # a min-heap of the largest
+    # The largest changes as a min-heap of (size, -id, change): of equal sizes, the first
+    # appointments are kept and listed first.
+    biggest: list[tuple[Decimal, int, Change]] = field(default_factory=list)
 
     def tally(self, before: dict[str, object] | None, after: dict[str, object]) -> None:
         old_method = str(before["method"]) if before else NO_RECORD
@@ -86,12 +87,12 @@ class Recomputed:
         self.km_before += old_km
         self.km_after += new_km
         if new_km != old_km:
-            size = abs(new_km - old_km)
-            change = Change(size, _id(after), old_km, new_km, old_method, new_method)
+            change = Change(_id(after), old_km, new_km, old_method, new_method)
+            entry = (abs(new_km - old_km), -change.appointment_id, change)
             if len(self.biggest) < BIGGEST:
-                heapq.heappush(self.biggest, change)
+                heapq.heappush(self.biggest, entry)
             else:
-                heapq.heappushpop(self.biggest, change)
+                heapq.heappushpop(self.biggest, entry)
 
     def describe(self) -> str:
         rate = f", {self.total / self.seconds:,.0f} a second" if self.seconds else ""
@@ -118,7 +119,7 @@ class Recomputed:
         )
         if self.biggest:
             lines.append("biggest changes in km avoided (round trip):")
-        for c in sorted(self.biggest, reverse=True):
+        for *_, c in sorted(self.biggest, key=lambda entry: entry[:2], reverse=True):
             lines.append(
                 f"  appointment {c.appointment_id}: {c.before_km:,.2f} -> {c.after_km:,.2f} km "
                 f"({c.after_km - c.before_km:+,.2f}), {c.before_method} -> {c.after_method}"
