@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,9 @@ from telehealth.kernel.auth.models import ROLE_VALUES
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import create_engine, make_sessionmaker
 from telehealth.kernel.errors import TelehealthError
+
+if TYPE_CHECKING:
+    from telehealth.travel.recompute import Recomputed
 
 
 async def _in_transaction(
@@ -106,14 +110,29 @@ def cmd_postcodes_import(args: argparse.Namespace, settings: Settings) -> None:
     asyncio.run(_in_transaction(settings, work))
 
 
+async def recompute_travel(
+    settings: Settings, *, on_batch: Callable[[Recomputed], None] | None = None
+) -> Recomputed:
+    """What `telehealth travel recompute` runs: every record again, through the chain the
+    worker uses (OSRM first when OSRM_URL is set), committed a batch at a time."""
+    import httpx
+
+    from telehealth.travel import recompute
+    from telehealth.travel.estimators import OsrmEstimator
+
+    engine = create_engine(settings.database_url, **settings.engine_options)
+    try:
+        async with httpx.AsyncClient() as client:
+            extra = [OsrmEstimator(settings.osrm_url, client)] if settings.osrm_url else []
+            return await recompute.recompute_all(
+                make_sessionmaker(engine), extra=extra, on_batch=on_batch
+            )
+    finally:
+        await engine.dispose()
+
+
 def cmd_travel_recompute(args: argparse.Namespace, settings: Settings) -> None:
-    from telehealth.travel import records
-
-    async def work(session: AsyncSession) -> None:
-        changed = await records.recompute_all(session)
-        print(changed.describe())
-
-    asyncio.run(_in_transaction(settings, work))
+    print(asyncio.run(recompute_travel(settings)).describe())
 
 
 def cmd_travel_matrix(args: argparse.Namespace, settings: Settings) -> None:
@@ -230,7 +249,9 @@ def _add_travel(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         dest="travel_command", required=True, metavar="ACTION"
     )
     p = travel.add_parser(
-        "recompute", help="recompute every travel record with today's factors and say what changed"
+        "recompute",
+        help="recompute every travel record (the factors in force on its day, today's matrix,"
+        " OSRM first when OSRM_URL is set) and say what moved",
     )
     p.set_defaults(run=cmd_travel_recompute)
     p = travel.add_parser(

@@ -16,10 +16,10 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from scheduling.models import Appointment, Patient, Service, Site
-from scheduling.slots import to_london
+from scheduling.models import Appointment, Site
 from telehealth.kernel.db import utcnow
 from telehealth.kernel.errors import InvalidInput
+from telehealth.travel import record_facts
 from telehealth.travel.estimators import (
     Estimator,
     MatrixEstimator,
@@ -27,7 +27,6 @@ from telehealth.travel.estimators import (
     estimate,
     offline_chain,
 )
-from telehealth.travel.home_communities import home_icc
 from telehealth.travel.maths import (
     NO_ESTIMATE,
     FactorSet,
@@ -43,6 +42,7 @@ from telehealth.travel.models import (
     TravelFactors,
     TravelQueue,
 )
+from telehealth.travel.record_facts import Destination, Facts, Inputs, record_values
 
 BATCH = 200
 
@@ -81,50 +81,15 @@ class Outcome:
     changed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Destination:
-    site_id: int
-    point: Point | None  # None: the site's postcode is not in the Code-Point data
-
-
-@dataclass(frozen=True, slots=True)
-class Inputs:
-    """Everything a record is computed from, read from the database in one go, so that the
-    estimate (perhaps a routing engine over the network) runs with no transaction open. Two
-    reads compare equal when nothing the record depends on changed in between."""
-
-    mode: str  # as booked
-    medium: str | None
-    factors: FactorSet
-    postcode: str | None
-    home: Point | None
-    matrix: dict[tuple[str, int], tuple[Decimal, Decimal]]
-    usual_site: Destination | None  # None when there is no home to travel from
-    hub: Destination | None  # the hub of a video_site appointment
+async def facts_of(session: AsyncSession, appointment_id: int) -> Facts:
+    found = await record_facts.read(session, Appointment.id == appointment_id)
+    if appointment_id not in found:
+        raise LookupError(f"no appointment {appointment_id}")
+    return found[appointment_id]
 
 
 async def inputs_of(session: AsyncSession, appointment_id: int) -> Inputs:
-    a = await session.get(Appointment, appointment_id)
-    if a is None:
-        raise LookupError(f"no appointment {appointment_id}")
-    patient = await session.get(Patient, a.patient_id)
-    service = await session.get(Service, a.service_id)
-    assert patient is not None and service is not None
-    factors = await factors_on(session, to_london(a.starts_at).date())
-    home = await point_of(session, patient.postcode)
-    matrix: dict[tuple[str, int], tuple[Decimal, Decimal]] = {}
-    usual = hub = None
-    if patient.postcode is not None and home is not None:
-        matrix = (await matrix_for(session, patient.postcode)).rows
-        usual = await _destination(session, service.usual_site_id)
-        if a.mode == "video_site" and a.site_id is not None:
-            hub = await _destination(session, a.site_id)
-    return Inputs(a.mode, a.medium, factors, patient.postcode, home, matrix, usual, hub)
-
-
-async def _destination(session: AsyncSession, site_id: int) -> Destination:
-    site = await session.get(Site, site_id)
-    return Destination(site_id, await point_of(session, site.postcode if site else None))
+    return (await facts_of(session, appointment_id)).inputs
 
 
 async def estimate_record(
@@ -166,56 +131,18 @@ async def _leg_to(
 async def compute(session: AsyncSession, appointment_id: int) -> Outcome:
     """(Re)compute one appointment's record in the caller's transaction, with the estimators
     that need no network (the analyst's matrix, the land path, then the straight line)."""
-    record, note = await estimate_record(await inputs_of(session, appointment_id))
-    return await store(session, appointment_id, record, note)
+    facts = await facts_of(session, appointment_id)
+    record, note = await estimate_record(facts.inputs)
+    return await store(session, appointment_id, facts, record, note)
 
 
 async def store(
-    session: AsyncSession, appointment_id: int, record: TravelRecord, note: str | None
+    session: AsyncSession, appointment_id: int, facts: Facts, record: TravelRecord, note: str | None
 ) -> Outcome:
-    a = await session.get(Appointment, appointment_id)
-    assert a is not None
-    service = await session.get(Service, a.service_id)
-    assert service is not None
-    return await _store(session, a, service, record, note)
-
-
-async def _store(
-    session: AsyncSession, a: Appointment, service: Service, record: TravelRecord, note: str | None
-) -> Outcome:
-    day = to_london(a.starts_at).date()
-    at = await session.get(Site, a.site_id) if a.site_id else None
-    usual = await session.get(Site, service.usual_site_id)
-    patient = await session.get(Patient, a.patient_id)
-    values = {
-        "status": a.status,
-        "organisation_id": service.organisation_id,
-        "service_id": a.service_id,
-        "clinician_id": a.clinician_id,
-        "site_id": a.site_id,
-        "icc": (at.icc if at else None) or (usual.icc if usual else None) or "Unknown",
-        "home_icc": home_icc(patient.postcode if patient else None),
-        "starts_at": a.starts_at,
-        "factor_version": record.factor_version,
-        "mode": a.mode,
-        "local_date": day,
-        "local_month": day.strftime("%Y-%m"),
-        "baseline_km": record.baseline_km,
-        "baseline_minutes": record.baseline_minutes,
-        "actual_km": record.actual_km,
-        "actual_minutes": record.actual_minutes,
-        "avoided_km": record.avoided_km,
-        "avoided_miles": record.avoided_miles,
-        "avoided_minutes": record.avoided_minutes,
-        "avoided_co2e_kg": record.avoided_co2e_kg,
-        "avoided_cost_gbp": record.avoided_cost_gbp,
-        "method": record.method,
-        "confidence": record.confidence,
-        "note": note,
-    }
-    existing = await session.get(AppointmentTravel, a.id)
+    values = record_values(facts, record, note)
+    existing = await session.get(AppointmentTravel, appointment_id)
     if existing is None:
-        row = AppointmentTravel(appointment_id=a.id, computed_at=utcnow(), **values)
+        row = AppointmentTravel(appointment_id=appointment_id, computed_at=utcnow(), **values)
         session.add(row)
         await session.flush()
         return Outcome(row, changed=True)
@@ -276,43 +203,13 @@ async def _refresh_one(
             )
             if taken is None:
                 return False  # another worker has it, or has done it
-            if await inputs_of(session, appointment_id) != inputs:
+            facts = await facts_of(session, appointment_id)
+            if facts.inputs != inputs:
                 continue  # changed while we estimated: what we have is already stale
-            await store(session, appointment_id, record, note)
+            await store(session, appointment_id, facts, record, note)
             await session.delete(taken)
             return True
     return False
-
-
-@dataclass
-class Recomputed:
-    total: int = 0
-    changed: int = 0
-    by_version: dict[tuple[str, str], int] | None = None
-
-    def describe(self) -> str:
-        lines = [f"recomputed {self.total} travel records: {self.changed} changed"]
-        for (old, new), count in sorted((self.by_version or {}).items()):
-            lines.append(f"  {count} moved from factor set {old} to {new}")
-        return "\n".join(lines)
-
-
-async def recompute_all(session: AsyncSession) -> Recomputed:
-    """Every record again, with the factors in force for its date and today's matrix."""
-    result = Recomputed(by_version={})
-    ids = list(await session.scalars(select(Appointment.id).order_by(Appointment.id)))
-    for appointment_id in ids:
-        before = await session.get(AppointmentTravel, appointment_id)
-        old_version = before.factor_version if before else "none"
-        outcome = await compute(session, appointment_id)
-        result.total += 1
-        if outcome.changed:
-            result.changed += 1
-        if outcome.record.factor_version != old_version:
-            key = (old_version, outcome.record.factor_version)
-            assert result.by_version is not None
-            result.by_version[key] = result.by_version.get(key, 0) + 1
-    return result
 
 
 async def import_matrix(session: AsyncSession, text: str) -> int:

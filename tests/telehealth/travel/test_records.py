@@ -15,7 +15,7 @@ from scheduling import clinic
 from scheduling.models import Patient
 from scheduling.slots import to_london
 from scheduling.transitions import Action
-from telehealth.travel import land, postcodes, records
+from telehealth.travel import land, postcodes, recompute, records
 from telehealth.travel.maths import Point
 from telehealth.travel.models import AppointmentTravel, TravelQueue
 from tests.builders import Clinic, make_appointment, make_clinic, make_patient, make_user
@@ -224,7 +224,7 @@ async def test_booking_queues_the_record_and_the_worker_computes_it(
 
 
 async def test_new_factors_change_nothing_until_recompute_says_what_changed(
-    session: AsyncSession,
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     from datetime import date
 
@@ -254,7 +254,7 @@ async def test_new_factors_change_nothing_until_recompute_says_what_changed(
         old_version,
         old_cost,
     )
-    summary = await records.recompute_all(session)
+    summary = await recompute.recompute_all(sessionmaker)
     assert summary.changed == 1
     assert summary.by_version == {("2026.1", "2029.1"): 1}
     assert "1 moved from factor set 2026.1 to 2029.1" in summary.describe()
