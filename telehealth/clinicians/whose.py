@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from scheduling.models import Clinician
 from telehealth.kernel.auth.models import Role, StaffUser
-from telehealth.kernel.errors import Forbidden, InvalidInput
+from telehealth.kernel.errors import Forbidden, InvalidInput, NotFound
 from telehealth.kernel.inputs import check_id
 
 PATH = "/staff/availability"
@@ -47,11 +47,11 @@ async def whose(
         return None
     try:
         clinician_id = check_id(int(text))
-        found = await session.get(Clinician, clinician_id)
     except ValueError:
-        found = None
-    if found is None:
-        raise InvalidInput.field("clinician_id", f"no clinician with id {text}")
+        raise InvalidInput.field("clinician_id", f"{text!r} is not a clinician's id") from None
+    found = await session.get(Clinician, clinician_id)
+    if found is None:  # a valid id that names nothing, as everywhere else
+        raise NotFound(f"no clinician with id {clinician_id}")
     return Whose(
         found,
         may_change=user.role == Role.ADMIN,

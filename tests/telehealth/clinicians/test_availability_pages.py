@@ -229,6 +229,9 @@ async def test_navigators_look_but_do_not_change_and_unlinked_clinicians_are_tol
     )
     assert refused.status_code == 403
     assert (await client.get("/staff/availability?clinician_id=abc")).status_code == 422
+    assert (await client.get("/staff/availability?clinician_id=0")).status_code == 422
+    # A valid id that names nothing is a 404, as everywhere else.
+    assert (await client.get("/staff/availability?clinician_id=99999")).status_code == 404
     unlinked, _ = await make_user(session, role="clinician")
     other = httpx.AsyncClient(transport=client._transport, base_url="http://test")
     await sign_in(other, unlinked.email)
