@@ -8,6 +8,7 @@ a fresh browser context, so no cookie or state leaks from one test to the next.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import time, timedelta
 from typing import TYPE_CHECKING
 
@@ -21,11 +22,11 @@ from notifications.models import OutboxMessage
 from scheduling.slots import london_datetime, to_london
 from telehealth.kernel.auth.models import Role
 from telehealth.kernel.auth.service import create_user
-from telehealth.kernel.db import create_engine, make_sessionmaker, utcnow
+from telehealth.kernel.db import utcnow
 from telehealth.video.join import make_token
-from tests.browser.harness import DESKTOP, PASSWORD, ROOT, PageWatch, Served, launch
+from tests.browser.harness import DESKTOP, PASSWORD, PageWatch, Served, launch, server_of_its_own
 from tests.builders import make_appointment, make_clinic, make_patient, next_weekday
-from tests.servers import SECRET_KEY, running_servers
+from tests.servers import SECRET_KEY
 from tests.telehealth.video.test_join_pages import soon
 
 if TYPE_CHECKING:
@@ -112,17 +113,10 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 async def served(request: pytest.FixtureRequest, databases: Databases) -> AsyncIterator[Served]:
-    if not databases.available(request.param):
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    url = await databases.migrated(request.param)
-    engine = create_engine(url)
-    async with make_sessionmaker(engine)() as session, session.begin():
-        ids = await _fill(session)
-    await engine.dispose()
-    with running_servers(url, ROOT, count=1) as (base,):
-        yield Served(
-            dialect=request.param,
-            base=base,
+    async with server_of_its_own(request, databases, _fill) as server:
+        ids = server.filled
+        yield replace(
+            server.served,
             join_path=str(ids["join_path"]),
             message_id=int(ids["message_id"]),
             hub_id=int(ids["hub_id"]),

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import pytest
@@ -23,6 +25,15 @@ from playwright.async_api import (
     Request,
     Response,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from telehealth.kernel.db import create_engine, make_sessionmaker
+from tests.servers import running_servers
+
+if TYPE_CHECKING:
+    from tests.conftest import Databases
+
+T = TypeVar("T")
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
@@ -72,9 +83,9 @@ class Served:
 
     dialect: str
     base: str
-    join_path: str
-    message_id: int
-    hub_id: int
+    join_path: str = ""
+    message_id: int = 0
+    hub_id: int = 0
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -82,6 +93,37 @@ class Served:
     @staticmethod
     def email(role: str) -> str:
         return f"{role}@browser.test"
+
+
+@dataclass(frozen=True)
+class Server(Generic[T]):
+    """A server of a test module's own: where it answers, its database, what filled it."""
+
+    served: Served
+    database_url: str
+    filled: T
+
+
+@asynccontextmanager
+async def server_of_its_own(
+    request: pytest.FixtureRequest,
+    databases: Databases,
+    fill: Callable[[AsyncSession], Awaitable[T]],
+) -> AsyncIterator[Server[T]]:
+    """One app server on a freshly migrated database of the fixture's dialect
+    (`request.param`), filled first by `fill` in one committed transaction; skipped where
+    that database is not available."""
+    if not databases.available(request.param):
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    url = await databases.migrated(request.param)
+    engine = create_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            filled = await fill(session)
+    finally:
+        await engine.dispose()
+    with running_servers(url, ROOT, count=1) as (base,):
+        yield Server(Served(dialect=request.param, base=base), url, filled)
 
 
 class PageWatch:

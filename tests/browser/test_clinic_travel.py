@@ -8,31 +8,31 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.async_api import Browser, Page
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import StaffSite
 from telehealth.kernel.auth.models import Role
 from telehealth.kernel.auth.service import create_user
-from telehealth.kernel.db import create_engine, make_sessionmaker
 from telehealth.travel import records
 from tests.browser.harness import (
     DESKTOP,
     PASSWORD,
     PHONE,
-    ROOT,
     PageWatch,
     Served,
     axe_violations,
     screenshot,
+    server_of_its_own,
     sign_in,
 )
 from tests.builders import make_appointment, make_clinic, make_patient
 from tests.builders_journey import with_travel
-from tests.servers import running_servers
 from tests.telehealth.video.test_join_pages import soon
 
 if TYPE_CHECKING:
@@ -47,11 +47,8 @@ SEVERE = ("serious", "critical")
 async def travelled(request: pytest.FixtureRequest, databases: Databases) -> AsyncIterator[Served]:
     """A clinician's clinic today with one appointment at its hub, its record worked out, and a
     receptionist at that hub."""
-    if not databases.available(request.param):
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    url = await databases.migrated(request.param)
-    engine = create_engine(url)
-    async with make_sessionmaker(engine)() as session, session.begin():
+
+    async def fill(session: AsyncSession) -> int:
         clinic = await make_clinic(session)
         patient = await make_patient(session, family_name="Travelled")
         await with_travel(session, clinic, patient)
@@ -66,9 +63,10 @@ async def travelled(request: pytest.FixtureRequest, databases: Databases) -> Asy
         }  # fmt: skip
         clinic.clinician.user_id = users[Role.CLINICIAN].id
         session.add(StaffSite(user_id=users[Role.RECEPTION].id, site_id=clinic.hub.id))
-    await engine.dispose()
-    with running_servers(url, ROOT, count=1) as (base,):
-        yield Served(request.param, base, join_path="", message_id=0, hub_id=clinic.hub.id)
+        return clinic.hub.id
+
+    async with server_of_its_own(request, databases, fill) as server:
+        yield replace(server.served, hub_id=server.filled)
 
 
 @asynccontextmanager

@@ -10,22 +10,21 @@ from typing import TYPE_CHECKING
 
 import pytest
 from playwright.async_api import Browser, Page
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.slots import to_london
 from telehealth.kernel.auth.service import create_user
-from telehealth.kernel.db import create_engine, make_sessionmaker
 from tests.browser.harness import (
     PASSWORD,
-    ROOT,
     PageWatch,
     Served,
     axe_violations,
     screenshot,
+    server_of_its_own,
     sign_in,
 )
 from tests.builders import make_clinic, tuesday_at
 from tests.builders_navpatients import make_booked, make_leave
-from tests.servers import running_servers
 
 if TYPE_CHECKING:
     from tests.conftest import Databases
@@ -39,11 +38,8 @@ NARROW = {"width": 320, "height": 800}
 async def served(request: pytest.FixtureRequest, databases: Databases) -> AsyncIterator[Served]:
     """A server of its own: a navigator, a patient with an NHS number booked in two weeks, and
     another patient's appointment that leave falls over, three weeks ahead."""
-    if not databases.available(request.param):
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    url = await databases.migrated(request.param)
-    engine = create_engine(url)
-    async with make_sessionmaker(engine)() as session, session.begin():
+
+    async def fill(session: AsyncSession) -> None:
         await create_user(
             session,
             email=Served.email("navigator"),
@@ -57,9 +53,9 @@ async def served(request: pytest.FixtureRequest, databases: Databases) -> AsyncI
             session, clinic=clinic, nhs_number=None, start=tuesday_at(9, weeks=3)
         )
         await make_leave(session, clashing.clinic, tuesday_at(9, weeks=3), hours=3)
-    await engine.dispose()
-    with running_servers(url, ROOT, count=1) as (base,):
-        yield Served(dialect=request.param, base=base, join_path="", message_id=0, hub_id=0)
+
+    async with server_of_its_own(request, databases, fill) as server:
+        yield server.served
 
 
 async def _checked(page: Page, served: Served, name: str) -> list[object]:

@@ -20,18 +20,25 @@ from typing import TYPE_CHECKING
 
 import pytest
 from playwright.async_api import Browser, Page
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.referral_booking import Choice, book_from_referral
 from scheduling.slots import london_datetime
-from telehealth.kernel.db import create_engine, make_sessionmaker
 from telehealth.messaging.patient_links import booking_token, manage_token
-from tests.browser.harness import DESKTOP, PHONE, ROOT, PageWatch, Served, axe_violations
+from tests.browser.harness import (
+    DESKTOP,
+    PHONE,
+    PageWatch,
+    Served,
+    axe_violations,
+    server_of_its_own,
+)
 from tests.browser.harness import screenshot as take_screenshot
 from tests.builders import make_clinic, make_patient, next_weekday
 from tests.builders_journey import with_travel
 from tests.builders_referrals import make_referral
 from tests.conftest import TEST_SETTINGS
-from tests.servers import SECRET_KEY, running_servers
+from tests.servers import SECRET_KEY
 
 if TYPE_CHECKING:
     from tests.conftest import Databases
@@ -79,12 +86,9 @@ def _deliver_invitation(url: str, base: str, out: Path, referral_id: int) -> str
 async def journeys(
     request: pytest.FixtureRequest, databases: Databases, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Journeys]:
-    if not databases.available(request.param):
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    url = await databases.migrated(request.param)
-    engine = create_engine(url)
-    links = {}
-    async with make_sessionmaker(engine)() as session, session.begin():
+
+    async def fill(session: AsyncSession) -> tuple[dict[str, str], int, str]:
+        links = {}
         clinic = await make_clinic(session)
         for name in ("mouse", "keyboard"):
             patient = await make_patient(session, family_name=f"Browser-{name}")
@@ -106,12 +110,13 @@ async def journeys(
         invited = await make_patient(session, family_name="Browser-invited")
         await with_travel(session, clinic, invited)
         to_invite = (await make_referral(session, clinic=clinic, patient=invited)).id
-        hub = clinic.hub.name
-    await engine.dispose()
-    with running_servers(url, ROOT, count=1) as (base,):
+        return links, to_invite, clinic.hub.name
+
+    async with server_of_its_own(request, databases, fill) as server:
+        links, to_invite, hub = server.filled
         out = tmp_path_factory.mktemp(f"delivered-{request.param}") / "outbox"
-        links["delivered"] = _deliver_invitation(url, base, out, to_invite)
-        served = Served(dialect=request.param, base=base, join_path="", message_id=0, hub_id=0)
+        served = server.served
+        links["delivered"] = _deliver_invitation(server.database_url, served.base, out, to_invite)
         yield Journeys(served, hub, links)
 
 

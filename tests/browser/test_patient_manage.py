@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.async_api import Browser, Page
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.models import OutboxMessage
 from scheduling.models import Appointment
@@ -24,15 +25,15 @@ from telehealth.messaging.patient_links import manage_token
 from tests.browser.harness import (
     DESKTOP,
     PHONE,
-    ROOT,
     PageWatch,
     Served,
     axe_violations,
     screenshot,
+    server_of_its_own,
 )
 from tests.builders import make_clinic, tuesday_at
 from tests.builders_manage import make_managed, make_managed_clinic, make_patient_with
-from tests.servers import SECRET_KEY, running_servers
+from tests.servers import SECRET_KEY
 
 if TYPE_CHECKING:
     from tests.conftest import Databases
@@ -55,11 +56,7 @@ class Patients:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 async def patients(request: pytest.FixtureRequest, databases: Databases) -> AsyncIterator[Patients]:
-    if not databases.available(request.param):
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    url = await databases.migrated(request.param)
-    engine = create_engine(url)
-    async with make_sessionmaker(engine)() as session, session.begin():
+    async def fill(session: AsyncSession) -> tuple[tuple[int, int], int, str, str]:
         c = await make_managed_clinic(session)
         mary = await make_patient_with(session, born=BORN, email="mary@example.com")
         home = await make_managed(session, c, start=tuesday_at(9, 20), patient=mary)
@@ -70,16 +67,16 @@ async def patients(request: pytest.FixtureRequest, databases: Databases) -> Asyn
         strict.service.phone = STRICT_PHONE
         hub = await make_managed(session, strict, start=tuesday_at(10), mode="video_site")
         found = await make_managed(session, c, start=tuesday_at(11), patient=mary)
-        ids = (home.id, other.id), hub.id, found.reference, strict.hub.name
-    await engine.dispose()
+        return (home.id, other.id), hub.id, found.reference, strict.hub.name
 
     def path(appointment_id: int) -> str:
         return f"/manage/{manage_token(_settings(''), appointment_id, issued_on=date.today())}"
 
-    with running_servers(url, ROOT, count=1) as (base,):
+    async with server_of_its_own(request, databases, fill) as server:
+        ids = server.filled
         yield Patients(
-            served=Served(dialect=request.param, base=base, join_path="", message_id=0, hub_id=0),
-            url=url,
+            served=server.served,
+            url=server.database_url,
             to_cancel=(path(ids[0][0]), path(ids[0][1])),
             hub_path=path(ids[1]),
             reference=ids[2],
