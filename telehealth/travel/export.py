@@ -3,6 +3,10 @@
     GET /api/v1/travel/records.csv?start=&end=[&basis=attended|forecast&...the report's filters]
     (`record_endpoints`)
 
+Each row says its `basis`; a forecast's figures are headed `forecast_*` (as the report's CSV
+heads them, `reports.measure_names`), so a saved forecast is never read as travel avoided, and
+a range with nothing in it is the header alone. `seen_by_telephone` is the record API's.
+
 The rows are exactly those the report (`reports.travel_report`) sums for the same filter
 (the same WHERE), so a column's total is the report's figure to the penny. Attended
 appointments by default: the figures analysts quote are for journeys actually avoided.

@@ -306,7 +306,7 @@ def _label(placed: Placed, attributes: str = "") -> str:
     return (
         f'<text x="{_px(spot.x)}" y="{_px(spot.y)}" text-anchor="{spot.anchor}" fill="{TEXT}" '
         f'{FAMILY} font-size="12" stroke="#ffffff" stroke-width="3" paint-order="stroke"'
-        f'{" " + attributes if attributes else ""}>{escape(placed.text)}</text>'
+        f"{' ' + attributes if attributes else ''}>{escape(placed.text)}</text>"
     )
 
 

@@ -90,6 +90,30 @@ async def test_the_map_is_drawn_beside_its_table_and_passes_axe(
         )
         placed = [r for r in rows if r[0] != "LA99" and float(r[1])]
         assert sorted(circles) == sorted(placed) and len(circles) >= 2
+        # The key under the map numbers the sites as the map does.
+        sites = await svg.locator("g.bt-map__site").evaluate_all(
+            "gs => gs.map(g => [g.dataset.key, g.dataset.name])"
+        )
+        keys = await page.locator("#map-sites li").evaluate_all(
+            "ls => ls.map(l => [l.dataset.key, l.dataset.name])"
+        )
+        assert keys == sites and len(sites) >= 2
+        # With the browser's own font: every label inside the map, and no two overlapping.
+        boxes = await svg.evaluate(
+            """s => {
+                const frame = s.querySelector('rect').getBBox();
+                return [...s.querySelectorAll('text')]
+                    .filter(t => !t.closest('.bt-map__legend'))
+                    .map(t => { const b = t.getBBox();
+                                return [t.textContent, b.x, b.y, b.x + b.width, b.y + b.height,
+                                        frame.width, frame.height]; });
+            }"""
+        )
+        assert len(boxes) >= len(sites) + 2
+        for n, (text, x0, y0, x1, y1, width, height) in enumerate(boxes):
+            assert x0 >= 0 and y0 >= 0 and x1 <= width and y1 <= height, text
+            for other, a0, b0, a1, b1, *_ in boxes[n + 1 :]:
+                assert x1 <= a0 or a1 <= x0 or y1 <= b0 or b1 <= y0, (text, other)
         # The small districts are one row, not on the map.
         assert await page.locator("#table-district tr[data-folded]").count() == 1
         await screenshot(page, mapped, "travel-map")
