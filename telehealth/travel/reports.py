@@ -209,7 +209,11 @@ def _every_month(rows: list[dict[str, Any]], q: ReportQuery) -> list[dict[str, A
     """A row for every month of the range, zero where nothing counted, so a month with no
     appointments reads as none rather than as missing data."""
     found = {row["key"]: row for row in rows}
-    return [found.get(m) or {"key": m, **_figures(_EMPTY)} for m in months(q.start, q.end)]
+    every = months(q.start, q.end)
+    # A row outside the range cannot be (a record's month is of its date), but were one there
+    # it is kept, so the rows still add up to the headline.
+    stray = [row for row in rows if row["key"] not in every]
+    return [found.get(m) or {"key": m, **_figures(_EMPTY)} for m in every] + stray
 
 
 def _part_of(groups: dict[str, list[Any]], basis: Basis, q: ReportQuery) -> dict[str, Any]:
