@@ -3,6 +3,10 @@
     GET /api/v1/travel/records.csv?start=&end=[&basis=attended|forecast&...the report's filters]
     (`record_endpoints`)
 
+Each row says its `basis`; a forecast's figures are headed `forecast_*` (as the report's CSV
+heads them, `reports.measure_names`), so a saved forecast is never read as travel avoided, and
+a range with nothing in it is the header alone. `seen_by_telephone` is the record API's.
+
 The rows are exactly those the report (`reports.travel_report`) sums for the same filter
 (the same WHERE), so a column's total is the report's figure to the penny. Attended
 appointments by default: the figures analysts quote are for journeys actually avoided.
@@ -23,7 +27,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -58,6 +62,9 @@ COLUMNS: dict[str, tuple[Any, Decimal | None]] = {
     "home_district": (Patient.postcode, None),
     "home_icc": (T.home_icc, None),
     "status": (T.status, None),
+    # As the record's API says it (`seen_by_telephone`): a telephone consultation avoids the
+    # whole trip whatever its booked mode.
+    "seen_by_telephone": (func.coalesce(Appointment.medium == "telephone", False), None),
     "method": (T.method, None),
     "confidence": (T.confidence, None),
     "factor_version": (T.factor_version, None),
@@ -89,6 +96,8 @@ def statement(q: ReportQuery, basis: Basis, now: datetime) -> Select[Any]:
 def _cell(name: str, value: Any, places: Decimal | None) -> str:
     if value is None:
         return ""
+    if name == "seen_by_telephone":  # SQLite gives 0 or 1
+        return "true" if value else "false"
     if places is not None:
         return str(Decimal(value).quantize(places))
     if name == "home_district":
@@ -105,15 +114,24 @@ def _district(postcode: str) -> str:
         return ""
 
 
-def csv_of(rows: Iterable[Any]) -> str:
+def headers(basis: Basis) -> list[str]:
+    """The columns as the file names them: `basis` first, and a forecast's figures named
+    `forecast_*`, as the report's CSV names them (`reports.measure_names`)."""
+    if basis == "attended":
+        return ["basis", *COLUMNS]
+    return ["basis", *(c.replace("avoided_", "forecast_") for c in COLUMNS)]
+
+
+def csv_of(rows: Iterable[Any], basis: Basis = "attended") -> str:
+    """One line a record; none at all (a header alone) when nothing counts, as the report's
+    CSV does."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(headers(basis))
     places = [p for _, p in COLUMNS.values()]
     for row in rows:
-        writer.writerow(
-            _cell(name, value, p) for name, value, p in zip(COLUMNS, row, places, strict=True)
-        )
+        cells = (_cell(n, value, p) for n, value, p in zip(COLUMNS, row, places, strict=True))
+        writer.writerow([basis, *cells])
     return out.getvalue()
 
 
@@ -126,7 +144,7 @@ async def download(session: AsyncSession, viewer: Viewer, q: ReportQuery, basis:
     )
     name = f"travel-records-{q.start}-{q.end}-{basis}.csv"
     return Response(
-        csv_of(rows),
+        csv_of(rows, basis),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

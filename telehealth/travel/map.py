@@ -4,7 +4,9 @@ Everything is drawn from the project's own coordinates (British National Grid me
 land is the land grid's cells (`telehealth/travel/land.py`, the cells near a postcode), each
 home postcode district is a circle whose *area* is in proportion to its miles (red where the
 district's journeys grew: a hub further away than the hospital), and the hospitals and hubs
-are labelled markers of different shapes, so colour is never the only cue. Like the charts
+are markers of different shapes, so colour is never the only cue, each numbered for the key
+beneath the map (`site_keys`; a hospital named too where its name fits). Labels never leave the
+map nor cover each other (`map_labels.py`). Like the charts
 (`charts.py`) the map is an image (`role="img"`) whose `<title>` names it and whose `<desc>`
 says what it shows in words; every figure is also in the table the page puts beside it.
 """
@@ -14,12 +16,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from markupsafe import Markup, escape
 
 from telehealth.travel.charts import BLUE, FAMILY, RED, TEXT, _open, number
 from telehealth.travel.land import HELD, WATER, LandGrid
+from telehealth.travel.map_labels import Box, Labeller, Placed, Spot, around
 from telehealth.travel.maths import Point
 
 TITLE = "Miles avoided by home postcode district"
@@ -39,7 +42,7 @@ MIN_SPAN_M = 20_000  # a map of one town still shows its surroundings
 LAND_BLOCK = 2  # land drawn in blocks of 2 x 2 grid cells (800 m): see `coarse`
 LEGEND_HEIGHT = 136  # two rows of shapes, then the size key
 LEGEND_COLUMN = 180
-CHAR_PX = 6.5  # about the width of a letter at 12px, to keep a label on the map
+MARKER_PX = 8.0  # half a marker's width and its white edge: labels keep off it
 NAMED = 5  # districts named in the text alternative
 
 
@@ -234,9 +237,15 @@ def travel_map(
         land = land_path(coarse(grid, LAND_BLOCK), frame)
         parts.append(f'<path d="{land}" fill="{LAND_FILL}" class="bt-map__land"/>')
     largest = max(abs(d.miles) for d in drawn)
-    marks = [(frame.x(m.point.easting), frame.y(m.point.northing)) for m in landmarks]
-    parts.extend(_circle(frame, d, largest, marks) for d in sorted(drawn, key=_biggest_first))
-    parts.extend(_landmark(frame, m) for m in sorted(landmarks, key=lambda m: (m.kind, m.name)))
+    keyed = site_keys(landmarks)
+    at = {n: (frame.x(m.point.easting), frame.y(m.point.northing)) for n, m in keyed}
+    # Markers first, so no label covers one; then the sites' keys and the districts' names
+    # in order of importance, so a crowded map drops the smallest district's name.
+    labeller = Labeller(width, frame.height, [_marker_box(x, y) for x, y in at.values()])
+    ranked = sorted(drawn, key=_biggest_first)
+    parts.extend(_circle(frame, d, largest) for d in ranked)
+    parts.extend(_landmark(labeller, n, m, *at[n]) for n, m in keyed)
+    parts.extend(_district_label(labeller, frame, d, largest, list(at.values())) for d in ranked)
     parts.append(  # the map's edge, over the land that runs up to it
         f'<rect x="0.5" y="0.5" width="{width - 1}" height="{frame.height - 1}" fill="none" '
         f'stroke="{TEXT}"/>'
@@ -251,31 +260,53 @@ def _biggest_first(d: District) -> tuple[Decimal, str]:
     return -abs(d.miles), d.name
 
 
-def _circle(
-    frame: Frame, d: District, largest: Decimal, marks: Sequence[tuple[float, float]]
-) -> str:
+def site_keys(landmarks: Sequence[Landmark]) -> list[tuple[int, Landmark]]:
+    """Each site's number on the map and in the key beneath it: hospitals, then hubs, by name."""
+    return list(enumerate(sorted(landmarks, key=lambda m: (m.kind, m.name)), start=1))
+
+
+def _marker_box(x: float, y: float) -> Box:
+    return Box(x - MARKER_PX, y - MARKER_PX, x + MARKER_PX, y + MARKER_PX)
+
+
+def _circle(frame: Frame, d: District, largest: Decimal) -> str:
     colour = BLUE if d.miles > 0 else RED
     r = radius(d.miles, largest)
     x, y = frame.x(d.point.easting), frame.y(d.point.northing)
-    circle = (
+    return (
         f'<circle cx="{_px(x)}" cy="{_px(y)}" r="{_px(r)}" fill="{colour}" fill-opacity="0.45" '
         f'stroke="{colour}" stroke-width="1.5" class="bt-map__district" '
         f'data-district="{escape(d.name)}" data-miles="{d.miles}">'
         f"<title>{escape(d.name)}: {escape(number(d.miles))} miles</title></circle>"
     )
-    if r < 12:  # too small to hold its name legibly: the title and the table name it
-        return circle
-    # A site's marker and name inside the circle: the district's name goes under the circle.
+
+
+def _district_label(
+    labeller: Labeller,
+    frame: Frame,
+    d: District,
+    largest: Decimal,
+    marks: Sequence[tuple[float, float]],
+) -> str:
+    """The district's name inside its circle where it is big enough and no site's marker is
+    in it, else beside it (under it first); none where no clear place is left."""
+    r = radius(d.miles, largest)
+    x, y = frame.x(d.point.easting), frame.y(d.point.northing)
     covered = any(math.hypot(x - mx, y - my) < r for mx, my in marks)
-    return circle + _label(x, y + (r + 14 if covered else 4), d.name, anchor="middle")
+    inside = [] if r < 12 or covered else [Spot(x, y + 4, "middle")]
+    placed = labeller.place([d.name], [*inside, *around(x, y, r + 3, below_first=True)])
+    if placed is None:  # its circle's title and the table name it
+        return ""
+    return _label(placed, f'class="bt-map__label" data-district="{escape(d.name)}"')
 
 
-def _label(x: float, y: float, text: str, *, anchor: str = "start") -> str:
+def _label(placed: Placed, attributes: str = "") -> str:
     # A white halo under the letters keeps them readable over circles and the coast.
+    spot = placed.spot
     return (
-        f'<text x="{_px(x)}" y="{_px(y)}" text-anchor="{anchor}" fill="{TEXT}" {FAMILY} '
-        f'font-size="12" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
-        f"{escape(text)}</text>"
+        f'<text x="{_px(spot.x)}" y="{_px(spot.y)}" text-anchor="{spot.anchor}" fill="{TEXT}" '
+        f'{FAMILY} font-size="12" stroke="#ffffff" stroke-width="3" paint-order="stroke"'
+        f"{' ' + attributes if attributes else ''}>{escape(placed.text)}</text>"
     )
 
 
@@ -291,23 +322,33 @@ def _marker(x: float, y: float, kind: str) -> str:
     )
 
 
-def _landmark(frame: Frame, m: Landmark) -> str:
-    x, y = frame.x(m.point.easting), frame.y(m.point.northing)
-    # Named to the right, or to the left where the name would run off the map.
-    right = x + 10 + len(m.name) * CHAR_PX <= frame.width
-    label = _label(x + 10, y + 4, m.name) if right else _label(x - 10, y + 4, m.name, anchor="end")
+def _landmark(labeller: Labeller, key: int, m: Landmark, x: float, y: float) -> str:
+    """A site's marker and its number (a hospital's name after it, where that fits); the
+    number is shown even on a crowded map, as the key beneath the map needs it."""
+    wordings = [f"{key} {m.name}", str(key)] if m.kind == HOSPITAL else [str(key)]
+    spots = around(x, y, MARKER_PX + 2)
+    placed = labeller.place(wordings, spots) or labeller.force(str(key), spots[0])
     return (
-        f'<g class="bt-map__site" data-kind="{m.kind}" data-name="{escape(m.name)}">'
-        f"{_marker(x, y, m.kind)}{label}</g>"
+        f'<g class="bt-map__site" data-kind="{m.kind}" data-name="{escape(m.name)}" '
+        f'data-key="{key}"><title>{key}: {escape(m.name)}</title>'
+        f"{_marker(x, y, m.kind)}{_label(placed)}</g>"
     )
 
 
-def _key_value(largest: Decimal) -> Decimal:
+def _key_value(largest: Decimal) -> Decimal | None:
     """A round figure (1, 2 or 5 times a power of ten) at most a quarter of the largest, for
-    the size key: 1,234.5 -> 200, so the two key circles differ visibly."""
+    the size key: 1,234.5 -> 200, so the two key circles differ visibly; None where that
+    would be under a mile (the page reads whole miles)."""
     quarter = largest / 4
+    if quarter < 1:
+        return None
     power = Decimal(10) ** quarter.adjusted()
     return max(power * step for step in (1, 2, 5) if power * step <= quarter)
+
+
+def whole_miles(value: Decimal) -> str:
+    """Miles as the page shows them: whole, half up, thousands separated."""
+    return number(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _legend(top: int, largest: Decimal, extra: bool) -> str:
@@ -329,13 +370,14 @@ def _legend(top: int, largest: Decimal, extra: bool) -> str:
             f'{shape}<text x="28" y="5" fill="{TEXT}" {FAMILY} font-size="14">{words}</text></g>'
         )
     x, base = 8.0, top + LEGEND_HEIGHT - 8
-    for value in (largest, _key_value(largest)):
+    key = _key_value(largest)
+    for value in (largest, *([key] if key is not None else [])):
         r = radius(value, largest)
         parts.append(
             f'<circle cx="{_px(x + r)}" cy="{_px(base - r)}" r="{_px(r)}" fill="none" '
             f'stroke="{TEXT}" class="bt-map__key" data-miles="{value}"/>'
             f'<text x="{_px(x + 2 * r + 6)}" y="{base - 4}" fill="{TEXT}" {FAMILY} '
-            f'font-size="14">{escape(number(value))} miles</text>'
+            f'font-size="14">{escape(whole_miles(value))} miles</text>'
         )
         x += 2 * r + 150
     parts.append("</g>")

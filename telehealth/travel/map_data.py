@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.models import Appointment, Patient, Site, SiteKind
 from telehealth.kernel.db import utcnow
 from telehealth.travel.land import bay_grid
-from telehealth.travel.map import HOSPITAL, HUB, District, Landmark, travel_map
+from telehealth.travel.map import HOSPITAL, HUB, District, Landmark, site_keys, travel_map
 from telehealth.travel.maths import Point
 from telehealth.travel.models import AppointmentTravel, Postcode
 from telehealth.travel.reports import ReportQuery, in_part
@@ -159,9 +159,10 @@ async def map_context(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
     rows = fold_small(await district_rows(session, q))
     placed = [District(r.label, r.point, r.avoided_miles) for r in rows if r.point is not None]
     folded = any(r.folded for r in rows)
+    sites = await landmarks(session)
     drawn = travel_map(
         placed,
-        await landmarks(session),
+        sites,
         grid=bay_grid(),
         # Drawn at the width it is shown (half the page's column), so its text is not shrunk.
         width=460,
@@ -174,4 +175,8 @@ async def map_context(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
         "map_rows": rows,
         "map_unplaced": [r.label for r in rows if r.point is None and not r.folded],
         "map_smallest": SMALLEST_SHOWN,
+        # The key to the sites' numbers on the map, numbered by the map's own function.
+        "map_sites": [(n, m.name, m.kind) for n, m in site_keys(sites)]
+        if any(d.miles for d in placed)
+        else [],
     }

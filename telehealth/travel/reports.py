@@ -196,14 +196,36 @@ def _keyed(rows: list[Any], column: Any) -> list[dict[str, Any]]:
     return sorted(found, key=lambda r: str(r["key"]))
 
 
-def _part_of(groups: dict[str, list[Any]], basis: Basis) -> dict[str, Any]:
+def months(start: date, end: date) -> list[str]:
+    """Every calendar month the range touches, as `local_month` writes them ("2030-06")."""
+    found, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        found.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
+
+
+def _every_month(rows: list[dict[str, Any]], q: ReportQuery) -> list[dict[str, Any]]:
+    """A row for every month of the range, zero where nothing counted, so a month with no
+    appointments reads as none rather than as missing data."""
+    found = {row["key"]: row for row in rows}
+    every = months(q.start, q.end)
+    # A row outside the range cannot be (a record's month is of its date), but were one there
+    # it is kept, so the rows still add up to the headline.
+    stray = [row for row in rows if row["key"] not in every]
+    return [found.get(m) or {"key": m, **_figures(_EMPTY)} for m in every] + stray
+
+
+def _part_of(groups: dict[str, list[Any]], basis: Basis, q: ReportQuery) -> dict[str, Any]:
     """One part's headline and breakdowns, from the rows of every part."""
     mine = {name: [r for r in rows if getattr(r, PART) == basis] for name, rows in groups.items()}
     headline = _figures(mine["headline"][0]) if mine["headline"] else _figures(_EMPTY)
+    rows = {name: _keyed(mine[name], BREAKDOWNS[name][0]) for name in ROWS}
     return {
         "basis": basis,
         "headline": headline,
-        **{name: _keyed(mine[name], BREAKDOWNS[name][0]) for name in ROWS},
+        **rows,
+        "by_month": _every_month(rows["by_month"], q),
         "quality": mine["quality"],
     }
 
@@ -214,7 +236,7 @@ async def travel_report(
     """Travel avoided by attended appointments, and apart from it (`forecast`) what the
     booked appointments still to come after `now` (default: this moment) would avoid."""
     groups = await _breakdowns(session, q, now or utcnow())
-    attended, forecast = (_part_of(groups, basis) for basis in BASES)
+    attended, forecast = (_part_of(groups, basis, q) for basis in BASES)
     quality = sorted(
         (
             {"method": r.method, "confidence": r.confidence, "factor_version": r.factor_version,
@@ -277,16 +299,28 @@ async def _pending(session: AsyncSession, q: ReportQuery) -> int:
     return int(count or 0)
 
 
+def measure_names(basis: Basis) -> tuple[str, ...]:
+    """A CSV's figure columns: a forecast's are named `forecast_*` (what would be avoided),
+    so a saved forecast file is never read as travel avoided."""
+    if basis == "attended":
+        return MEASURES
+    return tuple(m.replace("avoided_", "forecast_") for m in MEASURES)
+
+
 def csv_text(report: dict[str, Any], by: str, basis: Basis = "attended") -> str:
     """One breakdown of one part of a travel report as CSV: what the API's `travel.csv`
-    returns. The values are the JSON's, exact."""
+    returns. The values are the JSON's, exact; each row says its `basis`. A part with no
+    appointments is a header alone, for every `by` (as the records' CSV is): no zero row, not
+    even a month's, stands for a selection with nothing in it."""
     part = report if basis == "attended" else report["forecast"]
     rows = [{"key": "all", **part["headline"]}] if by == "headline" else part[f"by_{by}"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([by, *MEASURES])
+    writer.writerow(["basis", by, *measure_names(basis)])
+    if not part["headline"]["appointments"]:
+        return out.getvalue()
     for row in rows:
-        writer.writerow([row["key"], *(row[m] for m in MEASURES)])
+        writer.writerow([basis, row["key"], *(row[m] for m in MEASURES)])
     return out.getvalue()
 
 

@@ -45,6 +45,7 @@ async def _month(session: AsyncSession) -> Patient:
         )
     ]
     made.append(await make_appointment(session, c, start=START + timedelta(days=30)))
+    made[1].medium = "telephone"  # booked at the hub, held by telephone instead
     for a in made:
         await records.compute(session, a.id)
     return patient
@@ -67,11 +68,18 @@ async def test_the_csv_sums_to_the_report_to_the_penny(
         whole = (await client.get(f"/api/v1/reports/travel?{QUERY}", headers=headers)).json()
         report = whole["headline"] if basis == "attended" else whole["forecast"]["headline"]
         assert len(rows) == report["appointments"] == count
-        for column in SUMMED:
-            assert sum(Decimal(r[column]) for r in rows) == Decimal(report[column]), column
-        minutes = sum((Decimal(r["avoided_minutes"]) for r in rows), Decimal(0))
-        assert minutes == Decimal(report["avoided_minutes"])
-        assert sum(Decimal(r["avoided_km"]) for r in rows) > 0  # not a sum of nothing
+        assert {r["basis"] for r in rows} == {basis}
+        # A forecast's figures are named as such: what would be avoided, not what was.
+        named = "avoided_" if basis == "attended" else "forecast_"
+        for column in (*SUMMED, "avoided_minutes"):
+            mine = column.replace("avoided_", named)
+            assert sum(Decimal(r[mine]) for r in rows) == Decimal(report[column]), column
+        assert sum(Decimal(r[f"{named}km"]) for r in rows) > 0  # not a sum of nothing
+        assert (basis == "forecast") == all(c.startswith("forecast_") for c in list(rows[0])[-5:])
+    # Nothing in the range: the header alone, the report's CSVs' rule too.
+    empty = await client.get("/api/v1/travel/records.csv?start=2031-01-01&end=2031-01-31",
+                             headers=headers)  # fmt: skip
+    assert empty.text == ",".join(export.headers("attended")) + "\r\n"
     default = await client.get(f"/api/v1/travel/records.csv?{QUERY}", headers=headers)
     assert {r["status"] for r in _rows(default.text)} == {"fulfilled"}  # attended by default
 
@@ -87,7 +95,15 @@ async def test_the_csv_has_no_identities_and_the_home_as_its_district(
     )
     text = attended.text + forecast.text
     rows = _rows(attended.text) + _rows(forecast.text)
-    assert list(rows[0]) == list(export.COLUMNS)
+    assert list(rows[0]) == ["basis", *export.COLUMNS]
+    assert list(_rows(forecast.text)[0]) == export.headers("forecast")
+    # As the record's API says it: the telephone consultation, and no other.
+    assert [r["seen_by_telephone"] for r in _rows(attended.text)] == [
+        "false",
+        "true",
+        "false",
+        "false",
+    ]
     for identity in (
         patient.given_name,
         patient.family_name,

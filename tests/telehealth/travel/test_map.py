@@ -14,6 +14,7 @@ from telehealth.travel.land import HELD, NEAR, WATER, LandGrid, bay_grid
 from telehealth.travel.map import (
     HOSPITAL,
     HUB,
+    LEGEND_HEIGHT,
     MIN_RADIUS,
     MIN_SPAN_M,
     TITLE,
@@ -24,6 +25,7 @@ from telehealth.travel.map import (
     land_path,
     travel_map,
 )
+from telehealth.travel.map_labels import Box, Spot, text_box
 from telehealth.travel.maths import Point
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -120,7 +122,7 @@ def test_the_legend_explains_every_shape_and_gives_sizes_to_read_against() -> No
     assert words[:4] == ["Hospital", "Community hub", "Miles avoided", "Extra travel"]
     keys = [c for c in legend.iter(f"{SVG}circle") if c.get("class") == "bt-map__key"]
     assert [k.get("data-miles") for k in keys] == ["1234.50", "200"]
-    assert words[4:] == ["1,234.50 miles", "200 miles"]
+    assert words[4:] == ["1,235 miles", "200 miles"]  # whole miles, as the page reads them
     assert math.isclose(_r(keys[0]), _r(_circles(root)["LA14"]))
     no_extra = _parse(travel_map([BARROW, ULVERSTON], SITES, grid=None))
     assert "Extra travel" not in "".join(no_extra.itertext())
@@ -134,8 +136,26 @@ def test_hospitals_and_hubs_are_labelled_markers_of_different_shapes() -> None:
         (HUB, "Ulverston <hub> & café"),
     ]
     assert sites[0].find(f"{SVG}rect") is not None and sites[1].find(f"{SVG}path") is not None
+    # Each numbered for the key beneath the map; a hospital named too where it fits.
+    assert [g.get("data-key") for g in sites] == ["1", "2"]
     labels = [g.find(f"{SVG}text") for g in sites]
-    assert [t.text for t in labels if t is not None] == [s.name for s in SITES]
+    assert [t.text for t in labels if t is not None] == ["1 Royal Lancaster Infirmary", "2"]
+    assert [t.text for g in sites for t in g.iter(f"{SVG}title")] == [
+        "1: Royal Lancaster Infirmary",
+        "2: Ulverston <hub> & café",
+    ]
+
+
+def _boxes(root: ET.Element) -> list[tuple[str, Box]]:
+    """Every label on the map (not the legend's words) and the box it takes."""
+    legend = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "bt-map__legend")
+    in_legend = set(legend.iter(f"{SVG}text"))
+    return [
+        (t.text or "", text_box(t.text or "", Spot(float(t.get("x", "")), float(t.get("y", "")),
+                                                   t.get("text-anchor", ""))))
+        for t in root.iter(f"{SVG}text")
+        if t not in in_legend
+    ]  # fmt: skip
 
 
 def test_a_name_that_would_run_off_the_map_goes_to_the_left_of_its_marker() -> None:
@@ -144,6 +164,40 @@ def test_a_name_that_would_run_off_the_map_goes_to_the_left_of_its_marker() -> N
     label = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "bt-map__site")
     text = label.find(f"{SVG}text")
     assert text is not None and text.get("text-anchor") == "end"
+    assert all(box.inside(640, float(root.get("height", ""))) for _, box in _boxes(root))
+
+
+def test_a_crowded_map_keeps_every_label_inside_it_and_apart() -> None:
+    """The Bay's hubs and hospitals round Kendal and Barrow, where the names once piled up
+    and ran off the map's edge: every site keeps its number, no two labels touch, and only
+    the smallest districts' names may be left off."""
+    sites = [
+        Landmark("Westmorland General Hospital", HOSPITAL, Point(352493, 490303)),
+        Landmark("Furness General Hospital", HOSPITAL, Point(321179, 471847)),
+        Landmark("Kendal Library video hub (demo)", HUB, Point(351600, 492900)),
+        Landmark("Sedbergh Medical Practice video hub (demo)", HUB, Point(365800, 492100)),
+        Landmark("Windermere Health Centre video hub (demo)", HUB, Point(341300, 498400)),
+        Landmark("Barrow Town Centre Health Centre video hub (demo)", HUB, Point(319900, 469300)),
+        Landmark("Carnforth Health Centre video hub (demo)", HUB, Point(349800, 470700)),
+    ]
+    districts = [
+        District(name, Point(e, n), Decimal(m))
+        for name, e, n, m in [("LA8", 349000, 494500, "250"), ("LA9", 351700, 492500, "640"),
+                              ("LA10", 368500, 491200, "300"), ("LA23", 340400, 498600, "120"),
+                              ("LA14", 320500, 470400, "380"), ("LA13", 322500, 470800, "200"),
+                              ("LA15", 322200, 474100, "40"), ("LA5", 350300, 471600, "300"),
+                              ("LA3", 343200, 460200, "60"), ("LA17", 321800, 482700, "35")]
+    ]  # fmt: skip
+    root = _parse(travel_map(districts, sites, grid=None, width=460))
+    boxes = _boxes(root)
+    height = float(root.get("height", "")) - LEGEND_HEIGHT
+    assert all(box.inside(460, height) for _, box in boxes), boxes
+    for n, (text, box) in enumerate(boxes):
+        assert not any(box.overlaps(other) for _, other in boxes[n + 1 :]), text
+    numbers = {t.split()[0] for t, _ in boxes if t.split()[0].isdigit()}
+    assert numbers == {str(n) for n in range(1, len(sites) + 1)}
+    named = {t for t, _ in boxes if t.startswith("LA")}
+    assert {"LA9", "LA14", "LA10", "LA5", "LA8", "LA13", "LA23"} <= named
 
 
 def test_an_empty_report_draws_a_message_not_a_broken_map() -> None:
@@ -219,4 +273,6 @@ def test_a_district_name_moves_under_its_circle_when_a_site_is_inside_it() -> No
     barrow, ulverston = circles["LA14"], circles["LA12"]  # the Ulverston hub is in LA12's
     assert abs(texts["LA14"] - float(barrow.get("cy", "nan"))) < 5
     assert texts["LA12"] > float(ulverston.get("cy", "nan")) + _r(ulverston)
-    assert "LA9" not in texts  # too small a circle to hold its name
+    # Too small a circle to hold its name: the name stands beside it.
+    kendal = circles["LA9"]
+    assert texts["LA9"] > float(kendal.get("cy", "nan")) + _r(kendal)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from html import unescape
 
 import httpx
+from markupsafe import escape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Patient
@@ -162,6 +163,11 @@ async def test_the_map_shows_active_hospitals_and_hubs_with_a_position(
         ],
         key=lambda m: m.name,
     )
+    # The key under the map: the map's own numbers, hospitals first.
+    context = await map_context(session, JUNE)
+    assert context["map_sites"] == [(1, c.hospital.name, HOSPITAL), (2, c.hub.name, HUB)]
+    for key, name, _ in context["map_sites"]:
+        assert f'data-key="{key}"><title>{key}: {escape(name)}</title>' in context["travel_map"]
 
 
 def _district_table(page: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth.kernel.audit import AuditEvent
 from telehealth.travel import pages, postcodes, records
+from telehealth.travel.reports import MEASURES, measure_names
 from tests.builders import make_appointment, make_clinic, make_patient, make_user
 from tests.telehealth.video.test_clinic_pages import sign_in
 
@@ -117,9 +118,13 @@ async def test_page_shows_the_api_figures_rounded_as_people_read_them(
     assert (
         "land estimator" in page.text and "Forecast: booked appointments still to come" in page.text
     )
-    assert _keys(page.text, "month") == ["2030-06", "2030-07"]
-    assert _keys(page.text, "forecast_month") == ["2030-07"]
+    # Every month of the range, May's none a zero row, not a gap that reads as missing data.
+    assert _keys(page.text, "month") == ["2030-05", "2030-06", "2030-07"]
+    assert _keys(page.text, "forecast_month") == ["2030-05", "2030-06", "2030-07"]
+    assert "May 2030: 0 miles" in page.text  # the month chart's description, and its column
     assert "Travel it would avoid" in page.text
+    forecast = page.text.split('id="forecast"', 1)[1]
+    assert "Km forecast" in forecast and "Km avoided" not in forecast
     assert sorted(_keys(page.text, "icc")) == sorted(r["key"] for r in report["by_icc"])
     assert _keys(page.text, "home_icc") == ["Barrow", "Morecambe"]  # LA14, LA4
     assert "Travel avoided by place of appointment (ICC)" in unescape(page.text)
@@ -130,6 +135,36 @@ async def test_page_shows_the_api_figures_rounded_as_people_read_them(
         )
     )
     assert viewed is not None and viewed.detail["start"] == "2030-05-01"
+
+
+async def test_each_csv_says_its_basis_and_a_forecast_is_never_named_avoided(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await _appointments(session)
+    _, headers = await make_user(session, role="analyst")
+
+    async def read(query: str) -> list[list[str]]:
+        got = await client.get(f"/api/v1/reports/travel.csv?{query}", headers=headers)
+        assert got.status_code == 200, got.text
+        return list(csv.reader(io.StringIO(got.text)))
+
+    attended = await read(f"{QUERY}&by=month&basis=attended")
+    forecast = await read(f"{QUERY}&by=month&basis=forecast")
+    assert attended[0] == ["basis", "month", *MEASURES]
+    assert forecast[0] == ["basis", "month", "appointments", "forecast_km", "forecast_miles",
+                           "forecast_minutes", "forecast_hours", "forecast_co2e_kg",
+                           "forecast_cost_gbp"]  # fmt: skip
+    assert not any("avoided" in name for name in forecast[0])
+    # Every month of the range, an empty one a zero row; each row names its part.
+    assert [r[:2] for r in attended[1:]] == [["attended", f"2030-0{m}"] for m in (5, 6, 7)]
+    assert [r[:3] for r in forecast[1:]] == [["forecast", "2030-05", "0"],
+                                            ["forecast", "2030-06", "0"],
+                                            ["forecast", "2030-07", "2"]]  # fmt: skip
+    # One rule for an empty selection, whatever the breakdown: the header alone.
+    for by in ("headline", "mode", "month", "icc", "home_icc"):
+        for basis in ("attended", "forecast"):
+            empty = await read(f"start=2031-01-01&end=2031-03-31&by={by}&basis={basis}")
+            assert empty == [["basis", by, *measure_names(basis)]], (by, basis)
 
 
 async def test_csv_downloads_equal_the_api_byte_for_byte(
@@ -228,9 +263,9 @@ async def test_sorting_a_table_reorders_its_rows(
         r'<th scope="col"[^>]*aria-sort="ascending"[^>]*><a href="([^"]+)"', rising.text
     )
     assert head and "sort_mode=-avoided_miles" in unescape(head.group(1))
-    assert _keys(rising.text, "month") == ["2030-06", "2030-07"]  # other tables keep their order
+    assert _keys(rising.text, "month") == ["2030-05", "2030-06", "2030-07"]  # others unsorted
     months = await client.get(f"/staff/reports/travel?{QUERY}&sort_month=-key")
-    assert _keys(months.text, "month") == ["2030-07", "2030-06"]
+    assert _keys(months.text, "month") == ["2030-07", "2030-06", "2030-05"]
 
 
 async def test_out_of_range_dates_ids_and_nul_are_errors_naming_the_field(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Appointment, Patient
 from telehealth.travel import postcodes, records
-from telehealth.travel.reports import ROWS, ReportQuery, travel_report
+from telehealth.travel.reports import ROWS, ReportQuery, months, travel_report
 from tests.builders import Clinic, make_appointment, make_clinic, make_patient
 
 HOSPITAL = ("LA1 4RP", 347761, 461046)
@@ -147,3 +147,13 @@ async def test_every_total_is_the_sum_of_its_rows(session: AsyncSession) -> None
                 total = sum((Decimal(r[measure]) for r in rows), Decimal(0))
                 assert total == Decimal(part["headline"][measure]), (breakdown, measure)
     assert report["headline"]["avoided_minutes"] > 0
+
+
+def test_a_range_has_every_month_it_touches_across_a_new_year() -> None:
+    assert months(date(2030, 11, 15), date(2031, 2, 1)) == [
+        "2030-11",
+        "2030-12",
+        "2031-01",
+        "2031-02",
+    ]
+    assert months(date(2030, 6, 1), date(2030, 6, 30)) == ["2030-06"]
