@@ -338,6 +338,16 @@ def _free_keys(
                             yield start, cid, offer_mode, site_key
 
 
+def clear_of(found: Sequence[Slot], busy: Sequence[Interval]) -> list[Slot]:
+    """The slots of `found` that overlap none of `busy` (a patient's other appointments: the
+    database refuses a booking that overlaps one, so it is not offered). A patient has a
+    handful of appointments in any window, so each slot is checked against them all."""
+    taken = [b for b in busy if b.start < b.end]
+    if not taken:
+        return list(found)
+    return [s for s in found if not any(b.start < s.end and s.start < b.end for b in taken)]
+
+
 def expand_slots(
     availability: Availability,
     service: ServiceRules,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -28,6 +29,7 @@ from scheduling.access import Access
 from scheduling.models import Appointment, Mode, Patient, Service, Site
 from scheduling.placement import place
 from scheduling.rebooking import OPEN_STATUSES
+from scheduling.slot_inputs import ForPatient
 from telehealth.kernel import timefmt
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.errors import Conflict, InvalidInput, PatientUnavailable
@@ -46,7 +48,7 @@ from telehealth.navigators.free_times import (
     today,
 )
 from telehealth.navigators.pages import form_of, render
-from telehealth.navigators.travel_lines import travel_for
+from telehealth.navigators.travel_lines import Travel, travel_for
 from telehealth.travel.record_view import TravelRecordOut, view_of
 
 ROLES = roles_for("/staff/patients")
@@ -61,6 +63,8 @@ REASONS = {
 WEEKS = 3
 TAKEN = "That time has just been taken: choose another time"
 PATIENT_BUSY = "The patient already has an appointment then: choose another time"
+# The move page asks how they will be seen, then lists the days: its heading names both.
+MOVE_HEADING = "Move the appointment: how and which day?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,11 +172,20 @@ async def cancel(request: Request) -> Response:
 # Moving
 
 
-async def ways(session: AsyncSession, service: Service, appointment: Appointment) -> dict[str, str]:
+def for_patient(appointment: Appointment) -> ForPatient:
+    """The free times of a move are the patient's: their other appointments are in the way,
+    this one (moved in place) is not."""
+    return ForPatient(appointment.patient_id, appointment.id)
+
+
+async def ways(session: AsyncSession, d: Described, travel: Travel) -> dict[str, str]:
     """The ways of being seen (and where) that have free time in the coming weeks, with the
-    appointment's own first: each radio's value and label."""
-    start = today()
-    free = await free_slots(session, service, start=start, end=start + LOOKAHEAD)
+    appointment's own first, then by way and, for the hubs, nearest first (as the patient's
+    own journey lists them): each radio's value and label."""
+    appointment, start = d.appointment, today()
+    free = await free_slots(
+        session, d.service, start=start, end=start + LOOKAHEAD, patient=for_patient(appointment)
+    )
     found = {(s.mode, s.site_id) for s in free} | {(appointment.mode, appointment.site_id)}
     site_ids = {site_id for _, site_id in found if site_id is not None}
     names = {site_id: (await session.get(Site, site_id)) for site_id in site_ids}
@@ -183,7 +196,15 @@ async def ways(session: AsyncSession, service: Service, appointment: Appointment
         site = names.get(site_id) if site_id is not None else None
         return wording.how(mode, place=site.name if site else None)
 
-    ranked = sorted(found, key=lambda w: (w != current, order.get(w[0], 9), label(*w)))
+    def distance(site_id: int | None) -> tuple[int, Decimal, str]:
+        """Nearest first by the patient's travel; sites without a distance after, by name."""
+        place = travel.found.get(site_id) if site_id is not None else None
+        if place is not None:
+            return place.sort_key
+        site = names.get(site_id) if site_id is not None else None
+        return (1, Decimal(0), site.name if site else "")
+
+    ranked = sorted(found, key=lambda w: (w != current, order.get(w[0], 9), distance(w[1])))
     return {how_value(mode, site_id): label(mode, site_id) for mode, site_id in ranked}
 
 
@@ -205,7 +226,8 @@ async def _days(
     errors: dict[str, str] | None = None,
 ) -> Response:
     d = await describe(session, appointment)
-    offered = await ways(session, d.service, appointment)
+    travel = await travel_for(session, d.patient, d.service, moving=appointment.id)
+    offered = await ways(session, d, travel)
     chosen = read_how(how) if how in offered else None
     if chosen is None:
         how = how_value(appointment.mode, appointment.site_id)
@@ -213,21 +235,29 @@ async def _days(
     start = _window_start(request.query_params.get("start", ""))
     end = start + timedelta(weeks=WEEKS, days=-1)
     mode, site_id = chosen
-    free = await free_slots(session, d.service, start=start, end=end, mode=mode, site_id=site_id)
+    free = await free_slots(
+        session,
+        d.service,
+        start=start,
+        end=end,
+        mode=mode,
+        site_id=site_id,
+        patient=for_patient(appointment),
+    )
     counts: dict[date, set[datetime]] = {}
     for s in free:
         counts.setdefault(slots.to_london(s.start).date(), set()).add(s.start)
     horizon = today() + timedelta(days=d.service.horizon_days)
-    travel = await _travel_lines(session, d, offered)
     return render(
         request,
         user,
         "appointment_move.html",
-        "Move the appointment: which day?",
+        MOVE_HEADING,
         errors=errors,
+        heading=MOVE_HEADING,
         d=d,
         ways=offered,
-        travel=travel,
+        travel=_travel_lines(offered, travel, names=await _sites(session, offered)),
         how=how,
         days=[(day, timefmt.day(day), len(c)) for day, c in sorted(counts.items())],
         earlier=max(today(), start - timedelta(weeks=WEEKS)) if start > today() else None,
@@ -237,18 +267,27 @@ async def _days(
     )
 
 
-async def _travel_lines(
-    session: AsyncSession, d: Described, offered: dict[str, str]
+async def _sites(session: AsyncSession, offered: dict[str, str]) -> dict[int, Site]:
+    found = {}
+    for value in offered:
+        chosen = read_how(value)
+        if chosen is not None and chosen[1] is not None:
+            site = await session.get(Site, chosen[1])
+            if site is not None:
+                found[site.id] = site
+    return found
+
+
+def _travel_lines(
+    offered: dict[str, str], travel: Travel, *, names: dict[int, Site]
 ) -> dict[str, str]:
     """Each way's travel for the patient, as their own booking journey says it."""
-    travel = await travel_for(session, d.patient, d.service)
     lines = {}
     for value in offered:
         chosen = read_how(value)
         if chosen is not None:
             mode, site_id = chosen
-            site = await session.get(Site, site_id) if site_id is not None else None
-            lines[value] = travel.of_way(mode, site)
+            lines[value] = travel.of_way(mode, names.get(site_id) if site_id else None)
     return lines
 
 
@@ -269,7 +308,15 @@ async def _times(
         return await _days(request, session, user, appointment, how)
     mode, site_id = chosen
     found = firsts(
-        await free_slots(session, d.service, start=day, end=day, mode=mode, site_id=site_id)
+        await free_slots(
+            session,
+            d.service,
+            start=day,
+            end=day,
+            mode=mode,
+            site_id=site_id,
+            patient=for_patient(appointment),
+        )
     )
     response = render(
         request,
