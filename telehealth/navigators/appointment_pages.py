@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -26,10 +25,9 @@ from starlette.routing import Route
 
 from scheduling import booking, slots, wording
 from scheduling.access import Access
-from scheduling.models import Appointment, Mode, Patient, Service, Site
+from scheduling.models import Appointment, Patient, Service, Site
 from scheduling.placement import place
 from scheduling.rebooking import OPEN_STATUSES
-from scheduling.slot_inputs import ForPatient
 from telehealth.kernel import timefmt
 from telehealth.kernel.auth.models import StaffUser
 from telehealth.kernel.errors import Conflict, InvalidInput, PatientUnavailable
@@ -37,7 +35,6 @@ from telehealth.kernel.inputs import path_id
 from telehealth.kernel.transactions import run_in_transaction, transactional
 from telehealth.kernel.web.staff import roles_for, signed_in
 from telehealth.navigators.free_times import (
-    LOOKAHEAD,
     firsts,
     free_slots,
     how_value,
@@ -47,8 +44,9 @@ from telehealth.navigators.free_times import (
     slot_value,
     today,
 )
+from telehealth.navigators.move_ways import for_patient, sites_of, travel_lines, ways
 from telehealth.navigators.pages import form_of, render
-from telehealth.navigators.travel_lines import Travel, travel_for
+from telehealth.navigators.travel_lines import travel_for
 from telehealth.travel.record_view import TravelRecordOut, view_of
 
 ROLES = roles_for("/staff/patients")
@@ -172,42 +170,6 @@ async def cancel(request: Request) -> Response:
 # Moving
 
 
-def for_patient(appointment: Appointment) -> ForPatient:
-    """The free times of a move are the patient's: their other appointments are in the way,
-    this one (moved in place) is not."""
-    return ForPatient(appointment.patient_id, appointment.id)
-
-
-async def ways(session: AsyncSession, d: Described, travel: Travel) -> dict[str, str]:
-    """The ways of being seen (and where) that have free time in the coming weeks, with the
-    appointment's own first, then by way and, for the hubs, nearest first (as the patient's
-    own journey lists them): each radio's value and label."""
-    appointment, start = d.appointment, today()
-    free = await free_slots(
-        session, d.service, start=start, end=start + LOOKAHEAD, patient=for_patient(appointment)
-    )
-    found = {(s.mode, s.site_id) for s in free} | {(appointment.mode, appointment.site_id)}
-    site_ids = {site_id for _, site_id in found if site_id is not None}
-    names = {site_id: (await session.get(Site, site_id)) for site_id in site_ids}
-    order = {m.value: n for n, m in enumerate(Mode)}
-    current = (appointment.mode, appointment.site_id)
-
-    def label(mode: str, site_id: int | None) -> str:
-        site = names.get(site_id) if site_id is not None else None
-        return wording.how(mode, place=site.name if site else None)
-
-    def distance(site_id: int | None) -> tuple[int, Decimal, str]:
-        """Nearest first by the patient's travel; sites without a distance after, by name."""
-        place = travel.found.get(site_id) if site_id is not None else None
-        if place is not None:
-            return place.sort_key
-        site = names.get(site_id) if site_id is not None else None
-        return (1, Decimal(0), site.name if site else "")
-
-    ranked = sorted(found, key=lambda w: (w != current, order.get(w[0], 9), distance(w[1])))
-    return {how_value(mode, site_id): label(mode, site_id) for mode, site_id in ranked}
-
-
 def _window_start(text: str) -> date:
     first = today()
     try:
@@ -227,7 +189,7 @@ async def _days(
 ) -> Response:
     d = await describe(session, appointment)
     travel = await travel_for(session, d.patient, d.service, moving=appointment.id)
-    offered = await ways(session, d, travel)
+    offered = await ways(session, appointment, d.service, travel)
     chosen = read_how(how) if how in offered else None
     if chosen is None:
         how = how_value(appointment.mode, appointment.site_id)
@@ -257,7 +219,7 @@ async def _days(
         heading=MOVE_HEADING,
         d=d,
         ways=offered,
-        travel=_travel_lines(offered, travel, names=await _sites(session, offered)),
+        travel=travel_lines(offered, travel, names=await sites_of(session, offered)),
         how=how,
         days=[(day, timefmt.day(day), len(c)) for day, c in sorted(counts.items())],
         earlier=max(today(), start - timedelta(weeks=WEEKS)) if start > today() else None,
@@ -265,30 +227,6 @@ async def _days(
         start=start,
         end=end,
     )
-
-
-async def _sites(session: AsyncSession, offered: dict[str, str]) -> dict[int, Site]:
-    found = {}
-    for value in offered:
-        chosen = read_how(value)
-        if chosen is not None and chosen[1] is not None:
-            site = await session.get(Site, chosen[1])
-            if site is not None:
-                found[site.id] = site
-    return found
-
-
-def _travel_lines(
-    offered: dict[str, str], travel: Travel, *, names: dict[int, Site]
-) -> dict[str, str]:
-    """Each way's travel for the patient, as their own booking journey says it."""
-    lines = {}
-    for value in offered:
-        chosen = read_how(value)
-        if chosen is not None:
-            mode, site_id = chosen
-            lines[value] = travel.of_way(mode, names.get(site_id) if site_id else None)
-    return lines
 
 
 async def _times(
