@@ -4,9 +4,9 @@ service, leave, bookings (with their buffers) and hub room use."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -366,3 +366,48 @@ async def _time_taken(
     for kind, key, start, end in (await session.execute(union_all(*parts))).all():
         found[kind][key].append(slots.Interval(start, end))
     return found[_LEAVE], found[_BUSY], found[_ROOM]
+
+
+class ForPatient(NamedTuple):
+    """The patient free times are listed for, and the appointment of theirs being moved (it is
+    not in its own way: a move updates it in place)."""
+
+    patient_id: int
+    moving: int | None = None
+
+
+async def patients_busy(
+    session: AsyncSession,
+    patient_ids: Collection[int],
+    window: slots.Interval,
+    *,
+    leaving_out: Collection[int] = (),
+) -> Intervals:
+    """Each patient's active appointments overlapping the window, as the database's
+    ex_appointments_patient_busy constraint sees them: the appointment itself, [starts_at,
+    ends_at), without the service's buffer (that is the clinician's). `leaving_out` are
+    appointments being moved."""
+    found: Intervals = defaultdict(list)
+    if not patient_ids:
+        return found
+    a = _appointments.c
+    statement = select(a.patient_id, a.starts_at, a.ends_at).where(
+        a.patient_id.in_(sorted(patient_ids)),
+        _overlapping(session, a.starts_at, a.ends_at, window),
+        is_active(a.status),
+    )
+    if leaving_out:
+        statement = statement.where(a.id.not_in(sorted(leaving_out)))
+    for patient_id, start, end in (await session.execute(statement)).all():
+        found[patient_id].append(slots.Interval(start, end))
+    return found
+
+
+async def patient_busy(
+    session: AsyncSession, patient: ForPatient, start_date: date, end_date: date
+) -> list[slots.Interval]:
+    """The patient's other active appointments in local dates [start_date, end_date]."""
+    moving = () if patient.moving is None else (patient.moving,)
+    window = local_window(start_date, end_date)
+    busy = await patients_busy(session, (patient.patient_id,), window, leaving_out=moving)
+    return busy.get(patient.patient_id, [])

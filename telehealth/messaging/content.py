@@ -33,6 +33,10 @@ for _env in (_text, _html):
     _env.filters["lower_first"] = wording.lower_first
 
 
+# What the booked page and the messages ask of a patient coming to a hub.
+ARRIVE_EARLY_MINUTES = 10
+
+
 def text_template(name: str) -> Template:
     """A plain-text message template (no escaping) from templates/messages/."""
     return _text.get_template(name)
@@ -75,6 +79,31 @@ class Snapshot:
     def at_site(self) -> bool:
         """The patient comes to a place (a hub or a clinic) for it."""
         return self.site is not None and not self.is_telephone
+
+    @property
+    def joins_from_home(self) -> bool:
+        """The patient joins the call from their own device (video from home): the join
+        words and link are theirs. At a hub the staff set the call up, so not there."""
+        return self.join_url is not None and not self.at_site
+
+    @property
+    def hub_words(self) -> str | None:
+        """What a patient seen by video at a community hub does, as the booked page says it:
+        where to go, to arrive early, and that staff set up the call (None elsewhere)."""
+        if self.appointment.mode != "video_site" or not self.at_site:
+            return None
+        return (
+            f"Go to {self.address} and arrive {ARRIVE_EARLY_MINUTES} minutes early. Staff at "
+            "the hub set up the video call in a private room for you: you do not need your "
+            "own phone, tablet or computer."
+        )
+
+    @property
+    def hub_sms(self) -> str | None:
+        """The hub words short enough for a text message (its `where` names the hub)."""
+        if self.hub_words is None:
+            return None
+        return f"Arrive {ARRIVE_EARLY_MINUTES} minutes early: hub staff set up the video call."
 
     @property
     def phrase(self) -> str:
@@ -209,9 +238,10 @@ async def _visit(session: AsyncSession, a: Appointment) -> wording.Visit:
 
 def invite(s: Snapshot, *, method: str, for_clinician: bool) -> bytes:
     a = s.appointment
-    join_url = (
-        s.settings.public_base_url + "/staff/clinic" if for_clinician and s.is_video else s.join_url
-    )
+    if for_clinician:
+        join_url = s.settings.public_base_url + "/staff/clinic" if s.is_video else None
+    else:
+        join_url = s.join_url if s.joins_from_home else None
     description = _text.get_template("invite.txt").render(
         s=s, for_clinician=for_clinician, cancelled=method == "CANCEL"
     )

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from scheduling import booking, slots, wording
 from scheduling.access import Access
-from scheduling.models import Appointment, Mode, Patient, Service, Site
+from scheduling.models import Appointment, Patient, Service, Site
 from scheduling.placement import place
 from scheduling.rebooking import OPEN_STATUSES
 from telehealth.kernel import timefmt
@@ -35,7 +35,6 @@ from telehealth.kernel.inputs import path_id
 from telehealth.kernel.transactions import run_in_transaction, transactional
 from telehealth.kernel.web.staff import roles_for, signed_in
 from telehealth.navigators.free_times import (
-    LOOKAHEAD,
     firsts,
     free_slots,
     how_value,
@@ -45,6 +44,7 @@ from telehealth.navigators.free_times import (
     slot_value,
     today,
 )
+from telehealth.navigators.move_ways import for_patient, sites_of, travel_lines, ways
 from telehealth.navigators.pages import form_of, render
 from telehealth.navigators.travel_lines import travel_for
 from telehealth.travel.record_view import TravelRecordOut, view_of
@@ -61,6 +61,8 @@ REASONS = {
 WEEKS = 3
 TAKEN = "That time has just been taken: choose another time"
 PATIENT_BUSY = "The patient already has an appointment then: choose another time"
+# The move page asks how they will be seen, then lists the days: its heading names both.
+MOVE_HEADING = "Move the appointment: how and which day?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,25 +170,6 @@ async def cancel(request: Request) -> Response:
 # Moving
 
 
-async def ways(session: AsyncSession, service: Service, appointment: Appointment) -> dict[str, str]:
-    """The ways of being seen (and where) that have free time in the coming weeks, with the
-    appointment's own first: each radio's value and label."""
-    start = today()
-    free = await free_slots(session, service, start=start, end=start + LOOKAHEAD)
-    found = {(s.mode, s.site_id) for s in free} | {(appointment.mode, appointment.site_id)}
-    site_ids = {site_id for _, site_id in found if site_id is not None}
-    names = {site_id: (await session.get(Site, site_id)) for site_id in site_ids}
-    order = {m.value: n for n, m in enumerate(Mode)}
-    current = (appointment.mode, appointment.site_id)
-
-    def label(mode: str, site_id: int | None) -> str:
-        site = names.get(site_id) if site_id is not None else None
-        return wording.how(mode, place=site.name if site else None)
-
-    ranked = sorted(found, key=lambda w: (w != current, order.get(w[0], 9), label(*w)))
-    return {how_value(mode, site_id): label(mode, site_id) for mode, site_id in ranked}
-
-
 def _window_start(text: str) -> date:
     first = today()
     try:
@@ -205,7 +188,8 @@ async def _days(
     errors: dict[str, str] | None = None,
 ) -> Response:
     d = await describe(session, appointment)
-    offered = await ways(session, d.service, appointment)
+    travel = await travel_for(session, d.patient, d.service, moving=appointment.id)
+    offered = await ways(session, appointment, d.service, travel)
     chosen = read_how(how) if how in offered else None
     if chosen is None:
         how = how_value(appointment.mode, appointment.site_id)
@@ -213,21 +197,29 @@ async def _days(
     start = _window_start(request.query_params.get("start", ""))
     end = start + timedelta(weeks=WEEKS, days=-1)
     mode, site_id = chosen
-    free = await free_slots(session, d.service, start=start, end=end, mode=mode, site_id=site_id)
+    free = await free_slots(
+        session,
+        d.service,
+        start=start,
+        end=end,
+        mode=mode,
+        site_id=site_id,
+        patient=for_patient(appointment),
+    )
     counts: dict[date, set[datetime]] = {}
     for s in free:
         counts.setdefault(slots.to_london(s.start).date(), set()).add(s.start)
     horizon = today() + timedelta(days=d.service.horizon_days)
-    travel = await _travel_lines(session, d, offered)
     return render(
         request,
         user,
         "appointment_move.html",
-        "Move the appointment: which day?",
+        MOVE_HEADING,
         errors=errors,
+        heading=MOVE_HEADING,
         d=d,
         ways=offered,
-        travel=travel,
+        travel=travel_lines(offered, travel, names=await sites_of(session, offered)),
         how=how,
         days=[(day, timefmt.day(day), len(c)) for day, c in sorted(counts.items())],
         earlier=max(today(), start - timedelta(weeks=WEEKS)) if start > today() else None,
@@ -235,21 +227,6 @@ async def _days(
         start=start,
         end=end,
     )
-
-
-async def _travel_lines(
-    session: AsyncSession, d: Described, offered: dict[str, str]
-) -> dict[str, str]:
-    """Each way's travel for the patient, as their own booking journey says it."""
-    travel = await travel_for(session, d.patient, d.service)
-    lines = {}
-    for value in offered:
-        chosen = read_how(value)
-        if chosen is not None:
-            mode, site_id = chosen
-            site = await session.get(Site, site_id) if site_id is not None else None
-            lines[value] = travel.of_way(mode, site)
-    return lines
 
 
 async def _times(
@@ -269,7 +246,15 @@ async def _times(
         return await _days(request, session, user, appointment, how)
     mode, site_id = chosen
     found = firsts(
-        await free_slots(session, d.service, start=day, end=day, mode=mode, site_id=site_id)
+        await free_slots(
+            session,
+            d.service,
+            start=day,
+            end=day,
+            mode=mode,
+            site_id=site_id,
+            patient=for_patient(appointment),
+        )
     )
     response = render(
         request,

@@ -22,6 +22,7 @@ from scheduling import slots
 from scheduling.models import Mode, Patient, Service
 from scheduling.referral_booking import Choice
 from scheduling.referral_models import Referral, ReferralStatus
+from scheduling.slot_inputs import ForPatient
 from telehealth.patients import journey_options
 from telehealth.patients.journey_flow import parse_slot
 
@@ -70,6 +71,10 @@ class Answers:
     def asked(self) -> list[str]:
         """The questions this journey asks: the hub only for video at a hub."""
         return [s for s in STEPS if s != "hub" or self.mode == Mode.VIDEO_SITE]
+
+    @property
+    def for_patient(self) -> ForPatient:
+        return ForPatient(self.patient.id)
 
     def choice(self) -> Choice:
         """The slot as booking takes it: the hub's or the clinic's site, none from home."""
@@ -135,7 +140,7 @@ async def reach(session: AsyncSession, patient: Patient, given: Mapping[str, str
         return ask("mode")
     a.mode = mode
     if mode == Mode.VIDEO_SITE:
-        hubs = await journey_options.hub_places(session, a.service, {})
+        hubs = await journey_options.hub_places(session, a.service, {}, a.for_patient)
         a.hub = _number(given.get("hub", ""))
         if a.hub not in {p.site.id for p in hubs}:
             a.hub = None
@@ -143,7 +148,7 @@ async def reach(session: AsyncSession, patient: Patient, given: Mapping[str, str
     a.day = _day(given.get("day", ""))
     if a.day is not None:
         a.times = await journey_options.day_times(
-            session, a.service, day=a.day, mode=mode, site_id=a.hub
+            session, a.service, day=a.day, mode=mode, site_id=a.hub, patient=a.for_patient
         )
     if not a.times:
         a.day = None

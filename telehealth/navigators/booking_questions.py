@@ -97,6 +97,7 @@ async def _day(session: AsyncSession, a: Answers, given: dict[str, str]) -> Ques
         start=journey_options.window_start(given.get("from")),
         mode=a.mode,
         site_id=a.hub,
+        patient=a.for_patient,
     )
     items = [
         _item(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import slots
 from scheduling.models import Mode, Service
-from scheduling.slot_inputs import load_availability, service_rules
+from scheduling.slot_inputs import ForPatient, load_availability, patient_busy, service_rules
 from telehealth.kernel import timefmt
 from telehealth.kernel.db import utcnow
 
@@ -32,9 +32,11 @@ async def free_slots(
     end: date,
     mode: str | None = None,
     site_id: int | None = None,
+    patient: ForPatient | None = None,
 ) -> list[slots.Slot]:
-    """The service's free slots in local dates [start, end], as GET /api/v1/slots finds them."""
-    return slots.expand_slots(
+    """The service's free slots in local dates [start, end], as GET /api/v1/slots finds them;
+    for a `patient`, without the times their other appointments overlap."""
+    found = slots.expand_slots(
         await load_availability(session, service_id=service.id, start_date=start, end_date=end),
         service_rules(service),
         start_date=start,
@@ -43,6 +45,9 @@ async def free_slots(
         mode=mode,
         site_id=site_id,
     )
+    if patient is None:
+        return found
+    return slots.clear_of(found, await patient_busy(session, patient, start, end))
 
 
 def how_value(mode: str, site_id: int | None) -> str:

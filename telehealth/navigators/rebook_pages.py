@@ -1,7 +1,7 @@
 """The appointments to rebook: booked ones that no longer fit their clinic (leave over them, a
 room closed, a session removed, ...), as GET /api/v1/appointments/to-rebook lists them, each
-with why and up to three other free times of the same service, in the same way and place,
-offered as one-click "Move to ..." buttons (posted to the move page's confirm, which says so
+with why and up to three other free times of the same service, in the same way and place
+(none the patient's other appointments overlap), offered as one-click "Move to ..." buttons (posted to the move page's confirm, which says so
 when a time has been taken meanwhile)."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from starlette.routing import Route
 from scheduling import rebooking, slots
 from scheduling.access import Access
 from scheduling.models import Appointment, Service
+from scheduling.slot_inputs import local_window, patients_busy
 from telehealth.kernel.errors import NotFound
 from telehealth.kernel.transactions import transactional
 from telehealth.kernel.web.staff import roles_for, signed_in
@@ -65,6 +66,9 @@ async def _alternatives(
     for a in appointments:
         groups[(a.service_id, a.mode, a.site_id)].append(a)
     start = today()
+    busy = await patients_busy(
+        session, {a.patient_id for a in appointments}, local_window(start, start + LOOKAHEAD)
+    )
     found: dict[int, list[Alternative]] = {}
     for (service_id, mode, site_id), members in groups.items():
         service = await session.get(Service, service_id)
@@ -76,7 +80,13 @@ async def _alternatives(
         )
         offered: set[datetime] = set()
         for a in members:
-            chosen = [s for s in free if s.start not in offered][:ALTERNATIVES]
+            own = slots.Interval(a.starts_at, a.ends_at)
+            # The patient's other appointments are in the way; this one (moved in place) is
+            # not. No other active appointment of theirs has its interval: the database
+            # refuses a patient two overlapping ones.
+            others = [b for b in busy.get(a.patient_id, ()) if b != own]
+            free_for_them = slots.clear_of(free, others)
+            chosen = [s for s in free_for_them if s.start not in offered][:ALTERNATIVES]
             offered.update(s.start for s in chosen)
             found[a.id] = [
                 Alternative(

@@ -27,6 +27,7 @@ from telehealth.kernel.inputs import path_id
 from telehealth.kernel.transactions import run_in_transaction, transactional
 from telehealth.kernel.web.staff import roles_for, signed_in
 from telehealth.navigators import referral_form as rf
+from telehealth.navigators.booking_questions import journey_path
 from telehealth.navigators.pages import form_of, patient_search, render
 
 ROLES = roles_for("/staff/worklist")
@@ -231,10 +232,13 @@ async def _referral_context(
     referral = await referrals.get(session, referral_id, viewer=user, action="referral.view")
     patient = await session.get(Patient, referral.patient_id)
     service = await session.get(Service, referral.service_id)
+    assert patient is not None and service is not None
     return {
         "referral": referral,
         "patient": patient,
         "service": service,
+        # The navigator's booking for this patient, the referral's service already chosen.
+        "book_href": journey_path(patient.id, {"service": str(service.id)}),
         "appointment": await referrals.appointment_of(session, referral),
         "priorities": rf.PRIORITIES,
         "contact": rf.CONTACT,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.models import Mode, Patient, Service, Site
+from scheduling.slot_inputs import ForPatient
 from telehealth.patients.journey_options import Place, hub_places, mode_travel, places
 
 
@@ -42,6 +43,11 @@ class Travel:
         return site.address or self.of_mode(mode)
 
 
-async def travel_for(session: AsyncSession, patient: Patient, service: Service) -> Travel:
+async def travel_for(
+    session: AsyncSession, patient: Patient, service: Service, *, moving: int | None = None
+) -> Travel:
+    """The patient's travel, with the hubs free for them (`moving`: the appointment of theirs
+    being moved, not in its own way)."""
     found = await places(session, patient, service)
-    return Travel(service, found, await hub_places(session, service, found))
+    hubs = await hub_places(session, service, found, ForPatient(patient.id, moving))
+    return Travel(service, found, hubs)

@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from scheduling.access import Access
 from scheduling.models import Mode, Patient, Service, Site
 from scheduling.referral_booking import Choice
+from scheduling.slot_inputs import ForPatient
 from telehealth.kernel import timefmt
 from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web.templating import templates
@@ -43,6 +44,12 @@ class Journey:
 
     def href(self, step: str) -> str:
         return f"{self.base}/{step}"
+
+    @property
+    def for_patient(self) -> ForPatient:
+        """Whose free times these are: the change journey's appointment is not in its own way."""
+        moving = self.extra.get("appointment")
+        return ForPatient(self.patient.id, None if moving is None else int(moving.id))
 
 
 Loader = Callable[[Request, AsyncSession], Awaitable["Journey | Response"]]

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import slots
 from scheduling.models import Mode, Patient, Service, Site
-from scheduling.slot_inputs import load_availability, service_rules
+from scheduling.slot_inputs import ForPatient, load_availability, patient_busy, service_rules
 from telehealth.kernel import timefmt
 from telehealth.kernel.db import utcnow
 from telehealth.travel.maths import KM_PER_MILE, Leg
@@ -120,12 +120,15 @@ async def free_slots(
     end_date: date,
     mode: str,
     site_id: int | None,
+    patient: ForPatient | None = None,
 ) -> list[slots.Slot]:
-    """Free slots of the service, in this mode (and at this hub), in local dates inclusive."""
+    """Free slots of the service, in this mode (and at this hub), in local dates inclusive;
+    for a `patient`, without the times their other appointments overlap (booking one would
+    be refused)."""
     availability = await load_availability(
         session, service_id=service.id, start_date=start_date, end_date=end_date
     )
-    return slots.expand_slots(
+    found = slots.expand_slots(
         availability,
         service_rules(service),
         start_date=start_date,
@@ -134,12 +137,19 @@ async def free_slots(
         mode=mode,
         site_id=site_id,
     )
+    if patient is None:
+        return found
+    return slots.clear_of(found, await patient_busy(session, patient, start_date, end_date))
 
 
 async def hub_places(
-    session: AsyncSession, service: Service, found: dict[int, Place]
+    session: AsyncSession,
+    service: Service,
+    found: dict[int, Place],
+    patient: ForPatient | None = None,
 ) -> list[Place]:
-    """The hubs with free time for this service in the coming weeks, nearest first."""
+    """The hubs with free time for this service (and `patient`) in the coming weeks, nearest
+    first."""
     start = today()
     free = await free_slots(
         session,
@@ -148,6 +158,7 @@ async def hub_places(
         end_date=start + HUB_LOOKAHEAD,
         mode=Mode.VIDEO_SITE,
         site_id=None,
+        patient=patient,
     )
     hub_ids = {s.site_id for s in free if s.site_id is not None}
     known = [found[h] for h in hub_ids if h in found]
@@ -180,11 +191,23 @@ def window_start(requested: str | None) -> date:
 
 
 async def day_window(
-    session: AsyncSession, service: Service, *, start: date, mode: str, site_id: int | None
+    session: AsyncSession,
+    service: Service,
+    *,
+    start: date,
+    mode: str,
+    site_id: int | None,
+    patient: ForPatient | None = None,
 ) -> DayWindow:
     end = start + timedelta(weeks=WEEKS, days=-1)
     free = await free_slots(
-        session, service, start_date=start, end_date=end, mode=mode, site_id=site_id
+        session,
+        service,
+        start_date=start,
+        end_date=end,
+        mode=mode,
+        site_id=site_id,
+        patient=patient,
     )
     # A time is one start, whichever clinicians are free then: count each start once, and
     # turn only those (a third to a half of the slots) into local days.
@@ -211,11 +234,23 @@ def slot_value(s: slots.Slot) -> str:
 
 
 async def day_times(
-    session: AsyncSession, service: Service, *, day: date, mode: str, site_id: int | None
+    session: AsyncSession,
+    service: Service,
+    *,
+    day: date,
+    mode: str,
+    site_id: int | None,
+    patient: ForPatient | None = None,
 ) -> list[slots.Slot]:
     """The free times of a day, one per start (the first clinician free then)."""
     free = await free_slots(
-        session, service, start_date=day, end_date=day, mode=mode, site_id=site_id
+        session,
+        service,
+        start_date=day,
+        end_date=day,
+        mode=mode,
+        site_id=site_id,
+        patient=patient,
     )
     firsts: dict[datetime, slots.Slot] = {}
     for s in free:

@@ -45,7 +45,10 @@ async def _how(
 ) -> Response:
     modes = journey_options.modes_for(j.service, video_suitable=j.video_suitable)
     found = await journey_options.places(session, j.patient, j.service)
-    hubs = [p.site.id for p in await journey_options.hub_places(session, j.service, found)]
+    hubs = [
+        p.site.id
+        for p in await journey_options.hub_places(session, j.service, found, j.for_patient)
+    ]
     options = [
         {
             "value": mode,
@@ -80,7 +83,7 @@ async def _hub(
     request: Request, session: AsyncSession, j: Journey, errors: dict[str, str] | None = None
 ) -> Response:
     found = await journey_options.places(session, j.patient, j.service)
-    hubs = await journey_options.hub_places(session, j.service, found)
+    hubs = await journey_options.hub_places(session, j.service, found, j.for_patient)
     options = [
         {
             "value": str(p.site.id),
@@ -99,7 +102,10 @@ async def _hub(
 async def hub_post(request: Request, session: AsyncSession, j: Journey) -> Response:
     form = await request.form()
     found = await journey_options.places(session, j.patient, j.service)
-    offered = {p.site.id for p in await journey_options.hub_places(session, j.service, found)}
+    offered = {
+        p.site.id
+        for p in await journey_options.hub_places(session, j.service, found, j.for_patient)
+    }
     try:
         site_id = int(str(form.get("site_id", "")))
     except ValueError:
@@ -129,6 +135,7 @@ async def _day(
         start=journey_options.window_start(start),
         mode=mode,
         site_id=chosen_site(j),
+        patient=j.for_patient,
     )
     options = [
         {
@@ -154,7 +161,12 @@ async def day_post(request: Request, session: AsyncSession, j: Journey) -> Respo
     except ValueError:
         return await _day(request, session, j, {"day": "Select a day"}, start=start)
     times = await journey_options.day_times(
-        session, j.service, day=day, mode=str(j.answers.get("mode")), site_id=chosen_site(j)
+        session,
+        j.service,
+        day=day,
+        mode=str(j.answers.get("mode")),
+        site_id=chosen_site(j),
+        patient=j.for_patient,
     )
     if not times:
         message = "There are no free times left on that day: select another day"
@@ -181,7 +193,12 @@ async def _time(
     if errors is None and taken:
         errors = {"slot": taken}
     times = await journey_options.day_times(
-        session, j.service, day=day, mode=str(j.answers.get("mode")), site_id=chosen_site(j)
+        session,
+        j.service,
+        day=day,
+        mode=str(j.answers.get("mode")),
+        site_id=chosen_site(j),
+        patient=j.for_patient,
     )
     options = [
         {
@@ -207,7 +224,12 @@ async def time_post(request: Request, session: AsyncSession, j: Journey) -> Resp
     if day is None:
         return RedirectResponse(j.href("day"), status_code=303)
     times = await journey_options.day_times(
-        session, j.service, day=day, mode=str(j.answers.get("mode")), site_id=chosen_site(j)
+        session,
+        j.service,
+        day=day,
+        mode=str(j.answers.get("mode")),
+        site_id=chosen_site(j),
+        patient=j.for_patient,
     )
     if value not in {journey_options.slot_value(s) for s in times}:
         message = "That time is no longer free: select another time" if value else "Select a time"

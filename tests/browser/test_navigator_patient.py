@@ -99,7 +99,7 @@ async def test_a_navigator_finds_a_patient_by_nhs_number_and_moves_their_appoint
 
     await page.reload()
     await _go(page, "main a:has-text('Move')")
-    assert await page.locator("h1").inner_text() == "Move the appointment: which day?"
+    assert await page.locator("h1").inner_text() == "Move the appointment: how and which day?"
     found += await _checked(page, served, "move-days")
     await _go(page, "main ul.nhsuk-list a >> nth=0")
     found += await _checked(page, served, "move-times")

@@ -20,6 +20,7 @@ from scheduling.slots import (
     Session,
     Slot,
     bank_holidays_between,
+    clear_of,
     expand_slots,
     local_day_bounds,
     london_datetime,
@@ -675,3 +676,37 @@ def test_one_sessions_slots_never_overlap(one: Session, minutes: int, day: date)
     avail = availability([one], hub_rooms={HUB: 1, OTHER_HUB: 1})
     slots = expand(avail, service(length=minutes * MINUTE), start=day, mode="video_home")
     assert all(a.end <= b.start for a, b in itertools.pairwise(slots))
+
+
+def _slot_at(hour: int, minute: int, length: int = 20) -> Slot:
+    start = utc(MONDAY, hour, minute)
+    return Slot(start, start + length * MINUTE, 1, "video_home", None)
+
+
+def test_clear_of_leaves_out_slots_a_patients_appointment_overlaps() -> None:
+    grid = [_slot_at(9, m) for m in (0, 20, 40)] + [_slot_at(10, m) for m in (0, 20, 40)]
+    # 10:00-10:30 on another service's 30-minute grid: it overlaps 10:00 and 10:20, and
+    # touches neither 9:40 (ending at 10:00) nor 10:40 (half-open intervals).
+    busy = [Interval(utc(MONDAY, 10), utc(MONDAY, 10, 30))]
+    kept = [s.start for s in clear_of(grid, busy)]
+    assert kept == [utc(MONDAY, 9), utc(MONDAY, 9, 20), utc(MONDAY, 9, 40), utc(MONDAY, 10, 40)]
+    assert clear_of(grid, []) == grid
+    # An empty interval (a zero-length row) is in nobody's way, as `overlaps` says.
+    assert clear_of(grid, [Interval(utc(MONDAY, 9, 5), utc(MONDAY, 9, 5))]) == grid
+
+
+@given(
+    starts=st.lists(st.integers(0, 60), max_size=12),
+    busy=st.lists(st.tuples(st.integers(0, 70), st.integers(0, 30)), max_size=4),
+)
+def test_clear_of_keeps_exactly_the_slots_overlapping_nothing(
+    starts: list[int], busy: list[tuple[int, int]]
+) -> None:
+    base = utc(MONDAY, 9)
+    found = [
+        Slot(base + n * 5 * MINUTE, base + (n * 5 + 20) * MINUTE, 1, "video_home", None)
+        for n in sorted(starts)
+    ]
+    taken = [Interval(base + a * 5 * MINUTE, base + (a * 5 + b) * MINUTE) for a, b in busy]
+    expected = [s for s in found if not any(overlaps(Interval(s.start, s.end), b) for b in taken)]
+    assert clear_of(found, taken) == expected

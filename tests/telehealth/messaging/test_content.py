@@ -121,6 +121,44 @@ async def test_a_hub_confirmation_says_where_to_go(
     assert "contact the service" not in email.body_text + str(event["DESCRIPTION"])
 
 
+HUB_WORDS = (
+    "Go to Morecambe video hub, Thornton Road, Morecambe, LA4 5RJ and arrive 10 minutes early."
+    " Staff at the hub set up the video call in a private room for you"
+)
+JOIN_WORDS = ("Join your video call", "camera and microphone", "/join/")
+
+
+async def test_hub_messages_say_the_hub_words_and_home_ones_the_join_words(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    c = await _clinic(session)
+    patient = await _patient(session)
+    hub = await book_via_service(session, c, _start(9), mode="video_site", patient_id=patient.id)
+    home = await book_via_service(session, c, _start(10), mode="video_home", patient_id=patient.id)
+    confirmed = await _rendered(session, sessionmaker, hub, "confirmation")
+    await booking.reschedule(
+        session,
+        appointment=hub,
+        placement=await place_via_service(session, c, _start(9, 40), mode="video_site"),
+    )
+    changed = await _rendered(session, sessionmaker, hub, "change")
+    for done in (confirmed, changed):
+        email, sms = done["email"], done["sms"]
+        written = (email.body_text, email.body_html or "", str(_event(email)["DESCRIPTION"]))
+        for text in written:
+            text = _unfolded(text)
+            assert HUB_WORDS in text, text
+            assert not any(words in text for words in JOIN_WORDS), text
+        assert "Arrive 10 minutes early: hub staff set up the video call." in sms.body_text
+        assert "/join/" not in sms.body_text
+        event = _event(email)  # no join link in the patient's invite
+        assert event.get("URL") is None and event.get("CONFERENCE") is None
+    at_home = await _rendered(session, sessionmaker, home, "confirmation")
+    text = _unfolded(at_home["email"].body_text)
+    assert all(words in text for words in JOIN_WORDS) and "Staff at the hub" not in text
+    assert "Staff at the hub" not in _unfolded(at_home["email"].body_html or "")
+
+
 async def test_a_hub_reminder_says_where_to_go(
     session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, timedelta
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.models import Patient
 from scheduling.referral_models import Referral
 from telehealth.kernel.db import utcnow
-from tests.builders import make_patient, make_service, make_user
+from tests.builders import make_clinic, make_patient, make_service, make_user
 from tests.builders_referrals import make_referral
 from tests.telehealth.video.test_clinic_pages import sign_in
 
@@ -208,3 +209,31 @@ async def test_a_navigator_closes_a_referral_with_a_reason(
     assert "Closed" in page.text and "Close this referral" not in page.text
     again = await client.post(path, data={"csrf": csrf, "reason": "Again"})
     assert again.status_code == 422 and "is closed, not open" in again.text
+
+
+async def test_a_referral_links_its_patient_and_books_for_its_service(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    clinic = await make_clinic(session)
+    patient = await make_patient(session, family_name="O'Hara")
+    referral = await make_referral(session, clinic=clinic, patient=patient)
+    navigator, _ = await make_user(session, role="navigator")
+    await sign_in(client, navigator.email)
+    page = await client.get(f"/staff/referrals/{referral.id}")
+    assert page.status_code == 200, page.text
+    assert f'<a href="/staff/patients/{patient.id}">Alex O&#39;Hara</a>' in page.text
+    book = re.search(r'href="([^"]+)"[^>]*>\s*Book an appointment\s*</a>', page.text)
+    assert book is not None, page.text
+    href = html.unescape(book.group(1))
+    assert href == f"/staff/patients/{patient.id}/book?service={clinic.service.id}"
+    # It opens the navigator's booking at the next question: the service is already chosen.
+    journey = await client.get(href)
+    assert journey.status_code == 200, journey.text
+    assert "How will they be seen?" in journey.text
+    assert f'name="service" value="{clinic.service.id}"' in journey.text
+    # Once closed, nothing is booked from it.
+    referral.status = "closed"
+    await session.flush()
+    closed = await client.get(f"/staff/referrals/{referral.id}")
+    assert "Book an appointment" not in closed.text
+    assert f'href="/staff/patients/{patient.id}"' in closed.text

@@ -69,6 +69,10 @@ async def test_a_hub_appointment_says_where_to_go_and_in_person_names_the_site(
     html = (await client.get(manage_path(settings, hub.id))).text
     assert "Video call at Morecambe video hub" in html
     assert "Thornton Road, Morecambe" in html and room.name in html and DIRECTIONS in html
+    # Hub staff set the call up: the hub's words, not the words for joining from home.
+    assert "arrive 10 minutes early" in html and "Staff at the hub set up the video call" in html
+    assert "Join your video call" not in html and "camera and microphone" not in html
+    assert "/join/" not in html
     clinic = await make_managed(session, c, mode="in_person", start=tuesday_at(10))
     html = (await client.get(manage_path(settings, clinic.id))).text
     assert "In person at Royal Lancaster Infirmary" in html and "/join/" not in html
