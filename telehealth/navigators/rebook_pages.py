@@ -1,8 +1,8 @@
 """The appointments to rebook: booked ones that no longer fit their clinic (leave over them, a
 room closed, a session removed, ...), as GET /api/v1/appointments/to-rebook lists them, each
 with why and up to three other free times of the same service, in the same way and place
-(none the patient's other appointments overlap), offered as one-click "Move to ..." buttons (posted to the move page's confirm, which says so
-when a time has been taken meanwhile)."""
+(none the patient's other appointments overlap), offered as one-click "Move to ..." buttons
+(posted to the move page's confirm, which says so when a time has been taken meanwhile)."""
 
 from __future__ import annotations
 
