@@ -110,7 +110,7 @@ def plain_fields(
             # names read as the form's labels, and its code words as words.
             message = item["msg"].removeprefix("Value error, ")
             for other, other_label in labels.items():
-                message = re.sub(rf"\b{re.escape(other)}\b", _lower(other_label), message)
+                message = re.sub(rf"\b{re.escape(other)}\b", f"the {_lower(other_label)}", message)
             message = _GENERIC_SUBJECT.sub("", message).replace("_", " ")
             said = f"{label} {message}"
         fields.setdefault(prefix + name, said)
