@@ -30,12 +30,12 @@ from telehealth.kernel.web.templating import templates
 ROLES = roles_for(PATH)
 # The form's own fields as it labels them, for a refusal naming one.
 FORM_LABELS = {
-    "start-day": "Start date",
-    "start-month": "Start date",
-    "start-year": "Start date",
-    "end-day": "End date",
-    "end-month": "End date",
-    "end-year": "End date",
+    "start[day]": "Start date",
+    "start[month]": "Start date",
+    "start[year]": "Start date",
+    "end[day]": "End date",
+    "end[month]": "End date",
+    "end[year]": "End date",
     "start_time": "Start time",
     "end_time": "End time",
     "reason": "Reason",
@@ -145,7 +145,7 @@ async def add_leave(request: Request, session: AsyncSession) -> Response:
     # A NUL is refused on the form itself, under the field that held it, the rest kept.
     for name, message in form.errors(FORM_LABELS).items():
         # A date's three boxes share one error, on the day box as the summary links it.
-        box = name.split("-")[0] + "-day" if "-" in name else name
+        box = name.split("[")[0] + "-day" if "[" in name else name
         shown.errors.setdefault(box if name in FORM_LABELS else "start-day", message)
         shown.leave = None
     if shown.leave is None:
