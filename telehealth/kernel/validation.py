@@ -109,7 +109,8 @@ def plain_fields(
             # A rule of the service's own ("must not be before valid_from"): its other field
             # names read as the form's labels, and its code words as words.
             message = item["msg"].removeprefix("Value error, ")
-            for other, other_label in labels.items():
+            # Only names that read as code ("valid_from"): "postcode" is also a plain word.
+            for other, other_label in ((k, v) for k, v in labels.items() if "_" in k):
                 message = re.sub(rf"\b{re.escape(other)}\b", f"the {_lower(other_label)}", message)
             message = _GENERIC_SUBJECT.sub("", message).replace("_", " ")
             said = f"{label} {message}"
