@@ -15,7 +15,8 @@ from scheduling.models import Leave
 from telehealth.kernel.config import Settings
 from tests.builders import make_appointment, make_clinic, make_user, next_weekday, tuesday_at
 from tests.builders_manage import csrf_of, make_managed, make_managed_clinic, manage_path
-from tests.telehealth.video.test_clinic_pages import error_summary, sign_in, soon
+from tests.telehealth.video.test_clinic_pages import error_summary, sign_in
+from tests.telehealth.video.test_join_pages import soon
 
 HIDDEN = "contains a hidden character (NUL) that cannot be saved: type it again"
 DAY = next_weekday(1, weeks=2)
