@@ -206,8 +206,10 @@ async def send_message(
     session: AsyncSession, appointment: Appointment, text: str, *, actor_user_id: int | None
 ) -> AppointmentEvent:
     text = " ".join(text.split())
-    if not text or len(text) > MAX_MESSAGE:
-        raise InvalidInput.field("message", f"Enter a message of {MAX_MESSAGE} characters or fewer")
+    if not text:
+        raise InvalidInput.field("message", "Enter a message")
+    if len(text) > MAX_MESSAGE:
+        raise InvalidInput.field("message", f"Message must be {MAX_MESSAGE} characters or fewer")
     if live_state(state_of(appointment)) in (Live.FINISHED, Live.CANCELLED, Live.DID_NOT_ATTEND):
         raise InvalidTransition("This appointment is over: the patient is no longer waiting")
     return await record(session, appointment, "message", actor_user_id=actor_user_id, message=text)

@@ -25,7 +25,7 @@ from telehealth.kernel import audit
 from telehealth.kernel.auth.models import Role, StaffUser
 from telehealth.kernel.errors import Conflict, InvalidInput, NotFound
 from telehealth.kernel.inputs import path_id, refuse_nul
-from telehealth.kernel.validation import validation_fields
+from telehealth.kernel.validation import plain_fields
 from telehealth.kernel.web.staff import check_csrf, page_context, signed_in
 from telehealth.kernel.web.templating import templates
 
@@ -120,7 +120,9 @@ def field_errors(
     name, or `rename`'s for it) and starting with that field's label. A field the form does
     not ask, or a refusal naming none (a duplicate name), is shown at `fallback`."""
     if isinstance(refusal, pydantic.ValidationError):
-        fields, summary = validation_fields(refusal), ""
+        # Labelled by the service's field names: the form's own, and those `rename` maps.
+        named = {**labels, **{k: labels[v] for k, v in (rename or {}).items() if v in labels}}
+        fields, summary = plain_fields(refusal, named), ""
     else:
         fields, summary = refusal.fields, refusal.message
     found: dict[str, str] = {}
@@ -129,7 +131,7 @@ def field_errors(
         if target not in labels:
             target = fallback
         label, message = labels[target], _GENERIC_SUBJECT.sub("", message)
-        own = message.lower().startswith((name, label.lower()))
+        own = message.lower().startswith((name, label.lower(), "enter ", "select "))
         said = message if own else f"{label} {message}"
         found.setdefault(target, _sentence(said))
     return found or {fallback: _sentence(summary or "Check the values entered")}

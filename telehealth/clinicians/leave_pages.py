@@ -22,14 +22,32 @@ from telehealth.clinicians.whose import PATH, Whose, require_change, whose
 from telehealth.kernel import audit
 from telehealth.kernel.inputs import path_id
 from telehealth.kernel.transactions import transactional
-from telehealth.kernel.validation import validation_fields
+from telehealth.kernel.validation import plain_fields
 from telehealth.kernel.web.forms import date_parts, read_date, read_time
 from telehealth.kernel.web.staff import check_csrf, page_context, roles_for, signed_in
 from telehealth.kernel.web.templating import templates
 
 ROLES = roles_for(PATH)
+# The form's own fields as it labels them, for a refusal naming one.
+FORM_LABELS = {
+    "start[day]": "Start date",
+    "start[month]": "Start date",
+    "start[year]": "Start date",
+    "end[day]": "End date",
+    "end[month]": "End date",
+    "end[year]": "End date",
+    "start_time": "Start time",
+    "end_time": "End time",
+    "reason": "Reason",
+}
 # ExceptionIn's field names to the form's (the error summary links to the form's fields).
-FORM_FIELD = {"start_date": "start-day", "end_date": "end-day", "end_time": "end_time"}
+FORM_FIELD = {
+    "start_date": "start-day",
+    "end_date": "end-day",
+    "start_time": "start_time",
+    "end_time": "end_time",
+    "reason": "reason",
+}
 
 
 @dataclass
@@ -78,25 +96,19 @@ def read_leave(form: dict[str, str]) -> LeaveForm:
             **times,
         )
     except pydantic.ValidationError as exc:
-        for name, message in validation_fields(exc).items():
-            shown.errors[FORM_FIELD.get(name, "start-day")] = _sentence(name, message)
+        for name, message in plain_fields(exc, LABELS).items():
+            shown.errors.setdefault(FORM_FIELD.get(name, "start-day"), message)
     return shown
 
 
+# ExceptionIn's fields as the form labels them.
 LABELS = {
-    "start_date": "start date",
-    "end_date": "end date",
-    "start_time": "start time",
-    "end_time": "end time",
-    "reason": "reason",
+    "start_date": "Start date",
+    "end_date": "End date",
+    "start_time": "Start time",
+    "end_time": "End time",
+    "reason": "Reason",
 }
-
-
-def _sentence(name: str, message: str) -> str:
-    """ "end_date: must not be before start_date" as people read it."""
-    for field_name, label in LABELS.items():
-        message = message.replace(field_name, f"the {label}")
-    return f"The {LABELS.get(name, name)} {message}"
 
 
 def _form_page(request: Request, user: Any, who: Whose, shown: LeaveForm, status: int) -> Response:
@@ -126,10 +138,16 @@ async def leave_form(request: Request, session: AsyncSession) -> Response:
 
 @transactional
 async def add_leave(request: Request, session: AsyncSession) -> Response:
-    form = await check_csrf(request)
+    form = await check_csrf(request, refuse=False)
     user = await signed_in(request, session, ROLES)
-    who = require_change(await whose(request, session, user, form))
-    shown = read_leave(form)
+    who = require_change(await whose(request, session, user, form.kept()))
+    shown = read_leave(form.kept())
+    # A NUL is refused on the form itself, under the field that held it, the rest kept.
+    for name, message in form.errors(FORM_LABELS).items():
+        # A date's three boxes share one error, on the day box as the summary links it.
+        box = name.split("[")[0] + "-day" if "[" in name else name
+        shown.errors.setdefault(box if name in FORM_LABELS else "start-day", message)
+        shown.leave = None
     if shown.leave is None:
         return _form_page(request, user, who, shown, 422)
     savepoint = await session.begin_nested()

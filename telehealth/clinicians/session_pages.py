@@ -25,7 +25,7 @@ from telehealth.kernel import audit
 from telehealth.kernel.errors import InvalidInput
 from telehealth.kernel.inputs import path_id
 from telehealth.kernel.transactions import transactional
-from telehealth.kernel.validation import validation_fields
+from telehealth.kernel.validation import plain_fields
 from telehealth.kernel.web.forms import date_parts, read_date, read_time
 from telehealth.kernel.web.staff import check_csrf, page_context, roles_for, signed_in
 from telehealth.kernel.web.templating import templates
@@ -124,7 +124,8 @@ def read_session(form: FormData) -> SessionForm:
             hub_ids=[int(i) for i in typed["hub_ids"] if i.isdigit()] or None,
         )
     except pydantic.ValidationError as exc:
-        shown.errors.update(_errors(validation_fields(exc)))
+        for name, message in plain_fields(exc, LABELS).items():
+            shown.errors.setdefault(FORM_FIELD.get(name.split(".")[0], "start_time"), message)
     return shown
 
 
@@ -203,8 +204,8 @@ async def session_form(request: Request, session: AsyncSession) -> Response:
 
 @transactional
 async def add_session(request: Request, session: AsyncSession) -> Response:
-    form = await request.form()
     plain = await check_csrf(request)
+    form = await request.form()
     user = await signed_in(request, session, ROLES)
     who = require_change(await whose(request, session, user, plain))
     shown = read_session(form)

@@ -10,19 +10,21 @@
   databases would disagree about the same request.
 
 Pydantic models take `Id`, `Date`, `Instant` and `LocalTime`; whatever parses raw input (the
-API's query and body, a page's query or form) calls `refuse_nul` on it first; a route's id in
-the path goes through `path_id`. Each refusal is an `InvalidInput` naming the field.
+API's query and body, a page's query) calls `refuse_nul` on it first; a route's id in the path
+goes through `path_id`. Each refusal is an `InvalidInput` naming the field. Every page reads
+its form with `read_form` (staff pages through `check_csrf`, which calls it), whose `Posted`
+either refuses the same way or gives the page plain messages to show on the same form.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, WithJsonSchema
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 
 from telehealth.kernel.errors import InvalidInput
 
@@ -161,6 +163,11 @@ def _nul_in(data: object, name: str) -> str | None:
     return None
 
 
+def holds_nul(data: object) -> bool:
+    """Whether any key or string in `data` holds a NUL."""
+    return _nul_in(data, "") is not None
+
+
 def refuse_nul(data: object, *, name: str = "") -> None:
     """Raise `InvalidInput` naming the first field of `data` (parsed JSON, query parameters,
     a form) that holds a NUL character."""
@@ -168,3 +175,44 @@ def refuse_nul(data: object, *, name: str = "") -> None:
     if found is not None:
         field = found.replace(NUL, "\\u0000")
         raise InvalidInput.field(field or "body", NUL_RULE)
+
+
+def refused_in_words(label: str) -> str:
+    """What a page says of a field holding a NUL, in the words of the page's own label."""
+    return f"{label} contains a hidden character (NUL) that cannot be saved: type it again"
+
+
+class Posted(dict[str, str]):
+    """A submitted form: each field's value as typed (the last one sent under its name), and
+    `refused`, the fields (in the order sent) with a NUL in any of their values.
+
+    A page that re-shows its form merges `errors(labels)` into its own, so the patient or
+    clinician sees the same form with the other answers kept; a page that does not calls
+    `refuse()` for the API's 422 naming the field. Nothing holding a NUL may pass on to a
+    query, a journey cookie or a message."""
+
+    def __init__(self, items: Iterable[tuple[str, object]]) -> None:
+        pairs = [(str(name), str(value)) for name, value in items]
+        super().__init__(pairs)
+        refused = (name for name, value in pairs if NUL in name or NUL in value)
+        self.refused: tuple[str, ...] = tuple(dict.fromkeys(refused))
+
+    def errors(self, labels: Mapping[str, str]) -> dict[str, str]:
+        """A plain message for each refused field, named as the page labels it."""
+        return {name: refused_in_words(labels.get(name, "This answer")) for name in self.refused}
+
+    def refuse(self) -> None:
+        """Raise `InvalidInput` naming the first field holding a NUL, if any."""
+        if self.refused:
+            raise InvalidInput.field(self.refused[0].replace(NUL, "\\u0000"), NUL_RULE)
+
+    def kept(self) -> dict[str, str]:
+        """The values to show again on the form: a refused value without its NUL, so the
+        rest of what was typed is not lost."""
+        return {name: value.replace(NUL, "") for name, value in self.items()}
+
+
+async def read_form(request: Request) -> Posted:
+    """The request's form, read once (Starlette caches it) as a `Posted`."""
+    form = await request.form()
+    return Posted(form.multi_items())

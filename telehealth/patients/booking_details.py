@@ -14,6 +14,7 @@ from starlette.responses import Response
 from scheduling.models import ContactPreference, Patient
 from scheduling.schemas import PatientIn
 from telehealth.kernel.errors import InvalidInput
+from telehealth.kernel.inputs import read_form
 from telehealth.kernel.partial import apply_partial
 from telehealth.patients import journey
 from telehealth.patients.booking_link import audit_view
@@ -47,6 +48,14 @@ MESSAGES = {
     "contact_preference": ("Select how we should contact you", "Select how we should contact you"),
     "interpreter_language": ("", "The language must be 50 characters or fewer"),
     "accessible_information": ("", "This must be 200 characters or fewer"),
+}
+# Each typed field as the form asks it, for a refusal naming it (a NUL, which no record can
+# hold); a choice holding one is no choice, and says so.
+LABELS = {
+    "email": "Email address",
+    "mobile": "Mobile phone number",
+    "interpreter_language": "The language",
+    "accessible_information": "The format you need",
 }
 
 
@@ -104,14 +113,17 @@ async def page(
 
 
 async def post(request: Request, session: AsyncSession, j: Journey) -> Response:
-    form = await request.form()
+    form = await read_form(request)
+    kept = form.kept()
     details: dict[str, Any] = {
-        name: str(form.get(name, "")).strip() for name in FIELDS if name != "companion"
+        name: kept.get(name, "").strip() for name in FIELDS if name != "companion"
     }
     details["companion"] = form.get("companion") == "yes"
     errors = check(j.patient, details)
     if form.get("companion") not in ("yes", "no"):
         errors["companion"] = "Select yes if someone is coming with you"
+    # A NUL never reaches the journey's cookie: the same form again, the rest kept.
+    errors |= {name: text for name, text in form.errors(LABELS).items() if name in LABELS}
     if errors:
         return await page(request, session, j, errors, details)
     return go_on(request, j, journey.answer(j.answers, "details", details))

@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from scheduling import wording
 from scheduling.referral_booking import request_help
+from telehealth.kernel.inputs import read_form
 from telehealth.patients import booking_confirm, booking_details
 from telehealth.patients.booking_link import load, load_booked, service_phone
 from telehealth.patients.journey_flow import (
@@ -76,24 +77,33 @@ def _came_from(request: Request, j: Journey) -> str:
 
 
 async def help_page(
-    request: Request, session: AsyncSession, j: Journey, errors: dict[str, str] | None = None
+    request: Request,
+    session: AsyncSession,
+    j: Journey,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
 ) -> Response:
-    chosen = request.query_params.get("reason", "")
+    # Shown again after a refusal, the form keeps what was chosen and typed.
+    values = values or {"reason": request.query_params.get("reason", "")}
+    chosen = values.get("reason", "")
     return render(
         request, j, "patients/book/help.html", title=HELP, errors=errors,
-        back=_came_from(request, j),
+        back=_came_from(request, j), more=values.get("more", ""),
         reasons=HELP_REASONS, chosen=chosen if chosen in HELP_REASONS else "",
     )  # fmt: skip
 
 
 async def help_post(request: Request, session: AsyncSession, j: Journey) -> Response:
-    form = await request.form()
-    reason = str(form.get("reason", ""))
-    more = str(form.get("more", "")).strip()
+    form = await read_form(request)
+    reason = form.get("reason", "")
+    more = form.get("more", "").strip()
+    errors = form.errors({"more": "What you told us"}) if "more" in form.refused else {}
     if reason not in HELP_REASONS:
-        return await help_page(request, session, j, {"reason": "Select why you cannot book"})
+        errors = {"reason": "Select why you cannot book"} | errors
     if len(more) > 1000:
-        return await help_page(request, session, j, {"more": "Tell us in 1000 characters or fewer"})
+        errors.setdefault("more", "Tell us in 1000 characters or fewer")
+    if errors:
+        return await help_page(request, session, j, errors, form.kept())
     text = HELP_REASONS[reason] + (f": {more}" if more else "")
     await request_help(session, j.extra["referral"].id, text)
     return RedirectResponse(j.href("help/sent"), status_code=303)

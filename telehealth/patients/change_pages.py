@@ -32,6 +32,7 @@ from telehealth.kernel import timefmt
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import utcnow
 from telehealth.kernel.errors import InvalidInput, PatientUnavailable, SlotUnavailable
+from telehealth.kernel.inputs import read_form
 from telehealth.kernel.transactions import run_in_transaction
 from telehealth.messaging import content, patient_links
 from telehealth.patients import journey, journey_options
@@ -185,7 +186,7 @@ async def what(
 
 
 async def what_post(request: Request, session: AsyncSession, j: Journey) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     chosen = str(form.get("change", ""))
     if chosen not in CHANGES:
         return await what(request, session, j, {"change": "Select what you would like to change"})

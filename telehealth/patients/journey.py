@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from telehealth.kernel.config import Settings
+from telehealth.kernel.inputs import holds_nul, refuse_nul
 
 COOKIE = "bt_journey"
 SALT = "telehealth.patient-journey"
@@ -57,10 +58,16 @@ def read(request: Request, *, key: str) -> Answers:
     if not isinstance(value, dict) or value.get("key") != key:
         return {}
     answers = value.get("answers")
-    return dict(answers) if isinstance(answers, dict) else {}
+    if not isinstance(answers, dict):
+        return {}
+    # An answer with a NUL (kept by a cookie from before the forms refused one) would fail
+    # the booking on PostgreSQL however often it is retried: it is asked again instead.
+    return {name: given for name, given in answers.items() if not holds_nul([name, given])}
 
 
 def save(response: Response, request: Request, *, key: str, path: str, answers: Answers) -> None:
+    # Every form refuses a NUL before its answer gets here: this is the last guard, a 422.
+    refuse_nul(answers, name="journey")
     settings: Settings = request.app.state.settings
     response.set_cookie(
         COOKIE,

@@ -76,6 +76,9 @@ def previous(j: Journey, step: str) -> str:
     order = ["how", "hub", "day", "time", *(STEP_OF[n] for n in j.later), "check"]
     if j.answers.get("mode") != Mode.VIDEO_SITE:
         order.remove("hub")
+    if step not in order:
+        # A question this journey skips, reached by its address: back to how to be seen.
+        return j.href("how")
     at = order.index(step)
     return j.start_href if at == 0 else j.href(order[at - 1])
 

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from scheduling.models import Mode
 from telehealth.kernel import timefmt
+from telehealth.kernel.inputs import read_form
 from telehealth.patients import journey, journey_options
 from telehealth.patients.journey_flow import (
     Journey,
@@ -67,7 +68,7 @@ async def _how(
 
 
 async def how_post(request: Request, session: AsyncSession, j: Journey) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     mode = str(form.get("mode", ""))
     if mode not in journey_options.modes_for(j.service, video_suitable=j.video_suitable):
         return await _how(request, session, j, {"mode": "Select how you would like to be seen"})
@@ -100,7 +101,7 @@ async def _hub(
 
 
 async def hub_post(request: Request, session: AsyncSession, j: Journey) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     found = await journey_options.places(session, j.patient, j.service)
     offered = {
         p.site.id
@@ -154,7 +155,7 @@ async def _day(
 
 
 async def day_post(request: Request, session: AsyncSession, j: Journey) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     start = str(form.get("from", "")) or None
     try:
         day = date.fromisoformat(str(form.get("day", "")))
@@ -218,7 +219,7 @@ async def _time(
 
 
 async def time_post(request: Request, session: AsyncSession, j: Journey) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     value = str(form.get("slot", ""))
     day = chosen_day(j)
     if day is None:

@@ -27,7 +27,6 @@ from scheduling.access import LOOKUP, through_link
 from scheduling.models import Appointment, Patient
 from telehealth.kernel import rate_limits
 from telehealth.kernel.config import Settings
-from telehealth.kernel.inputs import refuse_nul
 from telehealth.kernel.transactions import transactional
 from telehealth.kernel.web.staff import check_csrf, csrf_token
 from telehealth.kernel.web.templating import templates
@@ -38,6 +37,14 @@ WINDOW = timedelta(minutes=15)
 PER_CLIENT = 10  # a household or a library computer may look up more than one appointment
 PER_REFERENCE = 5
 FIELDS = ("reference", "dob-day", "dob-month", "dob-year", "postcode")
+# Each field as the form asks it, for a refusal naming it.
+LABELS = {
+    "reference": "Booking reference",
+    "dob-day": "Date of birth",
+    "dob-month": "Date of birth",
+    "dob-year": "Date of birth",
+    "postcode": "Postcode",
+}
 
 
 def _compact(value: str) -> str:
@@ -135,11 +142,12 @@ async def _matching(
 
 @transactional
 async def find(request: Request, session: AsyncSession) -> Response:
-    form = await check_csrf(request)
-    refuse_nul(form)
-    values = {name: form.get(name, "") for name in FIELDS}
+    form = await check_csrf(request, refuse=False)
+    kept = form.kept()
+    values = {name: kept.get(name, "") for name in FIELDS}
     given, errors = read_form(values)
-    if given is None:
+    errors |= {name: text for name, text in form.errors(LABELS).items() if name in LABELS}
+    if given is None or errors:
         return _form(request, values=values, errors=errors)
     reference, born, postcode = given
     client = request.client.host if request.client else "unknown"

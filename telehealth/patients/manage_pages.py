@@ -25,7 +25,6 @@ from scheduling.models import Appointment, Status
 from scheduling.self_service import change_deadline, may_change_online
 from telehealth.kernel.config import Settings
 from telehealth.kernel.db import utcnow
-from telehealth.kernel.inputs import refuse_nul
 from telehealth.kernel.transactions import transactional
 from telehealth.kernel.web.staff import check_csrf, csrf_token
 from telehealth.kernel.web.templating import templates
@@ -41,6 +40,8 @@ REASONS = (
     ("other", "Another reason", None),
 )
 OTHER_LIMIT = 500
+# The form's one typed field, for a refusal naming it (a choice holding a NUL is no choice).
+LABELS = {"reason-other": "Reason"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,17 +188,17 @@ def reason_of(form: dict[str, str]) -> tuple[str | None, dict[str, str]]:
 
 @transactional
 async def cancel(request: Request, session: AsyncSession) -> Response:
-    form = await check_csrf(request)
-    refuse_nul(form)
+    form = await check_csrf(request, refuse=False)
     m = await managed(request, session, action="patient.self.view", lock=True)
     if isinstance(m, Response):
         return m
     if not m.may_change:
         # The notice period began (or the appointment changed) since the form was shown.
         return RedirectResponse(f"/manage/{m.token}", status_code=303)
-    reason, errors = reason_of(form)
-    if reason is None:
-        return _cancel_form(request, m, values=form, errors=errors)
+    reason, errors = reason_of(form.kept())
+    errors |= {k: v for k, v in form.errors(LABELS).items() if k in LABELS}
+    if reason is None or errors:
+        return _cancel_form(request, m, values=form.kept(), errors=errors)
     # The database's trigger records the cancellation; the worker sends the messages.
     await booking.cancel(session, appointment=m.appointment, reason=reason, actor_user_id=None)
     await m.access.audit("patient.self.cancel", "appointment", m.appointment.id)

@@ -177,8 +177,13 @@ async def act(request: Request) -> Response:
 
 
 async def message(request: Request) -> Response:
-    form = await check_csrf(request)
+    form = await check_csrf(request, refuse=False)
     appointment_id = _appointment_id(request)
+    if "message" in form.refused:
+        # Shown on the screen the message was typed on, as its other refusals are.
+        said = form.errors({"message": "The message"})["message"]
+        return screens.refused(request, form.kept(), f"message-{appointment_id}", said)
+    form.refuse()
 
     async def send(session: AsyncSession) -> None:
         user = await signed_in(request, session, (Role.CLINICIAN, Role.ADMIN))

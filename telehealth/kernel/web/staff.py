@@ -19,6 +19,7 @@ from starlette.routing import Route
 from telehealth.kernel.auth.models import Role, StaffUser
 from telehealth.kernel.auth.service import authenticate_password
 from telehealth.kernel.errors import Forbidden, Unauthenticated
+from telehealth.kernel.inputs import Posted, read_form
 from telehealth.kernel.transactions import run_in_transaction
 from telehealth.kernel.web.templating import templates
 
@@ -101,14 +102,19 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
-async def check_csrf(request: Request) -> dict[str, str]:
-    form = await request.form()
-    sent = str(form.get("csrf", ""))
+async def check_csrf(request: Request, *, refuse: bool = True) -> Posted:
+    """The posted form once its CSRF token is checked. A NUL in any field is refused as a
+    422 naming it, unless the page asks for the form as it is (`refuse=False`) to show the
+    refusal on the form itself (`Posted.errors`)."""
+    form = await read_form(request)
+    sent = form.get("csrf", "")
     expected = request.session.get("csrf", "")
     # As bytes: compare_digest raises TypeError (a 500) on a str with non-ASCII characters.
     if not expected or not hmac.compare_digest(sent.encode(), str(expected).encode()):
         raise Forbidden("the form has expired: go back, reload the page and try again")
-    return {k: str(v) for k, v in form.items()}
+    if refuse:
+        form.refuse()
+    return form
 
 
 async def signed_in(
@@ -169,15 +175,19 @@ def _safe_next(value: str) -> str | None:
 
 # What to say for each field left empty, in the order the form asks.
 MISSING = {"email": "Enter your email address", "password": "Enter your password"}
+LABELS = {"email": "Email address", "password": "Password"}
 
 
 async def login(request: Request) -> Response:
-    form = await check_csrf(request)
-    email, next_path = form.get("email", "").strip(), form.get("next", "")
+    form = await check_csrf(request, refuse=False)
+    email = form.kept().get("email", "").strip()
+    # A `next` holding a NUL is dropped, never redirected to; only the fields shown are named.
+    next_path = "" if "next" in form.refused else form.get("next", "")
     missing = {name: text for name, text in MISSING.items() if not form.get(name, "").strip()}
-    if missing:
+    refused = {name: text for name, text in form.errors(LABELS).items() if name in LABELS}
+    if errors := missing | refused:
         return _login_form(
-            request, next_path=next_path, email=email, errors=missing, status_code=422
+            request, next_path=next_path, email=email, errors=errors, status_code=422
         )
 
     async def check(session: AsyncSession) -> StaffUser | None:

@@ -25,7 +25,7 @@ def test_pydantics_messages_take_the_fields_label() -> None:
     refusal = _refusal(name="Hub", postcode="nowhere", video_rooms=51)
     assert forms.field_errors(refusal, LABELS, fallback="name") == {
         "postcode": "Postcode is not a valid UK postcode",
-        "video_rooms": "Video rooms should be less than or equal to 50",
+        "video_rooms": "Video rooms must be 50 or less",
     }
     assert forms.status_of(refusal) == 422
 

@@ -203,7 +203,7 @@ async def test_a_new_services_bad_values_are_named_and_kept(
     assert 'href="#usual_site_id"' in empty.text
     too_long = await client.post(path, data=_new(clinic, csrf, length_minutes="600"))
     assert too_long.status_code == 422
-    assert "Appointment length should be less than or equal to 480" in too_long.text
+    assert "Appointment length must be 480 or less" in too_long.text
     assert 'value="600"' in too_long.text and 'value="Heart failure review"' in too_long.text
     endless = await client.post(path, data=_new(clinic, csrf, min_notice_hours="inf"))
     assert endless.status_code == 422 and "Enter the booking notice in hours" in endless.text

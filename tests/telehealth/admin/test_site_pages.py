@@ -249,7 +249,7 @@ async def test_a_new_sites_bad_values_are_named_and_kept(
     nul = await client.post(f"{PATH}/new", data=_new_site(organisation.id, csrf, directions="\x00"))
     assert nul.status_code == 422 and "Directions: must not contain a NUL" in nul.text
     many = await client.post(f"{PATH}/new", data=_new_site(organisation.id, csrf, video_rooms="99"))
-    assert many.status_code == 422 and "Video rooms should be less than or equal to 50" in many.text
+    assert many.status_code == 422 and "Video rooms must be 50 or less" in many.text
     assert await session.scalar(select(func.count()).select_from(Site)) == 0
 
 

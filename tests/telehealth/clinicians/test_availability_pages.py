@@ -137,7 +137,7 @@ async def test_bad_leave_is_named_and_what_was_typed_kept(
         data={"csrf": csrf, **_date("start", DAY), **_date("end", DAY - timedelta(days=2))},
     )
     assert backwards.status_code == 422
-    assert "The end date must not be before the start date" in backwards.text
+    assert "End date must not be before the start date" in backwards.text
     assert await _leave_count(session) == 0
 
 
